@@ -1,0 +1,125 @@
+/**
+ * The public contract of `@hearth/lsm`: a log-structured merge tree over `@hearth/io`.
+ *
+ * Keys and values are byte arrays; keys are ordered lexicographically by unsigned bytes (shorter prefix first).
+ * The LSM has **no write-ahead log of its own**: the signed log above it is the WAL. A write is in memory (the
+ * memtable) until a flush writes it to an SSTable and a manifest edit makes that table live. To let the layer above
+ * replay exactly what a crash lost, every write carries an opaque, caller-defined, monotonically advancing
+ * **applied position** (Hearth stores its encoded state vector there); the manifest records the position of the
+ * last write whose effects are in SSTables, and `Lsm.appliedPosition` returns it after open.
+ *
+ * Consistency: every write batch gets the next sequence number; reads see a consistent view at a sequence number
+ * (the latest, or a {@link Snapshot}'s). This is MVCC by sequence number, as in LevelDB.
+ *
+ * @packageDocumentation
+ */
+import type { FileSystem } from '@hearth/io';
+
+/** One operation of a write batch. */
+export type BatchOp =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array };
+
+/** Options for {@link openLsm}. Sizes are in bytes. */
+export interface LsmOptions {
+  /** The file system to store under. */
+  fs: FileSystem;
+  /** Directory (created if missing) holding the manifest, the CURRENT pointer and the SSTables. */
+  dir: string;
+  /** Memtable size that triggers a flush to an SSTable. Default 4 MiB. */
+  memtableBytes?: number;
+  /** Target uncompressed data-block size. Default 4096. */
+  blockBytes?: number;
+  /** Keys between restart points in a data block. Default 16. */
+  restartInterval?: number;
+  /** Bloom filter bits per key (10 gives about 1% false positives). Default 10. */
+  bloomBitsPerKey?: number;
+  /** Block cache capacity. Default 8 MiB. */
+  blockCacheBytes?: number;
+  /**
+   * Compaction scaling parameter W (Unified Compaction Strategy): W < 0 leans leveled (lower read and space
+   * amplification, higher write amplification), W > 0 leans tiered (the reverse), W = 0 is in between.
+   * Default -4 (leveled-ish, favouring reads).
+   */
+  compactionW?: number;
+  /** Run compactions in the background automatically after flushes. Default true. */
+  autoCompact?: boolean;
+}
+
+/** Options for writes. */
+export interface WriteOptions {
+  /**
+   * Opaque applied position to associate with this write (see the package doc). Must not go backwards: the
+   * manifest stores the position of the newest write flushed to SSTables.
+   */
+  position?: Uint8Array;
+}
+
+/** Bounds and direction for an iterator. Omitted bounds are open. */
+export interface RangeOptions {
+  gt?: Uint8Array;
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  lte?: Uint8Array;
+  /** Iterate from the highest key down. Default false. */
+  reverse?: boolean;
+  /** Stop after this many entries. Default unlimited. */
+  limit?: number;
+  /** Read at this snapshot instead of the latest state. */
+  snapshot?: Snapshot;
+}
+
+/** A key/value pair yielded by iterators. The arrays are owned by the caller. */
+export interface Entry {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** A consistent read view at one sequence number. Holds back compaction of what it can see until released. */
+export interface Snapshot {
+  readonly sequence: number;
+  get(key: Uint8Array): Uint8Array | undefined;
+  iterate(range?: Omit<RangeOptions, 'snapshot'>): IterableIterator<Entry>;
+  /** Releases the snapshot. Idempotent. Reads after release throw `HEARTH_CLOSED`. */
+  release(): void;
+}
+
+/** Counters and sizes for `stats()`. */
+export interface LsmStats {
+  sequence: number;
+  memtableBytes: number;
+  /** Live SSTables per level/run, newest first. */
+  tables: { level: number; file: string; bytes: number; entries: number; smallest: Uint8Array; largest: Uint8Array }[];
+  blockCache: { bytes: number; capacity: number; hits: number; misses: number };
+  bloom: { checks: number; negatives: number };
+  compactions: number;
+  bytesWrittenByFlush: number;
+  bytesWrittenByCompaction: number;
+}
+
+/**
+ * An open LSM tree. Reads are synchronous (memtable, block cache, synchronous file reads); writes are applied to
+ * the memtable synchronously and return a promise only because a full memtable may have to wait for a flush.
+ */
+export interface Lsm {
+  /** Latest sequence number assigned. */
+  readonly sequence: number;
+  /** The applied position recorded in the manifest at open, or advanced by later flushes; undefined if none. */
+  readonly appliedPosition: Uint8Array | undefined;
+
+  get(key: Uint8Array): Uint8Array | undefined;
+  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void>;
+  delete(key: Uint8Array, options?: WriteOptions): Promise<void>;
+  /** Applies all ops atomically at one sequence number. */
+  batch(ops: BatchOp[], options?: WriteOptions): Promise<void>;
+  /** Forward or reverse iteration over a range at the latest state or a snapshot. */
+  iterate(range?: RangeOptions): IterableIterator<Entry>;
+  snapshot(): Snapshot;
+  /** Writes the memtable to an SSTable and records it (and its applied position) in the manifest. */
+  flush(): Promise<void>;
+  /** Runs compaction until no level needs it (or fully, with `{ full: true }`). */
+  compact(options?: { full?: boolean }): Promise<void>;
+  stats(): LsmStats;
+  /** Flushes nothing: unflushed writes are recovered from the log by the caller. Idempotent. */
+  close(): Promise<void>;
+}
