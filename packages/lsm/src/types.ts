@@ -44,6 +44,16 @@ export interface LsmOptions {
   compactionW?: number;
   /** Run compactions in the background automatically after flushes. Default true. */
   autoCompact?: boolean;
+  /**
+   * Target SSTable size: flush and compaction outputs are split into tables of about this many bytes (never inside
+   * one key's versions). Default 4 MiB.
+   */
+  tableBytes?: number;
+  /**
+   * Called with a human-readable message when open repairs something it may repair (a torn manifest tail cut off,
+   * orphan files removed). Default: none (the same facts are in {@link LsmStats.recovery}).
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Options for writes. */
@@ -88,13 +98,33 @@ export interface Snapshot {
 export interface LsmStats {
   sequence: number;
   memtableBytes: number;
-  /** Live SSTables per level/run, newest first. */
-  tables: { level: number; file: string; bytes: number; entries: number; smallest: Uint8Array; largest: Uint8Array }[];
+  /**
+   * Live SSTables, newest run first. `run` identifies the sorted run a table belongs to (tables of one run do not
+   * overlap); `level` is the run's UCS level (by size; see docs/architecture.md).
+   */
+  tables: {
+    level: number;
+    run: number;
+    file: string;
+    bytes: number;
+    entries: number;
+    smallest: Uint8Array;
+    largest: Uint8Array;
+  }[];
   blockCache: { bytes: number; capacity: number; hits: number; misses: number };
   bloom: { checks: number; negatives: number };
   compactions: number;
   bytesWrittenByFlush: number;
   bytesWrittenByCompaction: number;
+  /** Number of times a write had to wait for a flush (the memtable backlog was full). */
+  writeStalls: number;
+  /** What open found and repaired. */
+  recovery: {
+    /** Bytes of a torn (incompletely written) manifest tail that open cut off; 0 if none. */
+    tornManifestBytes: number;
+    /** Files left by a crashed flush or compaction (or superseded manifests) that open removed. */
+    orphansRemoved: string[];
+  };
 }
 
 /**
@@ -102,7 +132,10 @@ export interface LsmStats {
  * the memtable synchronously and return a promise only because a full memtable may have to wait for a flush.
  */
 export interface Lsm {
-  /** Latest sequence number assigned. */
+  /**
+   * Latest sequence number assigned. Each write call (put, delete, or a whole batch) takes the next sequence number;
+   * within a batch, a later op on the same key replaces an earlier one.
+   */
   readonly sequence: number;
   /** The applied position recorded in the manifest at open, or advanced by later flushes; undefined if none. */
   readonly appliedPosition: Uint8Array | undefined;
@@ -110,12 +143,20 @@ export interface Lsm {
   get(key: Uint8Array): Uint8Array | undefined;
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void>;
   delete(key: Uint8Array, options?: WriteOptions): Promise<void>;
-  /** Applies all ops atomically at one sequence number. */
+  /**
+   * Applies all ops atomically at one sequence number. An empty `ops` with `options.position` only advances the
+   * position that the next flush records (for log entries that changed nothing here).
+   */
   batch(ops: BatchOp[], options?: WriteOptions): Promise<void>;
   /** Forward or reverse iteration over a range at the latest state or a snapshot. */
   iterate(range?: RangeOptions): IterableIterator<Entry>;
   snapshot(): Snapshot;
-  /** Writes the memtable to an SSTable and records it (and its applied position) in the manifest. */
+  /**
+   * Writes the memtable to an SSTable and records it (and its applied position) in the manifest. When it resolves,
+   * every write made before the call is durable (SSTable synced, then manifest edit synced) and `appliedPosition` is
+   * the position of the newest of them. An empty memtable whose writes carried only a position (an empty batch)
+   * still records that position.
+   */
   flush(): Promise<void>;
   /** Runs compaction until no level needs it (or fully, with `{ full: true }`). */
   compact(options?: { full?: boolean }): Promise<void>;
