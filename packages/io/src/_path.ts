@@ -2,7 +2,7 @@
 import { IoError, IoErrorCode } from './errors.js';
 
 /**
- * Checks and normalises a path: `/`-separated, relative, no empty, `.` or `..` segments.
+ * Checks a path: `/`-separated, relative, no empty, `.` or `..` segments, no backslash or NUL character.
  * `""` is the root directory (allowed only where `allowRoot`).
  * @throws TypeError for a non-string; RangeError for a malformed path.
  */
@@ -14,7 +14,11 @@ export function checkPath(path: string, label = 'path', allowRoot = false): stri
   }
   const parts = path.split('/');
   for (const p of parts) {
-    if (p === '' || p === '.' || p === '..') throw new RangeError(`"${label}" is malformed: ${JSON.stringify(path)}`);
+    // Backslash and NUL are refused everywhere so that a path valid on one backend is valid on all (OPFS refuses
+    // backslash in names, POSIX refuses NUL).
+    if (p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0')) {
+      throw new RangeError(`"${label}" is malformed: ${JSON.stringify(path)}`);
+    }
   }
   return path;
 }
@@ -44,4 +48,15 @@ export function notFound(path: string): IoError {
 
 export function closedError(path: string): IoError {
   return new IoError(IoErrorCode.CLOSED, 'file handle is closed', { path });
+}
+
+/** Checks that `data` is a `Uint8Array` (the only byte type the interface accepts). */
+export function checkBytes(data: unknown, label = 'data'): asserts data is Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`"${label}" expected Uint8Array, got ${data === null ? 'null' : typeof data}`);
+  }
+}
+
+export function isDirError(path: string): IoError {
+  return new IoError(IoErrorCode.IO, 'is a directory', { path });
 }

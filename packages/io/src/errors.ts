@@ -24,6 +24,10 @@ export const IoErrorCode = {
   LOCKED: 'HEARTH_LOCKED',
   /** Any other I/O failure reported by the platform. */
   IO: 'HEARTH_IO',
+  /**
+   * The platform lacks a feature the backend needs (e.g. OPFS sync access handles outside a dedicated worker).
+   */
+  UNSUPPORTED: 'HEARTH_UNSUPPORTED',
   /** Stored bytes fail a checksum or a structural check. */
   CORRUPTION: 'HEARTH_CORRUPTION',
   /** The fault-injecting file system simulated a crash (tests only). */

@@ -1,10 +1,16 @@
 /**
  * An in-memory {@link FileSystem}: for tests, simulations and databases that need no persistence.
  * Writes are "durable" immediately (there is nothing to lose); `supports.persistent` is false.
+ *
+ * Invariants:
+ * 1. `dirs` holds every directory path, `""` (the root) included; a path is never in both `dirs` and `files`.
+ * 2. The parent of every entry in `files` and `dirs` (other than `""`) is in `dirs`.
+ * 3. For a `MemFile`, `bytes.subarray(0, length)` is the content; bytes past `length` are garbage and are zeroed
+ *    before the file grows over them.
  */
 import type { FileHandle, FileSystem, OpenOptions } from './types.js';
 import { IoError, IoErrorCode } from './errors.js';
-import { baseName, checkOffset, checkPath, closedError, notFound, parentOf } from './_path.js';
+import { baseName, checkBytes, checkOffset, checkPath, closedError, isDirError, notFound, parentOf } from './_path.js';
 
 /** A growable byte buffer: `bytes.subarray(0, length)` is the file's content. */
 class MemFile {
@@ -41,8 +47,9 @@ class MemoryFileHandle implements FileHandle {
 
   write(offset: number, data: Uint8Array): void {
     checkOffset(offset, 'offset');
-    if (!(data instanceof Uint8Array)) throw new TypeError('"data" expected Uint8Array');
+    checkBytes(data);
     this.check();
+    if (data.length === 0) return;
     const end = offset + data.length;
     this.file.ensure(end);
     if (offset > this.file.length) this.file.bytes.fill(0, this.file.length, offset);
@@ -51,6 +58,7 @@ class MemoryFileHandle implements FileHandle {
   }
 
   append(data: Uint8Array): number {
+    checkBytes(data);
     this.check();
     const at = this.file.length;
     this.write(at, data);
@@ -81,7 +89,19 @@ class MemoryFileHandle implements FileHandle {
   }
 }
 
-/** In-memory file system. Directories are implicit in a set; files map path → content. */
+/**
+ * In-memory file system. Directories are a set of paths; files map path → content.
+ *
+ * Handles keep a reference to their file's content, so a handle stays usable after its file is renamed or
+ * removed (as on POSIX); the interface forbids relying on that.
+ *
+ * @example
+ * ```ts
+ * const fs = new MemoryFileSystem();
+ * const h = await fs.open('a', { create: true });
+ * h.append(new Uint8Array([1, 2, 3]));
+ * ```
+ */
 export class MemoryFileSystem implements FileSystem {
   readonly name = 'memory';
   readonly supports = { persistent: false, atomicRename: true } as const;
@@ -95,7 +115,7 @@ export class MemoryFileSystem implements FileSystem {
   async open(path: string, options: OpenOptions = {}): Promise<FileHandle> {
     checkPath(path);
     this.requireDir(parentOf(path), path);
-    if (this.dirs.has(path)) throw new IoError(IoErrorCode.IO, 'is a directory', { path });
+    if (this.dirs.has(path)) throw isDirError(path);
     let file = this.files.get(path);
     if (file && options.exclusive) throw new IoError(IoErrorCode.EXISTS, 'file exists', { path });
     if (!file) {
@@ -137,9 +157,10 @@ export class MemoryFileSystem implements FileSystem {
     checkPath(from, 'from');
     checkPath(to, 'to');
     const file = this.files.get(from);
-    if (!file) throw notFound(from);
+    if (!file) throw this.dirs.has(from) ? isDirError(from) : notFound(from);
     this.requireDir(parentOf(to), to);
-    if (this.dirs.has(to)) throw new IoError(IoErrorCode.IO, 'target is a directory', { path: to });
+    if (this.dirs.has(to)) throw isDirError(to);
+    if (from === to) return;
     this.files.delete(from);
     this.files.set(to, file);
   }

@@ -20,7 +20,16 @@
  * 1. Bytes written to a file are durable only after `sync()` on that handle has resolved.
  * 2. `rename(from, to)` atomically replaces `to`; after it resolves, a crash leaves either the old or the new
  *    `to`, never a mix, and the rename itself is durable (backends sync the directory where the platform needs it).
- * 3. Creating or removing a file is durable once the call resolves.
+ * 3. Creating or removing a file, and creating a directory, is durable once the call resolves.
+ *
+ * Semantics every backend shares (pinned by the compliance suite):
+ * - `read` returns a copy the caller owns; `write` copies `data` before returning (the caller may reuse it).
+ * - A zero-length `write` is a no-op: it never extends the file, whatever its offset.
+ * - Opening a directory as a file, renaming a directory, renaming onto a directory, and removing a non-empty
+ *   directory without `recursive` throw `HEARTH_IO`. `mkdir` where a file exists throws `HEARTH_EXISTS`.
+ *   `list` of a missing directory or of a file throws `HEARTH_NOT_FOUND`; so does any call whose parent directory
+ *   is missing or is a file.
+ * - `rename(p, p)` of an existing file is a no-op.
  *
  * @packageDocumentation
  */
@@ -64,10 +73,17 @@ export interface FileHandle {
    */
   append(data: Uint8Array): number;
 
-  /** The file's size in bytes, including unsynced writes. */
+  /**
+   * The file's size in bytes, including unsynced writes.
+   * @throws IoError `HEARTH_CLOSED`; `HEARTH_IO`.
+   */
   size(): number;
 
-  /** Sets the file's size to `size` bytes (shrinks, or extends with zeros). Not durable until `sync()`. */
+  /**
+   * Sets the file's size to `size` bytes (shrinks, or extends with zeros). Not durable until `sync()`.
+   * @throws RangeError if `size` is negative or not an integer.
+   * @throws IoError `HEARTH_QUOTA_EXCEEDED` when growing past the quota; `HEARTH_CLOSED`; `HEARTH_IO`.
+   */
   truncate(size: number): void;
 
   /**
@@ -101,7 +117,7 @@ export interface FileSystem {
    */
   open(path: string, options?: OpenOptions): Promise<FileHandle>;
 
-  /** Whether a file or directory exists at `path`. */
+  /** Whether a file or directory exists at `path` (`""`, the root, always exists). */
   exists(path: string): Promise<boolean>;
 
   /**
@@ -110,18 +126,24 @@ export interface FileSystem {
    */
   list(dir: string): Promise<string[]>;
 
-  /** Creates directory `dir` and any missing parents. No error if it exists. */
+  /**
+   * Creates directory `dir` and any missing parents. No error if it exists.
+   * @throws IoError `HEARTH_EXISTS` if a file exists at `dir` or at one of its parents.
+   */
   mkdir(dir: string): Promise<void>;
 
   /**
    * Atomically renames file `from` to `to`, replacing `to` if it exists. See the durability contract.
-   * Neither file may be open. @throws IoError `HEARTH_NOT_FOUND` if `from` is missing.
+   * Neither file may be open (OPFS refuses to move a locked file: `HEARTH_LOCKED`).
+   * @throws IoError `HEARTH_NOT_FOUND` if `from` or the directory of `to` is missing; `HEARTH_IO` if `from` or
+   *   `to` is a directory.
    */
   rename(from: string, to: string): Promise<void>;
 
   /**
    * Removes a file, or a directory with everything in it when `recursive` is set (an empty one otherwise).
-   * @throws IoError `HEARTH_NOT_FOUND` if `path` is missing.
+   * @throws IoError `HEARTH_NOT_FOUND` if `path` is missing; `HEARTH_IO` for a non-empty directory without
+   *   `recursive`; `HEARTH_LOCKED` if a file in it is open (OPFS).
    */
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
 }
