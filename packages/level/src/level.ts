@@ -372,23 +372,17 @@ export class HearthLevel<K = string, V = string> extends AbstractLevel<Uint8Arra
   async #storage(createIfMissing: boolean): Promise<{ fs: FileSystem; dir: string; lockKey: string }> {
     if (this.#fs !== undefined) return { fs: this.#fs, dir: joinPath(this.location, LSM_DIR), lockKey: this.location };
     // Loaded on demand so that the package also runs where Node's fs does not exist (with `options.fs`).
-    const [{ NodeFileSystem }, nodeFs, nodePath] = await Promise.all([
-      import('@hearth/io/node'),
-      import('node:fs/promises'),
-      import('node:path'),
-    ]);
-    const root = nodePath.resolve(this.location);
-    if (createIfMissing) {
-      await nodeFs.mkdir(root, { recursive: true });
-    } else {
-      const st = await nodeFs.stat(root).catch(() => undefined);
+    const [{ NodeFileSystem }, nodeFs] = await Promise.all([import('@hearth/io/node'), import('node:fs/promises')]);
+    const fs = new NodeFileSystem(this.location, { create: createIfMissing });
+    if (!createIfMissing) {
+      const st = await nodeFs.stat(fs.root).catch(() => undefined);
       if (st === undefined || !st.isDirectory()) {
         throw new IoError(IoErrorCode.NOT_FOUND, 'database does not exist (createIfMissing is false)', {
           path: this.location,
         });
       }
     }
-    return { fs: new NodeFileSystem(root), dir: LSM_DIR, lockKey: root };
+    return { fs, dir: LSM_DIR, lockKey: fs.root };
   }
 }
 
