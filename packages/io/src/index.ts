@@ -1,8 +1,13 @@
 /**
  * `@hearth/io`: the file-system interface and its backends. The only package that touches the platform's storage.
+ *
+ * Entry points: this one (interface, errors, memory, OPFS and fault-injecting backends: nothing Node-only) and
+ * `@hearth/io/node` (`NodeFileSystem`, which imports `node:fs`).
  * @packageDocumentation
  */
 export type { FileSystem, FileHandle, OpenOptions, FileSystemSupports } from './types.js';
 export { HearthError, IoError, CorruptionError, InjectedCrashError, IoErrorCode } from './errors.js';
 export type { IoErrorCodeValue } from './errors.js';
 export { MemoryFileSystem } from './memory.js';
+export { FaultFileSystem, FAULT_OP_KINDS } from './fault.js';
+export type { FaultOp, FaultOpKind, FaultOptions, CrashPlan, UnsyncedMode } from './fault.js';
