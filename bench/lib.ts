@@ -37,7 +37,7 @@ export interface Machine {
 export function machine(): Machine {
   let chromium: string | undefined;
   try {
-    chromium = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim().replace(/^Chromium\s+/, '').split(' ')[0];
+    chromium = execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().replace(/^Chromium\s+/, '').split(' ')[0];
   } catch {
     chromium = undefined;
   }
