@@ -1,0 +1,472 @@
+/**
+ * The vector index file, version 1: encoder/decoder pair and every constant of the format.
+ * Spec: docs/formats/hnsw.md (byte tables, worked example, rationale). Do not change released constants.
+ *
+ * A file is a 32-byte header followed by tagged sections, each with a 16-byte section header holding the payload
+ * length and CRC-32C checksums of the payload and of the section header itself. All integers and floats are
+ * little-endian. Decoding checks every checksum and then the graph's structural invariants (hnsw.ts, 1-4) before
+ * anything is built from the bytes, so a damaged file yields a `CorruptionError` (`HEARTH_CORRUPTION`) and the
+ * caller can rebuild the index from its source (the log).
+ *
+ * @packageDocumentation
+ */
+import { CorruptionError, type FileSystem } from '@hearth/io';
+import { crc32c } from '../../lsm/src/crc32c.js'; // TEMP until @hearth/lsm exports it
+import type { QuantRange } from './_quantize.js';
+import type { Metric, VectorId } from './types.js';
+
+/** File magic, ASCII "HRTHVIDX". */
+export const MAGIC = new Uint8Array([0x48, 0x52, 0x54, 0x48, 0x56, 0x49, 0x44, 0x58]);
+/** Format version written by this code. */
+export const VERSION = 1;
+/** Header size in bytes. */
+export const HEADER_BYTES = 32;
+/** Section header size in bytes. */
+export const SECTION_HEADER_BYTES = 16;
+/** Payloads are zero-padded to a multiple of this (keeps every section 8-byte aligned). */
+export const SECTION_ALIGN = 8;
+/** META payload size in bytes. */
+export const META_BYTES = 56;
+/** Index kinds (header offset 10). */
+export const KIND = { flat: 1, hnsw: 2 } as const;
+/** Metric codes (META offset 4). */
+export const METRIC_CODE: Record<Metric, number> = { l2: 0, ip: 1, cosine: 2 };
+const METRIC_BY_CODE: Metric[] = ['l2', 'ip', 'cosine'];
+/** Section tags, as u32 read little-endian from their four ASCII bytes. */
+export const TAG = {
+  META: tag('META'),
+  IDS: tag('IDS_'),
+  VECS: tag('VECS'),
+  LEVL: tag('LEVL'),
+  TOMB: tag('TOMB'),
+  LNK0: tag('LNK0'),
+  LNKU: tag('LNKU'),
+  QRNG: tag('QRNG'),
+} as const;
+/** Id encodings in the IDS_ section. */
+export const ID_NUMBER = 0;
+export const ID_STRING = 1;
+/** Highest node level the format allows. */
+export const MAX_LEVEL = 31;
+
+function tag(s: string): number {
+  return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
+}
+function tagName(t: number): string {
+  return String.fromCharCode(t & 0xff, (t >>> 8) & 0xff, (t >>> 16) & 0xff, t >>> 24);
+}
+
+/** State of an HNSW index, as saved (see hnsw.ts for the meaning of each array). */
+export interface HnswState {
+  dim: number;
+  metric: Metric;
+  M: number;
+  efConstruction: number;
+  efSearch: number;
+  seed: number;
+  rngState: number;
+  compactRatio: number;
+  count: number;
+  entry: number;
+  maxLevel: number;
+  trainSize: number;
+  rescore: number;
+  quantized: boolean;
+  quantRange: QuantRange | undefined;
+  slotIds: VectorId[];
+  /** count × dim floats (unpadded; unit rows for cosine). */
+  vectors: Float32Array;
+  levels: Uint8Array;
+  /** 1 for a tombstone. */
+  deleted: Uint8Array;
+  /** count × (2M + 1): per slot a count then 2M neighbour slots. */
+  links0: Int32Array;
+  /** For each slot with level L > 0, in slot order, L rows of (M + 1) (levels 1..L). */
+  upper: Int32Array;
+}
+
+/** State of a flat index, as saved. */
+export interface FlatState {
+  dim: number;
+  metric: Metric;
+  count: number;
+  trainSize: number;
+  rescore: number;
+  quantized: boolean;
+  quantRange: QuantRange | undefined;
+  slotIds: VectorId[];
+  vectors: Float32Array;
+}
+
+/** A decoded (structurally checked) index file. */
+export type IndexFileV1 = { kind: 'hnsw'; hnsw: HnswState } | { kind: 'flat'; flat: FlatState };
+
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function bytesOf(a: Float32Array | Int32Array): Uint8Array {
+  if (LE) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.byteLength);
+  const dv = new DataView(out.buffer);
+  if (a instanceof Float32Array) for (let i = 0; i < a.length; i++) dv.setFloat32(i * 4, a[i], true);
+  else for (let i = 0; i < a.length; i++) dv.setInt32(i * 4, a[i], true);
+  return out;
+}
+
+function encodeIds(ids: VectorId[]): Uint8Array {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (const id of ids) {
+    if (typeof id === 'number') {
+      const b = new Uint8Array(9);
+      b[0] = ID_NUMBER;
+      new DataView(b.buffer).setFloat64(1, id, true);
+      parts.push(b);
+      n += 9;
+    } else {
+      const s = enc.encode(id);
+      const b = new Uint8Array(5 + s.length);
+      b[0] = ID_STRING;
+      new DataView(b.buffer).setUint32(1, s.length, true);
+      b.set(s, 5);
+      parts.push(b);
+      n += b.length;
+    }
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function encodeMeta(f: {
+  dim: number; metric: Metric; quantized: boolean; trained: boolean; count: number; M: number; efConstruction: number;
+  efSearch: number; seed: number; rngState: number; entry: number; maxLevel: number; trainSize: number; rescore: number;
+  compactRatio: number;
+}): Uint8Array {
+  const b = new Uint8Array(META_BYTES);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, f.dim, true);
+  dv.setUint8(4, METRIC_CODE[f.metric]);
+  dv.setUint8(5, (f.quantized ? 1 : 0) | (f.trained ? 2 : 0));
+  dv.setUint32(8, f.count, true);
+  dv.setUint32(12, f.M, true);
+  dv.setUint32(16, f.efConstruction, true);
+  dv.setUint32(20, f.efSearch, true);
+  dv.setUint32(24, f.seed >>> 0, true);
+  dv.setUint32(28, f.rngState >>> 0, true);
+  dv.setInt32(32, f.entry, true);
+  dv.setInt32(36, f.maxLevel, true);
+  dv.setUint32(40, f.trainSize, true);
+  dv.setUint32(44, f.rescore, true);
+  dv.setFloat64(48, f.compactRatio, true);
+  return b;
+}
+
+/**
+ * Encodes an index file, version 1 (docs/formats/hnsw.md).
+ * @returns the whole file; a new buffer the caller owns.
+ */
+export function encodeIndexV1(file: IndexFileV1): Uint8Array {
+  const sections: [number, Uint8Array][] = [];
+  if (file.kind === 'hnsw') {
+    const h = file.hnsw;
+    sections.push([TAG.META, encodeMeta({ ...h, trained: h.quantRange !== undefined })]);
+    sections.push([TAG.IDS, encodeIds(h.slotIds)]);
+    sections.push([TAG.VECS, bytesOf(h.vectors)]);
+    sections.push([TAG.LEVL, h.levels]);
+    sections.push([TAG.TOMB, h.deleted]);
+    sections.push([TAG.LNK0, bytesOf(h.links0)]);
+    sections.push([TAG.LNKU, bytesOf(h.upper)]);
+    if (h.quantRange) sections.push([TAG.QRNG, bytesOf(new Float32Array([h.quantRange.lo, h.quantRange.hi]))]);
+  } else {
+    const f = file.flat;
+    sections.push([
+      TAG.META,
+      encodeMeta({
+        ...f, trained: f.quantRange !== undefined, M: 0, efConstruction: 0, efSearch: 0, seed: 0, rngState: 0,
+        entry: -1, maxLevel: -1, compactRatio: 0,
+      }),
+    ]);
+    sections.push([TAG.IDS, encodeIds(f.slotIds)]);
+    sections.push([TAG.VECS, bytesOf(f.vectors)]);
+    if (f.quantRange) sections.push([TAG.QRNG, bytesOf(new Float32Array([f.quantRange.lo, f.quantRange.hi]))]);
+  }
+  let total = HEADER_BYTES;
+  for (const [, p] of sections) total += SECTION_HEADER_BYTES + align(p.length);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  dv.setUint16(8, VERSION, true);
+  dv.setUint16(10, file.kind === 'hnsw' ? KIND.hnsw : KIND.flat, true);
+  dv.setUint32(12, sections.length, true);
+  dv.setBigUint64(16, BigInt(total), true);
+  dv.setUint32(28, crc32c(out, 0, 28), true);
+  let o = HEADER_BYTES;
+  for (const [t, p] of sections) {
+    dv.setUint32(o, t, true);
+    dv.setUint32(o + 4, p.length, true);
+    dv.setUint32(o + 8, crc32c(p), true);
+    dv.setUint32(o + 12, crc32c(out, o, o + 12), true);
+    out.set(p, o + SECTION_HEADER_BYTES);
+    o += SECTION_HEADER_BYTES + align(p.length);
+  }
+  return out;
+}
+
+function align(n: number): number {
+  return Math.ceil(n / SECTION_ALIGN) * SECTION_ALIGN;
+}
+
+/**
+ * Decodes and checks an index file, version 1: magic, version, header and section checksums, section order and
+ * sizes, then the structural invariants of the graph (every link a valid slot other than the node itself, list
+ * counts within M / 2M, levels ≤ 31, the entry point live and of the highest live level, ids unique and valid).
+ *
+ * @param path used in error messages only.
+ * @throws CorruptionError (`HEARTH_CORRUPTION`) with the byte offset of the first failed check.
+ */
+export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
+  const fail = (msg: string, offset: number): never => {
+    throw new CorruptionError(`vector index file: ${msg}; rebuild the index from its source`, { path, offset });
+  };
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
+  if (bytes.length < HEADER_BYTES) fail(`truncated header (${bytes.length} bytes)`, 0);
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) fail('bad magic (not a Hearth vector index)', 0);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(28, true) !== crc32c(bytes, 0, 28)) fail('header checksum mismatch', 28);
+  const version = dv.getUint16(8, true);
+  if (version !== VERSION) fail(`unsupported version ${version} (this code reads ${VERSION})`, 8);
+  const kindCode = dv.getUint16(10, true);
+  if (kindCode !== KIND.flat && kindCode !== KIND.hnsw) fail(`unknown index kind ${kindCode}`, 10);
+  const nSections = dv.getUint32(12, true);
+  const fileLen = dv.getBigUint64(16, true);
+  if (fileLen !== BigInt(bytes.length)) fail(`file length ${bytes.length} differs from the recorded ${fileLen} (truncated or extended)`, 16);
+
+  const sections = new Map<number, { off: number; data: Uint8Array }>();
+  const order: number[] = [];
+  let o = HEADER_BYTES;
+  for (let i = 0; i < nSections; i++) {
+    if (o + SECTION_HEADER_BYTES > bytes.length) fail(`section ${i} header past the end`, o);
+    if (dv.getUint32(o + 12, true) !== crc32c(bytes, o, o + 12)) fail(`section ${i} header checksum mismatch`, o);
+    const t = dv.getUint32(o, true);
+    const len = dv.getUint32(o + 4, true);
+    const start = o + SECTION_HEADER_BYTES;
+    if (start + align(len) > bytes.length) fail(`section ${tagName(t)} payload past the end`, o);
+    const data = bytes.subarray(start, start + len);
+    if (dv.getUint32(o + 8, true) !== crc32c(data)) fail(`section ${tagName(t)} payload checksum mismatch`, start);
+    if (sections.has(t)) fail(`duplicate section ${tagName(t)}`, o);
+    sections.set(t, { off: start, data });
+    order.push(t);
+    o = start + align(len);
+  }
+  if (o !== bytes.length) fail('bytes after the last section', o);
+  const hnsw = kindCode === KIND.hnsw;
+  const expected = hnsw
+    ? [TAG.META, TAG.IDS, TAG.VECS, TAG.LEVL, TAG.TOMB, TAG.LNK0, TAG.LNKU]
+    : [TAG.META, TAG.IDS, TAG.VECS];
+  const need = (t: number): { off: number; data: Uint8Array } => sections.get(t) ?? fail(`missing section ${tagName(t)}`, HEADER_BYTES);
+  for (let i = 0; i < expected.length; i++) {
+    if (order[i] !== expected[i]) fail(`section ${i} is ${order[i] === undefined ? 'missing' : tagName(order[i])}, expected ${tagName(expected[i])}`, HEADER_BYTES);
+  }
+
+  // META
+  const meta = need(TAG.META);
+  if (meta.data.length !== META_BYTES) fail(`META is ${meta.data.length} bytes, expected ${META_BYTES}`, meta.off);
+  const md = new DataView(meta.data.buffer, meta.data.byteOffset, META_BYTES);
+  const dim = md.getUint32(0, true);
+  const metric = METRIC_BY_CODE[md.getUint8(4)];
+  const flags = md.getUint8(5);
+  const count = md.getUint32(8, true);
+  const M = md.getUint32(12, true);
+  const efConstruction = md.getUint32(16, true);
+  const efSearch = md.getUint32(20, true);
+  const seed = md.getUint32(24, true);
+  const rngState = md.getUint32(28, true);
+  const entry = md.getInt32(32, true);
+  const maxLevel = md.getInt32(36, true);
+  const trainSize = md.getUint32(40, true);
+  const rescore = md.getUint32(44, true);
+  const compactRatio = md.getFloat64(48, true);
+  if (dim < 1 || dim > 65536) fail(`dim ${dim} out of range`, meta.off);
+  if (metric === undefined) fail(`unknown metric code ${md.getUint8(4)}`, meta.off + 4);
+  if (flags > 3 || flags === 2) fail(`bad flags ${flags}`, meta.off + 5);
+  if (trainSize < 1 || rescore < 1 || rescore > 1024) fail('bad quantization parameters', meta.off + 40);
+  const quantized = (flags & 1) !== 0;
+  const trained = (flags & 2) !== 0;
+  if (trained !== sections.has(TAG.QRNG)) fail('QRNG section presence disagrees with META flags', meta.off + 5);
+  const nextExpected = expected.length + (trained ? 1 : 0);
+  if (order.length !== nextExpected || (trained && order[expected.length] !== TAG.QRNG)) {
+    fail('unexpected sections', HEADER_BYTES);
+  }
+
+  // IDS_
+  const idsSec = need(TAG.IDS);
+  const slotIds: VectorId[] = new Array(count);
+  {
+    const b = idsSec.data;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const dec = new TextDecoder('utf-8', { fatal: true });
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      if (p >= b.length) fail(`IDS_ ends after ${i} of ${count} ids`, idsSec.off + p);
+      const t = b[p];
+      if (t === ID_NUMBER) {
+        if (p + 9 > b.length) fail('IDS_ number truncated', idsSec.off + p);
+        const x = v.getFloat64(p + 1, true);
+        if (!Number.isSafeInteger(x) || x < 0) fail(`IDS_ bad number id ${x}`, idsSec.off + p);
+        slotIds[i] = x;
+        p += 9;
+      } else if (t === ID_STRING) {
+        if (p + 5 > b.length) fail('IDS_ string truncated', idsSec.off + p);
+        const n = v.getUint32(p + 1, true);
+        if (p + 5 + n > b.length) fail('IDS_ string truncated', idsSec.off + p);
+        try {
+          slotIds[i] = dec.decode(b.subarray(p + 5, p + 5 + n));
+        } catch {
+          fail('IDS_ string is not valid UTF-8', idsSec.off + p);
+        }
+        p += 5 + n;
+      } else {
+        fail(`IDS_ unknown id tag ${t}`, idsSec.off + p);
+      }
+    }
+    if (p !== b.length) fail('IDS_ has bytes after the last id', idsSec.off + p);
+  }
+
+  // VECS
+  const vecSec = need(TAG.VECS);
+  if (vecSec.data.length !== count * dim * 4) fail(`VECS is ${vecSec.data.length} bytes, expected ${count * dim * 4}`, vecSec.off);
+  const vectors = readF32(vecSec.data);
+  for (let i = 0; i < vectors.length; i++) if (!Number.isFinite(vectors[i])) fail('VECS holds a non-finite value', vecSec.off + i * 4);
+
+  let quantRange: QuantRange | undefined;
+  if (trained) {
+    const q = need(TAG.QRNG);
+    if (q.data.length !== 8) fail('QRNG must be 8 bytes', q.off);
+    const r = readF32(q.data);
+    if (!(Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[1] > r[0])) fail('QRNG range invalid', q.off);
+    quantRange = { lo: r[0], hi: r[1] };
+  }
+
+  if (!hnsw) {
+    const seen = new Set<VectorId>();
+    for (let i = 0; i < count; i++) {
+      if (seen.has(slotIds[i])) fail(`duplicate id ${JSON.stringify(slotIds[i])}`, idsSec.off);
+      seen.add(slotIds[i]);
+    }
+    return { kind: 'flat', flat: { dim, metric, count, trainSize, rescore, quantized, quantRange, slotIds, vectors } };
+  }
+
+  if (M < 2 || M > 128) fail(`M ${M} out of range`, meta.off + 12);
+  if (efConstruction < 1 || efSearch < 1) fail('ef parameters out of range', meta.off + 16);
+  if (!(compactRatio > 0 && compactRatio <= 1)) fail('compactRatio out of range', meta.off + 48);
+  const M0 = 2 * M;
+  const levSec = need(TAG.LEVL);
+  if (levSec.data.length !== count) fail('LEVL length differs from count', levSec.off);
+  const levels = levSec.data.slice();
+  const tombSec = need(TAG.TOMB);
+  if (tombSec.data.length !== count) fail('TOMB length differs from count', tombSec.off);
+  const deleted = tombSec.data.slice();
+  let rows = 0;
+  let live = 0;
+  let topLive = -1;
+  const seen = new Set<VectorId>();
+  for (let i = 0; i < count; i++) {
+    if (levels[i] > MAX_LEVEL) fail(`level ${levels[i]} > ${MAX_LEVEL}`, levSec.off + i);
+    if (deleted[i] > 1) fail('TOMB value not 0 or 1', tombSec.off + i);
+    rows += levels[i];
+    if (deleted[i] === 0) {
+      live++;
+      if (levels[i] > topLive) topLive = levels[i];
+      if (seen.has(slotIds[i])) fail(`duplicate live id ${JSON.stringify(slotIds[i])}`, idsSec.off);
+      seen.add(slotIds[i]);
+    }
+  }
+  const l0Sec = need(TAG.LNK0);
+  if (l0Sec.data.length !== count * (M0 + 1) * 4) fail('LNK0 size differs from count × (2M + 1) × 4', l0Sec.off);
+  const links0 = readI32(l0Sec.data);
+  const luSec = need(TAG.LNKU);
+  if (luSec.data.length !== rows * (M + 1) * 4) fail('LNKU size differs from the levels', luSec.off);
+  const upper = readI32(luSec.data);
+  const checkList = (arr: Int32Array, base: number, max: number, self: number, off: number): void => {
+    const n = arr[base];
+    if (n < 0 || n > max) fail(`neighbour count ${n} out of 0..${max}`, off + base * 4);
+    for (let j = 1; j <= n; j++) {
+      const e = arr[base + j];
+      if (e < 0 || e >= count || e === self) fail(`link ${e} invalid for node ${self}`, off + (base + j) * 4);
+      for (let t = 1; t < j; t++) if (arr[base + t] === e) fail(`duplicate link ${e} in node ${self}`, off + (base + j) * 4);
+    }
+  };
+  let row = 0;
+  for (let i = 0; i < count; i++) {
+    checkList(links0, i * (M0 + 1), M0, i, l0Sec.off);
+    for (let l = 1; l <= levels[i]; l++) {
+      const base = row * (M + 1);
+      checkList(upper, base, M, i, luSec.off);
+      // an upper-level link must point to a node that has that level
+      for (let j = 1; j <= upper[base]; j++) if (levels[upper[base + j]] < l) fail(`level-${l} link to a lower node`, luSec.off + (base + j) * 4);
+      row++;
+    }
+  }
+  if (live === 0) {
+    if (entry !== -1 || maxLevel !== -1) fail('entry point set in an index with no live node', meta.off + 32);
+  } else {
+    if (entry < 0 || entry >= count || deleted[entry] !== 0) fail(`entry point ${entry} is not a live node`, meta.off + 32);
+    if (maxLevel !== levels[entry] || maxLevel !== topLive) fail('maxLevel is not the entry point level / highest live level', meta.off + 36);
+  }
+  return {
+    kind: 'hnsw',
+    hnsw: {
+      dim, metric, M, efConstruction, efSearch, seed, rngState, compactRatio, count, entry, maxLevel, trainSize, rescore,
+      quantized, quantRange, slotIds, vectors, levels, deleted, links0, upper,
+    },
+  };
+}
+
+function readF32(b: Uint8Array): Float32Array {
+  const out = new Float32Array(b.length / 4);
+  if (LE) new Uint8Array(out.buffer).set(b);
+  else {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(i * 4, true);
+  }
+  return out;
+}
+function readI32(b: Uint8Array): Int32Array {
+  const out = new Int32Array(b.length / 4);
+  if (LE) new Uint8Array(out.buffer).set(b);
+  else {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = v.getInt32(i * 4, true);
+  }
+  return out;
+}
+
+/** Writes `bytes` to `path + '.tmp'`, syncs, and renames it over `path` (creating the parent directory). */
+export async function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
+  const slash = path.lastIndexOf('/');
+  if (slash > 0) await fs.mkdir(path.slice(0, slash));
+  const tmp = path + '.tmp';
+  const h = await fs.open(tmp, { create: true, truncate: true });
+  try {
+    h.write(0, bytes);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fs.rename(tmp, path);
+}
+
+/** Reads the whole file at `path`. @throws IoError `HEARTH_NOT_FOUND` if missing. */
+export async function readFileBytes(fs: FileSystem, path: string): Promise<Uint8Array> {
+  const h = await fs.open(path);
+  try {
+    return h.read(0, h.size());
+  } finally {
+    await h.close();
+  }
+}

@@ -1,0 +1,140 @@
+// Hearth distance kernels, AssemblyScript compiled with SIMD (`node wasm/build.mjs`; see wasm/README.md).
+//
+// Every pointer is a byte offset into this instance's linear memory, which the host (packages/vector/src/_store.ts)
+// lays out and grows itself: nothing here allocates. The pure-TypeScript twin of each function is in
+// packages/vector/src/_kernels_ts.ts and must return the same values (within float rounding); the test
+// packages/vector/test/kernels.test.ts checks that they agree.
+//
+// Preconditions (the host guarantees them; nothing is checked here):
+// 1. f32 vectors are 16-byte aligned and `n` (the element count) is a multiple of 4: rows are zero-padded to a
+//    stride of 4 floats, and zero padding changes neither a dot product nor an L2 distance.
+// 2. int8 codes are 16-byte aligned and `n` is a multiple of 16 (rows zero-padded likewise).
+// 3. Metric codes: 0 = squared L2, 1 = inner-product distance (1 - dot). Cosine is inner product over
+//    normalised rows, so the index never calls `cosine_f32` on its hot path; it is exported for callers holding
+//    unnormalised vectors.
+
+/** Dot product of two f32 vectors of `n` elements. */
+export function dot_f32(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  const end = a + (<usize>n << 2);
+  while (a < end) {
+    acc = f32x4.add(acc, f32x4.mul(v128.load(a), v128.load(b)));
+    a += 16;
+    b += 16;
+  }
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+}
+
+/** Squared Euclidean distance of two f32 vectors of `n` elements. */
+export function l2_f32(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  const end = a + (<usize>n << 2);
+  while (a < end) {
+    const d = f32x4.sub(v128.load(a), v128.load(b));
+    acc = f32x4.add(acc, f32x4.mul(d, d));
+    a += 16;
+    b += 16;
+  }
+  return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+}
+
+/** Cosine distance 1 - a·b / (|a| |b|) of two f32 vectors; 1 when either is all zeros. */
+export function cosine_f32(a: usize, b: usize, n: i32): f32 {
+  let ab = f32x4.splat(0);
+  let aa = f32x4.splat(0);
+  let bb = f32x4.splat(0);
+  const end = a + (<usize>n << 2);
+  while (a < end) {
+    const x = v128.load(a);
+    const y = v128.load(b);
+    ab = f32x4.add(ab, f32x4.mul(x, y));
+    aa = f32x4.add(aa, f32x4.mul(x, x));
+    bb = f32x4.add(bb, f32x4.mul(y, y));
+    a += 16;
+    b += 16;
+  }
+  const dot = f32x4.extract_lane(ab, 0) + f32x4.extract_lane(ab, 1) + f32x4.extract_lane(ab, 2) + f32x4.extract_lane(ab, 3);
+  const na = f32x4.extract_lane(aa, 0) + f32x4.extract_lane(aa, 1) + f32x4.extract_lane(aa, 2) + f32x4.extract_lane(aa, 3);
+  const nb = f32x4.extract_lane(bb, 0) + f32x4.extract_lane(bb, 1) + f32x4.extract_lane(bb, 2) + f32x4.extract_lane(bb, 3);
+  const den = na * nb;
+  if (den == 0) return 1;
+  return 1 - dot / <f32>Math.sqrt(<f64>den);
+}
+
+/** Dot product of two int8 vectors of `n` elements, accumulated exactly in i32. */
+export function dot_i8(a: usize, b: usize, n: i32): i32 {
+  let acc = i32x4.splat(0);
+  const end = a + <usize>n;
+  while (a < end) {
+    const x = v128.load(a);
+    const y = v128.load(b);
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_s(y)));
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_s(y)));
+    a += 16;
+    b += 16;
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Squared Euclidean distance of two int8 vectors of `n` elements, exact in i32. */
+export function l2_i8(a: usize, b: usize, n: i32): i32 {
+  let acc = i32x4.splat(0);
+  const end = a + <usize>n;
+  while (a < end) {
+    const x = v128.load(a);
+    const y = v128.load(b);
+    const dl = i16x8.sub(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_s(y));
+    const dh = i16x8.sub(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_s(y));
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(dl, dl));
+    acc = i32x4.add(acc, i32x4.dot_i16x8_s(dh, dh));
+    a += 16;
+    b += 16;
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Distance of f32 vectors `a` and `b` under metric code `metric` (0 = squared L2, 1 = 1 - dot). */
+export function dist_f32(metric: i32, a: usize, b: usize, n: i32): f32 {
+  return metric == 0 ? l2_f32(a, b, n) : <f32>1 - dot_f32(a, b, n);
+}
+
+/**
+ * Batch distances, gather form: `out[i] = dist(q, base + ids[i] * strideBytes)` for i < count.
+ * `ids` is an i32 array, `out` an f32 array. One call per expanded graph node replaces `count` calls.
+ */
+export function batch_f32(metric: i32, q: usize, base: usize, strideBytes: i32, ids: usize, count: i32, out: usize): void {
+  const n = strideBytes >> 2;
+  for (let i = 0; i < count; i++) {
+    const row = base + <usize>load<i32>(ids + (<usize>i << 2)) * <usize>strideBytes;
+    store<f32>(out + (<usize>i << 2), dist_f32(metric, q, row, n));
+  }
+}
+
+/** Batch distances, contiguous form: `out[i] = dist(q, base + (start + i) * strideBytes)` for i < count. */
+export function scan_f32(metric: i32, q: usize, base: usize, strideBytes: i32, start: i32, count: i32, out: usize): void {
+  const n = strideBytes >> 2;
+  let row = base + <usize>start * <usize>strideBytes;
+  for (let i = 0; i < count; i++) {
+    store<f32>(out + (<usize>i << 2), dist_f32(metric, q, row, n));
+    row += <usize>strideBytes;
+  }
+}
+
+/**
+ * Batch int8 distances, gather form, for scalar-quantised rows (see packages/vector/src/_quantize.ts).
+ * Metric 0: `out[i] = s2 * l2_i8(q, row)`. Metric 1: `out[i] = c0 - c1 * sums[id] - s2 * dot_i8(q, row)`,
+ * where `sums` (i32 per row) holds each row's code sum and c0, c1, s2 fold the quantiser's offset and scale.
+ */
+export function batch_i8(
+  metric: i32, q: usize, base: usize, strideBytes: i32, sums: usize, ids: usize, count: i32, out: usize,
+  c0: f32, c1: f32, s2: f32,
+): void {
+  for (let i = 0; i < count; i++) {
+    const id = <usize>load<i32>(ids + (<usize>i << 2));
+    const row = base + id * <usize>strideBytes;
+    let d: f32;
+    if (metric == 0) d = s2 * <f32>l2_i8(q, row, strideBytes);
+    else d = c0 - c1 * <f32>load<i32>(sums + (id << 2)) - s2 * <f32>dot_i8(q, row, strideBytes);
+    store<f32>(out + (<usize>i << 2), d);
+  }
+}
