@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <suite> ...] [--quick]`: runs benchmark suites side by side with their baselines and writes
+ * `npm run bench [-- <suite> ...] [--quick] [--markdown]`: runs benchmark suites side by side with their baselines and writes
  * bench/results/<suite>.json (shape in ../shared/design/BENCHMARKS.md). With no suite named, runs all of them.
  */
 import { mkdirSync, writeFileSync, rmSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
@@ -40,6 +40,7 @@ for (const name of suites) {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   printTable(rows);
+  if (argv.includes('--markdown')) printMarkdown(rows);
 }
 
 function printTable(rows: Row[]): void {
@@ -59,6 +60,30 @@ function printTable(rows: Row[]): void {
     }
   }
   if (!existsSync(join(root, 'docs', 'benchmarks.md'))) console.log('(record these in docs/benchmarks.md)');
+}
+
+/**
+ * `--markdown`: the same rows as a Markdown table for docs/benchmarks.md, with each row's ratio to `hearth` on the
+ * same workload, oriented so that > 1 means Hearth is better (higher is better for rates and recall, lower for
+ * ms, bytes, MiB).
+ */
+function printMarkdown(rows: Row[]): void {
+  const lowerIsBetter = new Set(['ms', 'bytes', 'MiB']);
+  console.log('\n| workload | system | value | unit | hearth vs this |');
+  console.log('| --- | --- | ---: | --- | ---: |');
+  for (const r of rows) {
+    const hearth = rows.find(
+      (h) => h.system === 'hearth' && h.workload === r.workload && h.unit === r.unit && h.ef === r.ef,
+    );
+    let ratio = '';
+    if (hearth && hearth !== r && r.value && hearth.value) {
+      const x = lowerIsBetter.has(r.unit) ? r.value / hearth.value : hearth.value / r.value;
+      ratio = `${x.toFixed(2)}x`;
+    }
+    const w = r.ef !== undefined ? `${r.workload} ef=${r.ef}` : r.workload;
+    const extra = r.recall !== undefined ? ` (recall ${r.recall.toFixed(3)})` : '';
+    console.log(`| ${w} | ${r.system} | ${fmt(r.value)}${extra} | ${r.unit} | ${ratio} |`);
+  }
 }
 
 function fmt(v: number): string {
