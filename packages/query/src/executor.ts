@@ -1,0 +1,355 @@
+/**
+ * The executor: runs a query on a {@link QueryStore} snapshot through the plan the planner chose.
+ *
+ * Pipeline: access path → full filter on each fetched document → traversal hops → cursor (rows strictly after
+ * the position) → sort (skipped when the index order is the query order, which also lets `limit` stop the scan)
+ * → limit → projection; or, for aggregate queries, grouping and aggregate functions instead of the last four.
+ *
+ * Invariants:
+ * 1. Results do not depend on the access path (planner invariants 1-3): every fetched document is checked
+ *    against the whole filter and the cursor, and unordered paths are sorted by the full query order.
+ * 2. The query order is total (sort keys, then `_id`), so pages and sorts are deterministic.
+ * 3. A traversal hop reads its targets through the primary key (`toField` = `_id`), a regular index whose first
+ *    field is `toField`, or — when neither exists — one scan of the target collection per hop, hashed by value
+ *    and reused across the hop's depth levels. It never rescans per value or per level.
+ *
+ * @packageDocumentation
+ */
+import { CorruptionError } from '@hearth/io';
+import { aggregateRows } from './aggregate.js';
+import { decodeCursorV1, encodeCursorV1 } from './cursor.js';
+import { concatBytes, encodeKeyV1, encodeValueV1, prefixEnd, toHex } from './keys.js';
+import {
+  type DocRow,
+  type NHop,
+  type NQuery,
+  type NSort,
+  comparePosition,
+  conjuncts,
+  matches,
+  normalizeQuery,
+  positionOf,
+  project,
+  rowComparator,
+} from './_query.js';
+import {
+  type ByteRange,
+  type Candidate,
+  type PhysicalAccess,
+  type PlanOptions,
+  describeAccess,
+  indexForLookup,
+  planAccess,
+  toKeyRange,
+} from './planner.js';
+import type { Explain, HopExplain, Query, QueryResult, QueryShape, QueryStore, Value } from './types.js';
+import { compareBytes, compareStrings, getPath, isIdPath, pathName } from './value.js';
+
+/** Options of {@link execute} and {@link explain}. */
+export type ExecuteOptions = PlanOptions;
+
+interface Counters {
+  docsScanned: number;
+  indexEntriesRead: number;
+  docsMatched: number;
+}
+
+/** Internal result of a run: full documents, in query order when `ordered`. */
+export interface RowsRun {
+  /** Matching rows after the cursor, in query order, at most `limit + 1` of them when a limit is given. */
+  readonly rows: DocRow[];
+  readonly chosen: Candidate;
+  readonly candidates: readonly Candidate[];
+  readonly counters: Counters;
+  readonly sortInMemory: boolean;
+  readonly hops: HopExplain[];
+}
+
+function* accessRows(
+  store: QueryStore,
+  collection: string,
+  access: PhysicalAccess,
+  afterKey: Uint8Array | undefined,
+  counters: Counters,
+): Generator<DocRow> {
+  if (access.kind === 'scan') {
+    for (const [id, doc] of store.scan(collection)) {
+      counters.docsScanned++;
+      yield { id, doc };
+    }
+    return;
+  }
+  if (access.kind === 'primary') {
+    const seen = new Set<string>();
+    for (const id of access.ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const doc = store.getDoc(collection, id);
+      counters.docsScanned++;
+      if (doc !== undefined) yield { id, doc };
+    }
+    return;
+  }
+  const dedupe = access.index.multiEntry || access.ranges.length > 1;
+  const seen = dedupe ? new Set<string>() : undefined;
+  for (const r of access.ranges) {
+    let range: ByteRange = r;
+    if (afterKey !== undefined) {
+      // Start after the cursor's index key (only when the index order is the query order).
+      if (!access.reverse) {
+        const gt = concatBytes(afterKey, Uint8Array.of(0)); // smallest key above afterKey
+        if (range.lo === undefined || compareBytes(gt, range.lo) > 0) range = { lo: gt, hi: range.hi };
+      } else if (range.hi === undefined || compareBytes(afterKey, range.hi) < 0) {
+        range = { lo: range.lo, hi: afterKey };
+      }
+      if (range.lo !== undefined && range.hi !== undefined && compareBytes(range.lo, range.hi) >= 0) continue;
+    }
+    for (const e of store.scanIndex(access.index.id, toKeyRange(range, access.reverse))) {
+      counters.indexEntriesRead++;
+      if (seen !== undefined) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+      }
+      const doc = store.getDoc(collection, e.id);
+      counters.docsScanned++;
+      if (doc === undefined) {
+        throw new CorruptionError(
+          `index ${access.index.id} names document ${JSON.stringify(e.id)} that does not exist in ${collection}; ` +
+            'the index is out of step with the documents and must be rebuilt',
+        );
+      }
+      yield { id: e.id, doc };
+    }
+  }
+}
+
+/** The index key at which the cursor position sits, for an order-serving index plan. */
+function cursorIndexKey(access: Extract<PhysicalAccess, { kind: 'index' }>, sort: readonly NSort[], pos: readonly (Value | undefined)[]): Uint8Array {
+  const values: (Value | undefined)[] = access.index.fields.map((f, i) => {
+    const fx = access.fixed[i];
+    if (fx !== undefined) return fx.value;
+    const s = sort.findIndex((k) => k.path.length === f.length && k.path.every((x, j) => x === f[j]));
+    return pos[s];
+  });
+  values.push(pos[pos.length - 1]);
+  return encodeKeyV1(values);
+}
+
+/** Source values of a hop for one row: the value at `from`, an array followed element by element. */
+function hopValues(row: DocRow, from: readonly string[], out: Map<string, Value>): void {
+  const v = getPath(row.doc, from, row.id);
+  const add = (x: Value | undefined) => {
+    if (x === undefined) return;
+    const k = toHex(encodeValueV1(x));
+    if (!out.has(k)) out.set(k, x);
+  };
+  if (Array.isArray(v)) for (const e of v) add(e);
+  else add(v);
+}
+
+function runHop(store: QueryStore, hop: NHop, start: DocRow[]): { rows: DocRow[]; explain: HopExplain } {
+  const idx = isIdPath(hop.toField) ? undefined : indexForLookup(store, hop.to, hop.toField);
+  const accessKind: HopExplain['access'] = isIdPath(hop.toField) ? 'primary' : idx !== undefined ? 'index' : 'scan';
+  let docsScanned = 0;
+  let lookups = 0;
+  let hash: Map<string, DocRow[]> | undefined;
+  const lookup = (key: string, v: Value): DocRow[] => {
+    lookups++;
+    if (accessKind === 'primary') {
+      if (typeof v !== 'string') return [];
+      const doc = store.getDoc(hop.to, v);
+      docsScanned++;
+      return doc === undefined ? [] : [{ id: v, doc }];
+    }
+    if (idx !== undefined) {
+      const p = encodeValueV1(v);
+      const out: DocRow[] = [];
+      for (const e of store.scanIndex(idx.id, { gte: p, lt: prefixEnd(p) })) {
+        const doc = store.getDoc(hop.to, e.id);
+        docsScanned++;
+        if (doc === undefined) {
+          throw new CorruptionError(`index ${idx.id} names document ${JSON.stringify(e.id)} missing from ${hop.to}`);
+        }
+        out.push({ id: e.id, doc });
+      }
+      return out;
+    }
+    if (hash === undefined) {
+      hash = new Map();
+      for (const [id, doc] of store.scan(hop.to)) {
+        docsScanned++;
+        const tv = getPath(doc, hop.toField, id);
+        if (tv === undefined) continue;
+        const k = toHex(encodeValueV1(tv));
+        let list = hash.get(k);
+        if (list === undefined) hash.set(k, (list = []));
+        list.push({ id, doc });
+      }
+    }
+    return hash.get(key) ?? [];
+  };
+  const reached = new Map<string, DocRow>();
+  const looked = new Set<string>();
+  let frontier = start;
+  let levels = 0;
+  for (let level = 1; level <= hop.depth && frontier.length > 0; level++) {
+    levels = level;
+    const values = new Map<string, Value>();
+    for (const r of frontier) hopValues(r, hop.from, values);
+    const next: DocRow[] = [];
+    for (const [k, v] of values) {
+      if (looked.has(k)) continue;
+      looked.add(k);
+      for (const r of lookup(k, v)) {
+        if (reached.has(r.id) || !matches(hop.where, r.doc, r.id)) continue;
+        reached.set(r.id, r);
+        next.push(r);
+      }
+    }
+    frontier = next;
+  }
+  return {
+    rows: [...reached.values()],
+    explain: {
+      to: hop.to, toField: hop.toField, access: accessKind, ...(idx !== undefined ? { indexId: idx.id } : {}),
+      lookups, docsScanned, reached: reached.size, levels,
+    },
+  };
+}
+
+/**
+ * Runs the row part of a normalized query (no projection, no aggregation).
+ * @param afterPos rows strictly after this position (decoded cursor), if any.
+ * @param limit stop after `limit + 1` rows in order (undefined: all).
+ */
+export function runRows(
+  store: QueryStore,
+  q: NQuery,
+  afterPos: readonly (Value | undefined)[] | undefined,
+  limit: number | undefined,
+  options?: PlanOptions,
+): RowsRun {
+  const counters: Counters = { docsScanned: 0, indexEntriesRead: 0, docsMatched: 0 };
+  const hasHops = q.traverse.length > 0;
+  const wantOrder = q.aggregate === undefined;
+  const candidates = planAccess(store, q.collection, q.where, hasHops ? [] : q.sort, hasHops ? undefined : limit, wantOrder && !hasHops, options);
+  const chosen = candidates[0];
+  const access = chosen.access;
+  const streamsInOrder = !hasHops && wantOrder && access.kind === 'index' && access.servesSort;
+  const afterKey = streamsInOrder && afterPos !== undefined && access.kind === 'index' ? cursorIndexKey(access, q.sort, afterPos) : undefined;
+  let rows: DocRow[] = [];
+  for (const r of accessRows(store, q.collection, access, afterKey, counters)) {
+    if (!matches(q.where, r.doc, r.id)) continue;
+    if (hasHops) {
+      rows.push(r);
+      continue;
+    }
+    counters.docsMatched++;
+    if (afterPos !== undefined && comparePosition(q.sort, r, afterPos) <= 0) continue;
+    rows.push(r);
+    if (streamsInOrder && limit !== undefined && rows.length > limit) break;
+  }
+  const hops: HopExplain[] = [];
+  if (hasHops) {
+    for (const hop of q.traverse) {
+      const h = runHop(store, hop, rows);
+      hops.push(h.explain);
+      rows = h.rows;
+    }
+    counters.docsMatched = rows.length;
+    if (afterPos !== undefined) rows = rows.filter((r) => comparePosition(q.sort, r, afterPos) > 0);
+  }
+  let sortInMemory = false;
+  if (wantOrder && !streamsInOrder) {
+    rows.sort(rowComparator(q.sort));
+    sortInMemory = true;
+  } else if (!wantOrder) {
+    // Aggregates: a fixed order keeps results independent of the access path.
+    rows.sort((a, b) => compareStrings(a.id, b.id));
+  }
+  if (limit !== undefined && rows.length > limit + 1) rows.length = limit + 1;
+  return { rows, chosen, candidates, counters, sortInMemory, hops };
+}
+
+/** The shape of a normalized query, for statistics and the adaptive index policy. */
+export function shapeOf(q: NQuery): QueryShape {
+  const cs = conjuncts(q.where);
+  const pick = (ops: string[]) => {
+    const m = new Map<string, readonly string[]>();
+    for (const c of cs) if (ops.includes(c.op) && 'path' in c) m.set(JSON.stringify(c.path), c.path);
+    return [...m.entries()].sort((a, b) => compareStrings(a[0], b[0])).map((e) => e[1]);
+  };
+  const equality = pick(['eq', 'in']);
+  const range = pick(['gt', 'gte', 'lt', 'lte', 'prefix']);
+  const contains = pick(['contains']);
+  const sort = q.sort.map((s) => ({ path: s.path, dir: s.dir }));
+  const names = (ps: readonly (readonly string[])[]) => ps.map(pathName).join(',');
+  const key =
+    `${q.collection}?eq=${names(equality)}&range=${names(range)}&contains=${names(contains)}` +
+    `&sort=${sort.map((s) => `${pathName(s.path)}:${s.dir}`).join(',')}`;
+  return { collection: q.collection, equality, range, contains, sort, key };
+}
+
+function runQuery(store: QueryStore, query: Query, options?: ExecuteOptions): { result: QueryResult; explain: Explain } {
+  const t0 = performance.now();
+  const q = normalizeQuery(query);
+  const afterPos = q.after !== undefined ? decodeCursorV1(q.after, q.target, q.sort) : undefined;
+  const run = runRows(store, q, afterPos, q.aggregate === undefined ? q.limit : undefined, options);
+  let result: QueryResult;
+  if (q.aggregate !== undefined) {
+    result = { rows: aggregateRows(q.aggregate, run.rows), hasMore: false };
+  } else {
+    const hasMore = q.limit !== undefined && run.rows.length > q.limit;
+    const page = hasMore ? run.rows.slice(0, q.limit) : run.rows;
+    const rows = page.map((r) => ({ id: r.id, doc: project(r.doc, r.id, q.select) }));
+    const last = page[page.length - 1];
+    result = last === undefined
+      ? { rows, hasMore }
+      : { rows, hasMore, cursor: encodeCursorV1(q.target, q.sort, positionOf(q.sort, last)) };
+  }
+  const explain: Explain = {
+    collection: q.collection,
+    access: describeAccess(run.chosen.access),
+    candidates: run.candidates.map((c) => ({ access: describeAccess(c.access), estimatedScanned: c.estimatedScanned, cost: c.cost })),
+    estimatedScanned: run.chosen.estimatedScanned,
+    docsScanned: run.counters.docsScanned,
+    indexEntriesRead: run.counters.indexEntriesRead,
+    docsMatched: run.counters.docsMatched,
+    returned: result.rows.length,
+    sortInMemory: run.sortInMemory,
+    hops: run.hops,
+    ms: performance.now() - t0,
+    shape: shapeOf(q),
+  };
+  return { result, explain };
+}
+
+/**
+ * Runs a query on one snapshot.
+ *
+ * @example
+ * ```ts
+ * const { rows, cursor } = execute(store, { collection: 'posts', where: eq('authorId', 'u1'), sort: [desc('at')], limit: 20 })
+ * ```
+ * @throws QueryError `HEARTH_INVALID_QUERY` for a malformed query, `HEARTH_INVALID_CURSOR` for a bad `after`,
+ *   `HEARTH_UNSUPPORTED_VALUE` for a filter value outside the document model.
+ * @throws CorruptionError `HEARTH_CORRUPTION` if an index names a document the snapshot lacks.
+ */
+export function execute(store: QueryStore, query: Query, options?: ExecuteOptions): QueryResult {
+  return runQuery(store, query, options).result;
+}
+
+/**
+ * Runs a query and reports its plan and counts: the access path chosen and the alternatives with their costs,
+ * estimated and actual documents scanned, index entries read, documents matched and rows returned, whether rows
+ * were sorted in memory, per-hop statistics, and the wall time in ms.
+ * @throws as {@link execute}.
+ */
+export function explain(store: QueryStore, query: Query, options?: ExecuteOptions): Explain {
+  return runQuery(store, query, options).explain;
+}
+
+/** Runs a query and returns both its result and its explain (what the Database feeds the adaptive policy). */
+export function executeWithExplain(store: QueryStore, query: Query, options?: ExecuteOptions): { result: QueryResult; explain: Explain } {
+  return runQuery(store, query, options);
+}
