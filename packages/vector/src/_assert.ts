@@ -44,6 +44,9 @@ export function assertSearch(o: unknown): asserts o is SearchOptions {
   if (s.filter !== undefined && typeof s.filter !== 'function') {
     throw new TypeError(`"filter" expected a function (id) => boolean, got ${typeof s.filter}`);
   }
+  if (s.filterStrategy !== undefined && s.filterStrategy !== 'auto' && s.filterStrategy !== 'graph' && s.filterStrategy !== 'flat') {
+    throw new RangeError(`"filterStrategy" expected 'auto' | 'graph' | 'flat', got ${String(s.filterStrategy)}`);
+  }
 }
 
 /** Metric code of the kernels: 0 = squared L2, 1 = 1 - dot (ip, and cosine over unit rows). */

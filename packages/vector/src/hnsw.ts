@@ -709,16 +709,23 @@ export class HnswIndex implements VectorIndex {
       const flatCost = this.live * FILTER_COST + sel * this.live;
       const graphNodes = Math.min(this.live, sel > 0 ? ef / sel : Infinity);
       const graphCost = graphNodes * (this.M0 / 2) * (1 + FILTER_COST / 2);
-      if (flatCost <= graphCost) {
+      const forced = options.filterStrategy ?? 'auto';
+      if (forced === 'flat' || (forced === 'auto' && flatCost <= graphCost)) {
         plan.strategy = 'filter-then-flat';
         plan.quantized = false;
-        plan.reason = `estimated ${(sel * 100).toPrecision(3)}% of ${this.live} items match: exact scan of the matches (cost ${Math.round(flatCost)} < graph ${Math.round(graphCost)})`;
+        plan.reason =
+          forced === 'flat'
+            ? 'filterStrategy flat: exact scan of the matches'
+            : `estimated ${(sel * 100).toPrecision(3)}% of ${this.live} items match: exact scan of the matches (cost ${Math.round(flatCost)} <= graph ${Math.round(graphCost)})`;
         const hits = this.flatFiltered(k, filter);
         plan.distances = this.nDist;
         plan.expanded = 0;
         return { hits, plan };
       }
-      plan.reason = `estimated ${(sel * 100).toPrecision(3)}% of ${this.live} items match: graph search filtering inside the loop (cost ${Math.round(graphCost)} < flat ${Math.round(flatCost)})`;
+      plan.reason =
+        forced === 'graph'
+          ? 'filterStrategy graph: graph search filtering inside the loop'
+          : `estimated ${(sel * 100).toPrecision(3)}% of ${this.live} items match: graph search filtering inside the loop (cost ${Math.round(graphCost)} < flat ${Math.round(flatCost)})`;
     } else {
       plan.reason = `graph search, ef_search=${ef}`;
     }

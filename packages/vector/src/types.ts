@@ -36,6 +36,13 @@ export interface SearchOptions {
    * caller id; it must be pure for the duration of the search.
    */
   filter?: (id: VectorId) => boolean;
+  /**
+   * How a filtered HNSW search runs: `auto` (default) estimates the filter's selectivity and picks the cheaper of
+   * `graph` (filter inside the graph search, which keeps expanding until ef matching items are found) and `flat`
+   * (evaluate the filter on every item, then an exact scan of the matches). A caller that already knows the
+   * selectivity (a query planner) can force one. Ignored without a filter and by the flat index.
+   */
+  filterStrategy?: 'auto' | 'graph' | 'flat';
 }
 
 /** One result. */
