@@ -11,3 +11,5 @@ export type { IoErrorCodeValue } from './errors.js';
 export { MemoryFileSystem } from './memory.js';
 export { FaultFileSystem, FAULT_OP_KINDS } from './fault.js';
 export type { FaultOp, FaultOpKind, FaultOptions, CrashPlan, UnsyncedMode } from './fault.js';
+export { OpfsFileSystem, OPFS_RENAME_JOURNAL } from './opfs.js';
+export type { OpfsOptions, OpfsRenameStrategy } from './opfs.js';
