@@ -54,6 +54,13 @@ export interface BrowserOptions {
   userDataDir?: string;
   /** Serve COOP/COEP headers (cross-origin isolation). Default true. */
   crossOriginIsolated?: boolean;
+  /**
+   * Port to serve on (default: a random free one). Storage (OPFS, IndexedDB) belongs to the origin, port
+   * included: a persistence test passes the same port and `userDataDir` to both sessions (see {@link freePort}).
+   */
+  port?: number;
+  /** The browser binary (default {@link CHROMIUM_PATH}); tests of the harness itself change it. */
+  executablePath?: string;
 }
 
 /** Options for {@link BrowserSession.runWorker} and {@link BrowserSession.runPage}. */
@@ -68,6 +75,8 @@ export interface BrowserSession {
   readonly origin: string;
   /** The directory being served. */
   readonly serveDir: string;
+  /** The Chromium profile directory in use. */
+  readonly userDataDir: string;
   readonly context: BrowserContext;
   /** A page already at `origin + '/index.html'`. */
   readonly page: Page;
@@ -105,7 +114,7 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-function serve(dir: string, isolated: boolean): Promise<Server> {
+function serve(dir: string, isolated: boolean, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
@@ -126,7 +135,7 @@ function serve(dir: string, isolated: boolean): Promise<Server> {
   });
   return new Promise((ok, fail) => {
     server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok(server));
+    server.listen(port, '127.0.0.1', () => ok(server));
   });
 }
 
@@ -175,9 +184,10 @@ type KitMessage = { kind: 'result'; value: unknown } | { kind: 'done' } | { kind
  * @throws Error if Chromium is missing at {@link CHROMIUM_PATH} or fails to start.
  */
 export async function openBrowser(options: BrowserOptions = {}): Promise<BrowserSession> {
-  if (!existsSync(CHROMIUM_PATH)) {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium is required for browser tests but ${CHROMIUM_PATH} is missing: install Debian's package ` +
+      `Chromium is required for browser tests but ${executablePath} is missing: install Debian's package ` +
         '(apt-get install chromium). Browser tests never download a browser and never skip.',
     );
   }
@@ -203,7 +213,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
     temps.push(serveDir);
     writeFileSync(join(serveDir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>hearth test</title>\n');
     writeFileSync(join(serveDir, 'favicon.ico'), '');
-    server = await serve(serveDir, options.crossOriginIsolated ?? true);
+    server = await serve(serveDir, options.crossOriginIsolated ?? true, options.port ?? 0);
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     let userDataDir = options.userDataDir;
@@ -212,7 +222,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
       temps.push(userDataDir);
     }
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
+      executablePath,
       headless: true,
       args: [...CHROMIUM_ARGS],
     });
@@ -249,6 +259,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
     const session: BrowserSession = {
       origin,
       serveDir,
+      userDataDir,
       context: ctx,
       page: first,
       log,
@@ -293,6 +304,18 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
     await close();
     throw e;
   }
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (for sessions that must share an origin). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((ok, fail) => {
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => ok());
+  });
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 /**
