@@ -258,6 +258,7 @@ export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
     if (start + align(len) > bytes.length) fail(`section ${tagName(t)} payload past the end`, o);
     const data = bytes.subarray(start, start + len);
     if (dv.getUint32(o + 8, true) !== crc32c(data)) fail(`section ${tagName(t)} payload checksum mismatch`, start);
+    for (let p = start + len; p < start + align(len); p++) if (bytes[p] !== 0) fail(`section ${tagName(t)} padding is not zero`, p);
     if (sections.has(t)) fail(`duplicate section ${tagName(t)}`, o);
     sections.set(t, { off: start, data });
     order.push(t);

@@ -214,7 +214,7 @@ export class HnswIndex implements VectorIndex {
       this.upper = u;
     }
     this.upperOff[slot] = this.upperRows;
-    for (let l = 0; l < level; l++) this.upper[(this.upperRows + l) * (this.M + 1)] = 0;
+    this.upper.fill(0, this.upperRows * (this.M + 1), (this.upperRows + level) * (this.M + 1));
     this.upperRows += level;
   }
 
@@ -417,6 +417,7 @@ export class HnswIndex implements VectorIndex {
     const base = this.listBase(n, lc);
     arr[base] = m;
     for (let j = 0; j < m; j++) arr[base + 1 + j] = sel[j];
+    arr.fill(0, base + 1 + m, base + 1 + (lc === 0 ? this.M0 : this.M)); // unused slots are zero (saved files too)
   }
 
   private readonly tmpD = new Float64Array(2 * 256 + 2);
@@ -469,7 +470,7 @@ export class HnswIndex implements VectorIndex {
     let level = Math.floor(-Math.log(1 - this.rng.next()) * this.mL);
     if (level > MAX_LEVEL) level = MAX_LEVEL;
     this.levels[slot] = level;
-    this.links0[slot * (this.M0 + 1)] = 0;
+    this.links0.fill(0, slot * (this.M0 + 1), (slot + 1) * (this.M0 + 1));
     this.upperOff[slot] = -1;
     this.allocUpper(slot, level);
     if (this.entry < 0) {
