@@ -30,3 +30,5 @@ export type { VerifyOptions } from './verify.js';
 export { LogError, LogErrorCode, ForkError, FeedFrozenError } from './errors.js';
 export type { LogErrorCodeValue } from './errors.js';
 export * as logConstants from './constants.js';
+export { FeedStore } from './feed-store.js';
+export type { FeedHead, StateVectorEntry, RecoveryReport, FeedStoreOptions, AppendResult } from './feed-store.js';
