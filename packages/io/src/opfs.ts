@@ -61,6 +61,9 @@ interface OpfsDirHandle {
 /** Name of the rename journal at the root (journal strategy). Do not change: existing databases use it. */
 export const OPFS_RENAME_JOURNAL = '.hearth-rename';
 
+/** Reads longer than this many bytes clamp their buffer to the file size first. */
+const CLAMP_READS_ABOVE = 1 << 16;
+
 /** Copy chunk for the journal strategy, in bytes. */
 const COPY_CHUNK = 1 << 20;
 
@@ -126,7 +129,9 @@ class OpfsHandle implements FileHandle {
     checkOffset(length, 'length');
     this.check();
     try {
-      const n = Math.max(0, Math.min(length, this.h.getSize() - offset));
+      // Small reads (the LSM's block reads) skip getSize(): read into `length` bytes and copy if the file ended
+      // first. Large ones clamp to the size first, so read(0, 2 ** 40) does not try to allocate a terabyte.
+      const n = length <= CLAMP_READS_ABOVE ? length : Math.max(0, Math.min(length, this.h.getSize() - offset));
       if (n === 0) return new Uint8Array(0);
       const buf = new Uint8Array(n);
       let got = 0;

@@ -226,6 +226,8 @@ export const complianceCases: readonly ComplianceCase[] = [
       assert.bytes(h.read(5, 4), [], 'at EOF');
       assert.bytes(h.read(1000, 4), [], 'past EOF');
       assert.bytes(h.read(2, 0), [], 'zero length');
+      assert.bytes(h.read(0, 2 ** 40), [10, 11, 12, 13, 14], 'a huge length is clamped to the file');
+      assert.bytes(h.read(2 ** 40, 2 ** 40), [], 'a huge offset reads nothing');
     });
   }),
 
