@@ -1,9 +1,9 @@
 /**
  * The file-system interface that everything below the worker sees (LevelDB's `Env`, narrowed).
  *
- * Backends: memory (`MemoryFileSystem`), Node `fs` (`NodeFileSystem`), OPFS sync access handles
- * (`OpfsFileSystem`, dedicated workers only) and a fault-injecting wrapper for tests (`FaultFileSystem`).
- * Every backend runs the shared compliance suite in `test/compliance.ts`.
+ * Backends: memory (`MemoryFileSystem`), Node `fs` (`NodeFileSystem`, from `@hearth/io/node`), OPFS sync access
+ * handles (`OpfsFileSystem`, dedicated workers only) and a fault-injecting wrapper for tests (`FaultFileSystem`).
+ * Every backend runs the shared compliance suite in `packages/io/test/compliance.ts`.
  *
  * Shape of the interface, and why:
  * - Directory operations (`open`, `list`, `rename`, `remove`, `mkdir`) are async: OPFS only offers them async.
