@@ -49,3 +49,12 @@ export const FRAME_HEADER_BYTES = 8;
 export const FEED_FILE_SUFFIX = '.feed';
 /** File name suffix of a fork-evidence file (`<64 hex digits of the feed id>.fork`). */
 export const FORK_FILE_SUFFIX = '.fork';
+
+// --- state vector V1 (docs/formats/state-vector.md) -----------------------------------------------------------
+
+/** First byte of an encoded state vector, version 1. */
+export const STATE_VECTOR_V1 = 0x01;
+/** Bytes before the first state vector item: version 1, count 4. */
+export const STATE_VECTOR_HEADER_BYTES = 5;
+/** Bytes of one state vector item: feed 32, seq 8, hash 32. */
+export const STATE_VECTOR_ITEM_BYTES = 72;

@@ -20,6 +20,8 @@ export const LogErrorCode = {
   FORK: 'HEARTH_FORK',
   /** The feed is frozen after a fork; it accepts no more entries until an operator resolves it. */
   FEED_FROZEN: 'HEARTH_FEED_FROZEN',
+  /** Bytes do not decode as a canonical state vector (`docs/formats/state-vector.md`). */
+  MALFORMED_STATE_VECTOR: 'HEARTH_MALFORMED_STATE_VECTOR',
 } as const;
 
 export type LogErrorCodeValue = (typeof LogErrorCode)[keyof typeof LogErrorCode];
