@@ -207,3 +207,19 @@ test('verifyRange: checks one signature, refuses gaps, reordering, mixed feeds; 
   const forged = encodeEntryV1({ ...decoded[0], signature: (await signEntry({ seq: 1, hlc: 1001n, ops: decoded[0].ops }, KP2)).signature });
   assert.equal(await codeOf(() => verifyEntry(decodeEntryV1(forged))), 'HEARTH_INVALID_SIGNATURE');
 });
+
+test('verifyRange and verifyEntry give identical answers with each backend forced', async () => {
+  const entries = await chain(4);
+  const decoded = entries.map((e) => decodeEntryV1(e.bytes));
+  const badLast = decoded.slice();
+  const sig = entries[3].bytes.slice();
+  sig[sig.length - 40] ^= 0x04;
+  badLast[3] = decodeEntryV1(sig);
+  for (const backend of ['noble', 'webcrypto'] as const) {
+    const ok = await verifyRange(decoded, { backend });
+    assert.deepEqual(ok.map((e) => e.hash), entries.map((e) => e.hash), backend);
+    assert.equal(await codeOf(() => verifyRange(badLast, { backend })), 'HEARTH_INVALID_SIGNATURE', backend);
+    assert.equal(await codeOf(() => verifyEntry(badLast[3], { backend })), 'HEARTH_INVALID_SIGNATURE', backend);
+    assert.equal(await codeOf(() => verifyEntry(decoded[2], { backend })), 'OK', backend);
+  }
+});
