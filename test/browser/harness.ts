@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 
@@ -63,6 +64,16 @@ export interface BrowserOptions {
   executablePath?: string;
 }
 
+/** Options for {@link BrowserSession.bundle}. */
+export interface BundleOptions {
+  /** Output file name in the served directory (default: the entry's base name plus a counter, `.js`). */
+  name?: string;
+  /** Build-time constants (esbuild `define`), e.g. `{ MODE: '"read"' }`. */
+  define?: Record<string, string>;
+  /** Further esbuild options (e.g. `loader: { '.wasm': 'binary' }`); the harness's own settings win. */
+  esbuild?: Omit<BuildOptions, 'entryPoints' | 'outfile' | 'outdir' | 'bundle' | 'format' | 'write'>;
+}
+
 /** Options for {@link BrowserSession.runWorker} and {@link BrowserSession.runPage}. */
 export interface RunOptions {
   /** Give up after this many milliseconds (default 60 000). */
@@ -86,7 +97,7 @@ export interface BrowserSession {
    * Bundles the TypeScript/JavaScript entry at `entry` (absolute, or relative to the repository root) into the
    * served directory and returns its URL path (e.g. `/io-opfs.worker.js`).
    */
-  bundle(entry: string, options?: { name?: string; define?: Record<string, string> }): Promise<string>;
+  bundle(entry: string, options?: BundleOptions): Promise<string>;
   /** Writes a static file into the served directory and returns its URL path. */
   addFile(name: string, content: string | Uint8Array): string;
   /**
@@ -267,6 +278,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
         const abs = resolve(repoRoot, entry);
         const name = opts.name ?? `${basename(abs).replace(/\.[cm]?[jt]s$/, '')}-${bundles++}.js`;
         await build({
+          ...opts.esbuild,
           entryPoints: [abs],
           outfile: join(serveDir, name),
           bundle: true,
