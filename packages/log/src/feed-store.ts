@@ -222,8 +222,16 @@ export class FeedStore {
     for (const name of names) {
       if (!name.endsWith(FORK_FILE_SUFFIX)) continue;
       const hex = name.slice(0, -FORK_FILE_SUFFIX.length);
-      if (!HEX64.test(hex)) throw new CorruptionError(`fork file name is not 64 lowercase hex digits`, { path: `${dir}/${name}` });
-      await store.loadForkEvidence(feedIdFromHex(hex)); // validates the file
+      const path = `${dir}/${name}`;
+      if (!HEX64.test(hex)) throw new CorruptionError(`fork file name is not 64 lowercase hex digits`, { path });
+      const evidence = await store.loadForkEvidence(feedIdFromHex(hex)); // validates the file
+      if (evidence === null) {
+        // A crash while the first fork report was being written: ForkError is thrown only after both records
+        // are synced, so this fork was never reported; it is detected again when the conflicting entry returns.
+        await fs.remove(path);
+        store.recoveredList.push({ feed: hex, path, offset: 0, droppedBytes: 0, kind: 'torn-tail', reason: 'incomplete fork evidence removed' });
+        continue;
+      }
       const f = store.files.get(hex) ?? (await store.openFeedFile(feedIdFromHex(hex), true));
       f.frozen = true;
     }
@@ -244,7 +252,7 @@ export class FeedStore {
   head(feed: Uint8Array): FeedHead | null {
     const f = this.files.get(feedIdToHex(checkFeed(feed)));
     if (f === undefined || f.headHash === null) return null;
-    return { seq: f.offsets.length, hash: f.headHash };
+    return { seq: f.offsets.length, hash: f.headHash.slice() };
   }
 
   /** The state vector: for every feed with at least one entry, its id, last seq and head hash; ascending by feed. */
@@ -351,7 +359,7 @@ export class FeedStore {
    */
   async forkEvidence(feed: Uint8Array): Promise<UnverifiedEntry[]> {
     this.checkOpen();
-    return this.loadForkEvidence(checkFeed(feed));
+    return (await this.loadForkEvidence(checkFeed(feed))) ?? [];
   }
 
   /** Closes every file. Waits for an append or sync in progress. Idempotent. */
@@ -527,13 +535,21 @@ export class FeedStore {
     f.frozen = true;
   }
 
-  private async loadForkEvidence(feed: Uint8Array): Promise<UnverifiedEntry[]> {
+  /**
+   * Reads a fork file: its entries, `[]` if there is none, or null if it is incomplete (a header that is a prefix
+   * of the expected one, or fewer than the two records of a fork report).
+   */
+  private async loadForkEvidence(feed: Uint8Array): Promise<UnverifiedEntry[] | null> {
     const hex = feedIdToHex(feed);
     const path = `${this.dir}/${hex}${FORK_FILE_SUFFIX}`;
     if (!(await this.fs.exists(path))) return [];
     const fh = await this.fs.open(path);
     try {
       const size = fh.size();
+      if (size < FEED_FILE_HEADER_BYTES) {
+        const expected = encodeFileHeader(FORK_FILE_MAGIC, feed);
+        if (equalBytes(fh.read(0, size), expected.subarray(0, size))) return null;
+      }
       const why = checkFileHeader(fh.read(0, FEED_FILE_HEADER_BYTES), FORK_FILE_MAGIC, feed);
       if (why !== null) throw new CorruptionError(`fork file header refused: ${why}`, { path, offset: 0 });
       const reader = new ScanReader(fh, size);
@@ -549,10 +565,15 @@ export class FeedStore {
           }
           break;
         }
-        out.push(decodeEntryV1(reader.view(pos + FRAME_HEADER_BYTES, c.length)!.slice()));
+        const bytes = reader.view(pos + FRAME_HEADER_BYTES, c.length)!.slice();
+        try {
+          out.push(decodeEntryV1(bytes));
+        } catch (e) {
+          throw new CorruptionError(`checksummed fork evidence does not decode: ${(e as Error).message}`, { path, offset: pos, cause: e });
+        }
         pos += FRAME_HEADER_BYTES + c.length;
       }
-      return out;
+      return out.length < 2 ? null : out;
     } finally {
       await fh.close();
     }

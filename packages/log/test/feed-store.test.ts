@@ -388,3 +388,42 @@ test('random appends across feeds round-trip through close/reopen (property)', a
     { seed: SEED, numRuns: 40 },
   );
 });
+
+test('crash at every operation while a fork is recorded: opens cleanly; a reported fork stays frozen (seeded)', async () => {
+  const kp = generateKeypair();
+  const es = await makeChain(kp, 3);
+  const alt = await signEntry({ seq: 3, prev: es[1].hash, hlc: 77n, ops: new Uint8Array([7]) }, kp);
+  async function workload(fs: FileSystem, seen: { fork: boolean }): Promise<void> {
+    const store = await FeedStore.open({ fs, dir: 'feeds' });
+    await store.append(es);
+    await store.sync();
+    await store.append([alt]).catch((e) => {
+      if (e instanceof ForkError) seen.fork = true;
+      throw e;
+    });
+  }
+  const probe = new FaultFileSystem(new MemoryFileSystem(), { seed: SEED });
+  await assert.rejects(workload(probe, { fork: false }), ForkError);
+  const ops = probe.opCount();
+  let frozenSeen = 0;
+  for (let at = 1; at <= ops + 1; at++) {
+    for (const mode of ['lose', 'keep', 'random'] as const) {
+      const fs = new FaultFileSystem(new MemoryFileSystem(), { seed: SEED + at });
+      fs.crashAt({ at, tear: 'random' });
+      const seen = { fork: false };
+      await assert.rejects(workload(fs, seen));
+      const store = await FeedStore.open({ fs: await fs.afterCrash({ unsynced: mode }), dir: 'feeds' });
+      if (seen.fork) {
+        assert.equal(store.isFrozen(kp.publicKey), true, `crash at op ${at} (${mode}), seed ${SEED}: reported fork not frozen`);
+        assert.equal((await store.forkEvidence(kp.publicKey)).length, 2);
+        frozenSeen++;
+      }
+      if (!store.isFrozen(kp.publicKey)) {
+        // the fork was not recorded: offering the conflicting entry again detects it again
+        if (store.head(kp.publicKey)?.seq === 3) await assert.rejects(store.append([alt]), ForkError);
+      }
+      await store.close();
+    }
+  }
+  assert.ok(frozenSeen > 0, 'the last crash point comes after the fork was reported');
+});
