@@ -197,8 +197,16 @@ class IncrementalLiveQuery implements LiveQuery {
     for (const ch of changes) {
       if (ch.collection !== this.q.collection) continue;
       const cur = members.get(ch.id);
-      const inAfter = this.admits(ch.id, ch.after);
-      if (cur === undefined && !inAfter) continue; // cannot affect the window (invariant 1)
+      const row: DocRow | undefined = this.admits(ch.id, ch.after) ? { id: ch.id, doc: ch.after as Doc } : undefined;
+      // Whether the new row belongs in the window: always when it holds every match, else only before its last
+      // row (past it, rows not held may come first). Judged on the window without the row's old version.
+      const enters = (win: readonly DocRow[]): boolean => {
+        if (row === undefined) return false;
+        if (this.complete) return true;
+        const last = win[win.length - 1];
+        return last !== undefined && last.id !== row.id && this.cmp(row, last) < 0;
+      };
+      if (cur === undefined && !enters(w ?? this.window)) continue; // cannot affect the window (invariant 1)
       if (w === undefined) {
         w = this.window.slice();
         members = new Map(members);
@@ -207,17 +215,13 @@ class IncrementalLiveQuery implements LiveQuery {
         w.splice(this.find(w, cur), 1);
         members.delete(ch.id);
       }
-      if (inAfter) {
-        const row: DocRow = { id: ch.id, doc: ch.after as Doc };
-        const last = w[w.length - 1];
-        if (this.complete || (last !== undefined && this.cmp(row, last) < 0)) {
-          w.splice(this.find(w, row), 0, row);
-          members.set(row.id, row);
-          if (limit !== undefined && w.length > limit) {
-            members.delete(w[w.length - 1].id);
-            w.pop();
-            this.complete = false;
-          }
+      if (row !== undefined && enters(w)) {
+        w.splice(this.find(w, row), 0, row);
+        members.set(row.id, row);
+        if (limit !== undefined && w.length > limit) {
+          members.delete(w[w.length - 1].id);
+          w.pop();
+          this.complete = false;
         }
       }
     }
