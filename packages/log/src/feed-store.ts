@@ -212,6 +212,20 @@ export class FeedStore {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('"dir" expected a non-empty path');
     await fs.mkdir(dir);
     const store = new FeedStore(fs, dir, options.repair ?? false);
+    try {
+      await store.load();
+    } catch (e) {
+      // release every handle opened so far (OPFS handles are exclusive) before reporting
+      await Promise.all([...store.files.values()].map((f) => f.fh.close().catch(() => undefined)));
+      throw e;
+    }
+    return store;
+  }
+
+  /** Opens and recovers every feed file, then applies fork evidence. */
+  private async load(): Promise<void> {
+    const { fs, dir } = this;
+    const store = this;
     const names = await fs.list(dir);
     for (const name of names) {
       if (!name.endsWith(FEED_FILE_SUFFIX)) continue;
@@ -235,7 +249,6 @@ export class FeedStore {
       const f = store.files.get(hex) ?? (await store.openFeedFile(feedIdFromHex(hex), true));
       f.frozen = true;
     }
-    return store;
   }
 
   /** What recovery cut on open (torn tails, repairs), in the order found. Empty after a clean shutdown. */

@@ -427,3 +427,36 @@ test('crash at every operation while a fork is recorded: opens cleanly; a report
   }
   assert.ok(frozenSeen > 0, 'the last crash point comes after the fork was reported');
 });
+
+test('a failed open releases every handle it opened', async () => {
+  const a = generateKeypair();
+  const b = generateKeypair();
+  const base = new MemoryFileSystem();
+  const s = await FeedStore.open({ fs: base, dir: 'feeds' });
+  await s.append([...(await makeChain(a, 2)), ...(await makeChain(b, 3))]);
+  await s.close();
+  // corrupt the middle record of whichever feed file is listed second
+  const second = (await base.list('feeds')).filter((n) => n.endsWith('.feed'))[1];
+  const bytes = await fileBytes(base, `feeds/${second}`);
+  bytes[HEADER + 20] ^= 1;
+  await writeFile(base, `feeds/${second}`, bytes);
+  let open = 0;
+  const counting: FileSystem = Object.create(base, {
+    open: {
+      value: async (path: string, o?: object) => {
+        const fh = await base.open(path, o);
+        open++;
+        const close = fh.close.bind(fh);
+        let closed = false;
+        fh.close = async () => {
+          if (!closed) open--;
+          closed = true;
+          await close();
+        };
+        return fh;
+      },
+    },
+  });
+  await assert.rejects(FeedStore.open({ fs: counting, dir: 'feeds' }), CorruptionError);
+  assert.equal(open, 0);
+});
