@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { CorruptionError, FaultFileSystem, MemoryFileSystem, type FileSystem } from '@hearth/io';
+import { NodeFileSystem } from '@hearth/io/node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import {
   FeedStore,
   ForkError,
@@ -459,4 +462,30 @@ test('a failed open releases every handle it opened', async () => {
   });
   await assert.rejects(FeedStore.open({ fs: counting, dir: 'feeds' }), CorruptionError);
   assert.equal(open, 0);
+});
+
+test('on NodeFileSystem: append, sync, reopen, torn tail from a real truncated file', async () => {
+  const root = mkdtempSync(`${os.tmpdir()}/hearth-log-`);
+  try {
+    const kp = generateKeypair();
+    const es = await makeChain(kp, 4);
+    const store = await FeedStore.open({ fs: new NodeFileSystem(root), dir: 'feeds' });
+    await store.append(es);
+    await store.sync();
+    await store.close();
+    const fs = new NodeFileSystem(root);
+    const fh = await fs.open(feedPath(kp));
+    fh.truncate(fh.size() - 3);
+    await fh.sync();
+    await fh.close();
+    const again = await FeedStore.open({ fs, dir: 'feeds' });
+    assert.equal(again.head(kp.publicKey)!.seq, 3);
+    assert.equal(again.recovered[0].kind, 'torn-tail');
+    await again.append([es[3]]);
+    await again.sync();
+    assert.deepEqual((await again.read(kp.publicKey, 1, 4)).map((e) => e.hash), es.map((e) => e.hash));
+    await again.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
