@@ -181,28 +181,39 @@ function viewBytes(s: DocState): Record<string, string> | null {
   return f === null ? null : Object.fromEntries([...f].map(([k, v]) => [k, Array.from(v).join(',')]));
 }
 
-const delivery = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { minLength: 3, maxLength: 3 });
+/**
+ * A replica's delivery: a permutation of the ops (fast-check's shuffle), some ops delivered again at random
+ * positions, and either one state fed in order or three states fed in turn and merged.
+ */
+function replicaArb(n: number) {
+  const indices = Array.from({ length: n }, (_, i) => i);
+  return fc.record({
+    order: fc.shuffledSubarray(indices, { minLength: n, maxLength: n }),
+    dups: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n)), { maxLength: n }),
+    split: fc.option(fc.array(fc.nat(2), { minLength: 2 * n, maxLength: 2 * n }), { nil: undefined }),
+  });
+}
+
+const convergenceCase = scenario.chain((ops) =>
+  fc.tuple(fc.constant(ops), fc.array(replicaArb(ops.length), { minLength: 3, maxLength: 3 })),
+);
 
 test('convergence: random ops from 2-5 feeds, random orders with duplicates -> byte-identical states (property)', () => {
   fc.assert(
-    fc.property(scenario, delivery, fc.array(fc.nat(), { maxLength: 200 }), (ops, replicas, noise) => {
-      let k = 0;
-      const rnd = () => noise[k++ % Math.max(1, noise.length)] ?? 0;
+    fc.property(convergenceCase, ([ops, replicas]) => {
       const encodings: Uint8Array[] = [];
       const hashes: string[] = [];
       const states: DocState[] = [];
-      for (const [shuffleSeed, dupSeed, byMerge] of replicas) {
-        // delivery order: a seeded permutation, with some ops delivered twice
-        const order = ops.map((op, i) => ({ op, key: (i * 7919 + shuffleSeed + rnd()) % 1009 }));
-        for (let i = 0; i < ops.length; i++) if ((i + dupSeed) % 3 === 0) order.push({ op: ops[i], key: rnd() % 1009 });
-        order.sort((x, y) => x.key - y.key);
+      for (const { order, dups, split } of replicas) {
+        const delivered = order.map((i) => ops[i]);
+        for (const [op, at] of dups) delivered.splice(at, 0, ops[op]); // a duplicate delivery
         let state: DocState;
-        if (!byMerge) {
-          state = apply(order.map((o) => o.op));
+        if (split === undefined) {
+          state = apply(delivered);
         } else {
-          // split the delivery into chunks applied to separate states, then merge them in some order
+          // three partial replicas, each fed a share of the delivery, then merged in two different groupings
           const parts: DocState[] = [emptyDocState(), emptyDocState(), emptyDocState()];
-          order.forEach((o, i) => applyOp(parts[(i + dupSeed) % 3], o.op));
+          delivered.forEach((op, i) => applyOp(parts[split[i]], op));
           state = mergeDocStates(mergeDocStates(parts[2], parts[0]), parts[1]);
           assert.ok(docStatesEqual(state, mergeDocStates(parts[0], mergeDocStates(parts[1], parts[2]))), 'associative');
         }
