@@ -23,6 +23,8 @@ import { cmpValues, compareStrings, getPath } from './value.js';
  */
 export class ExactSum {
   private partials: number[] = [];
+  /** Set once a partial overflowed: from then on the exact sum is kept as an integer multiple of 2^-1074. */
+  private big: bigint | undefined;
   private special = 0; // sum of infinities and NaNs, kept apart
   private count = 0;
 
@@ -32,12 +34,25 @@ export class ExactSum {
       this.special += x;
       return;
     }
+    if (this.big !== undefined) {
+      this.big += scaled(x);
+      return;
+    }
     const p = this.partials;
     let i = 0;
+    const x0 = x;
     for (let j = 0; j < p.length; j++) {
       let y = p[j];
       if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
       const hi = x + y;
+      if (!Number.isFinite(hi)) {
+        // Intermediate overflow (Python's fsum raises here): switch to exact integer arithmetic.
+        let acc = scaled(x0);
+        for (const q of this.partials) acc += scaled(q);
+        this.big = acc;
+        this.partials = [];
+        return;
+      }
       const lo = y - (hi - x);
       if (lo !== 0) p[i++] = lo;
       x = hi;
@@ -53,6 +68,7 @@ export class ExactSum {
 
   value(): number {
     if (this.special !== 0 || Number.isNaN(this.special)) return this.special;
+    if (this.big !== undefined) return unscaled(this.big);
     const p = this.partials;
     let n = p.length;
     if (n === 0) return 0;
@@ -74,6 +90,47 @@ export class ExactSum {
     }
     return hi;
   }
+}
+
+const f64 = new DataView(new ArrayBuffer(8));
+
+/** A finite double as the exact integer x·2^1074. */
+function scaled(x: number): bigint {
+  f64.setFloat64(0, x);
+  const bits = f64.getBigUint64(0);
+  const exp = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & 0xfffffffffffffn;
+  if (exp !== 0) mant |= 1n << 52n;
+  const v = mant << BigInt(Math.max(exp, 1) - 1);
+  return bits >> 63n ? -v : v;
+}
+
+/** acc·2^-1074 rounded once to the nearest double (ties to even), ±Infinity past the range. */
+function unscaled(acc: bigint): number {
+  const neg = acc < 0n;
+  let mag = neg ? -acc : acc;
+  let e = -1074;
+  const len = mag.toString(2).length;
+  if (len > 60) {
+    // Keep 60 bits and a sticky bit: Number() then rounds exactly as the full value would.
+    const drop = BigInt(len - 60);
+    const sticky = (mag & ((1n << drop) - 1n)) !== 0n ? 1n : 0n;
+    mag = (mag >> drop) | sticky;
+    e += Number(drop);
+  }
+  let v = Number(mag);
+  // Scale by 2^e in steps that stay in range; exact unless the result overflows (then Infinity, correctly).
+  while (e > 0) {
+    const k = Math.min(e, 1000);
+    v *= 2 ** k;
+    e -= k;
+  }
+  while (e < 0) {
+    const k = Math.max(e, -1000);
+    v *= 2 ** k;
+    e -= k;
+  }
+  return neg ? -v : v;
 }
 
 interface Group {
