@@ -381,14 +381,14 @@ export class FeedStore {
       if (this.closed) return;
       this.closed = true;
       await Promise.all([...this.files.values()].map((f) => f.fh.close()));
-    });
+    }, false);
   }
 
   // --- internals ------------------------------------------------------------------------------------------------
 
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+  private serialize<T>(fn: () => Promise<T>, requireOpen = true): Promise<T> {
     const run = this.queue.then(() => {
-      this.checkOpen();
+      if (requireOpen) this.checkOpen();
       return fn();
     });
     this.queue = run.catch(() => undefined);

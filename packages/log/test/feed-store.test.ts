@@ -489,3 +489,15 @@ test('on NodeFileSystem: append, sync, reopen, torn tail from a real truncated f
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('use after close is HEARTH_CLOSED; close is idempotent', async () => {
+  const kp = generateKeypair();
+  const store = await FeedStore.open({ fs: new MemoryFileSystem(), dir: 'feeds' });
+  const es = await makeChain(kp, 2);
+  await store.append([es[0]]);
+  await store.close();
+  await store.close();
+  await assert.rejects(store.append([es[1]]), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED');
+  await assert.rejects(store.sync(), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED');
+  await assert.rejects(store.read(kp.publicKey, 1, 1), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED');
+});
