@@ -1,0 +1,156 @@
+// Planner choices and the shape of explain(): primary key, equality over range over none without estimators,
+// estimates steering the choice when the store has them, order-serving indexes with early limit, reverse scans,
+// `in` lists as several ranges, contradictory bounds, multi-entry `contains`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  MemoryQueryStore,
+  and,
+  asc,
+  contains,
+  desc,
+  eq,
+  execute,
+  explain,
+  gt,
+  gte,
+  inList,
+  lt,
+  prefix,
+  type QueryStore,
+} from '../src/index.js';
+
+function tickets(n = 200): MemoryQueryStore {
+  const s = new MemoryQueryStore();
+  for (let i = 0; i < n; i++) {
+    s.put('t', `t${String(i).padStart(4, '0')}`, {
+      status: i % 10 === 0 ? 'open' : 'closed',
+      at: i,
+      owner: { name: `user${i % 7}` },
+      tags: i % 3 === 0 ? ['bug', 'ui'] : ['feature'],
+    });
+  }
+  return s;
+}
+
+/** The same store without estimators: the planner falls back to fixed selectivities. */
+function blind(s: MemoryQueryStore): QueryStore {
+  return {
+    getDoc: (c, id) => s.getDoc(c, id),
+    scan: (c) => s.scan(c),
+    indexes: (c) => s.indexes(c),
+    scanIndex: (i, r) => s.scanIndex(i, r),
+  };
+}
+
+test('explain: shape of the report', () => {
+  const s = tickets();
+  const e = explain(s, { collection: 't', where: eq('status', 'open'), sort: [asc('at')], limit: 5 });
+  assert.deepEqual(e.access, { type: 'scan' });
+  assert.equal(e.candidates.length, 1);
+  assert.deepEqual(e.candidates[0].access, e.access);
+  assert.equal(e.estimatedScanned, 200);
+  assert.equal(e.docsScanned, 200);
+  assert.equal(e.indexEntriesRead, 0);
+  assert.equal(e.docsMatched, 20);
+  assert.equal(e.returned, 5);
+  assert.equal(e.sortInMemory, true);
+  assert.deepEqual(e.hops, []);
+  assert.ok(e.ms >= 0);
+  assert.equal(e.shape.key, 't?eq=status&range=&contains=&sort=at:asc');
+});
+
+test('planner: the primary key serves _id equality and in-lists', () => {
+  const s = tickets();
+  s.createIndex({ collection: 't', fields: ['status'] });
+  const e = explain(s, { collection: 't', where: and(inList('_id', ['t0003', 't0001', 'nope']), eq('status', 'closed')) });
+  assert.deepEqual(e.access, { type: 'primary', ids: ['t0003', 't0001', 'nope'] });
+  assert.equal(e.docsScanned, 3);
+  assert.deepEqual(execute(s, { collection: 't', where: inList('_id', ['t0003', 't0001', 'nope']) }).rows.map((r) => r.id), ['t0001', 't0003']);
+});
+
+test('planner without estimators: equality beats range beats scan', () => {
+  const s = tickets();
+  s.createIndex({ collection: 't', fields: ['at'] });
+  s.createIndex({ collection: 't', fields: ['owner.name'] });
+  const b = blind(s);
+  const both = explain(b, { collection: 't', where: and(gte('at', 10), eq('owner.name', 'user3')) });
+  assert.equal(both.access.type === 'index' && both.access.indexId, s.indexes('t')[1].id);
+  const rangeOnly = explain(b, { collection: 't', where: and(gte('at', 10), prefix('status', 'o')) });
+  assert.equal(rangeOnly.access.type === 'index' && rangeOnly.access.indexId, s.indexes('t')[0].id);
+  assert.equal(explain(b, { collection: 't', where: prefix('status', 'o') }).access.type, 'scan');
+  assert.deepEqual(both.candidates.map((c) => c.access.type), ['index', 'index', 'scan']);
+});
+
+test('planner with estimators: the more selective index wins', () => {
+  const s = tickets();
+  const byStatus = s.createIndex({ collection: 't', fields: ['status'] });
+  const byAt = s.createIndex({ collection: 't', fields: ['at'] });
+  // status = closed matches 180 documents; at < 5 matches 5: the range is more selective here.
+  const e = explain(s, { collection: 't', where: and(eq('status', 'closed'), lt('at', 5)) });
+  assert.equal(e.access.type === 'index' && e.access.indexId, byAt.id);
+  assert.equal(e.estimatedScanned, 5);
+  assert.equal(e.docsScanned, 5);
+  const f = explain(s, { collection: 't', where: and(eq('status', 'open'), gte('at', 0)) });
+  assert.equal(f.access.type === 'index' && f.access.indexId, byStatus.id);
+  assert.equal(f.docsScanned, 20);
+});
+
+test('planner: an index that serves the sort lets limit stop the scan early, forward and reverse', () => {
+  const s = tickets();
+  s.createIndex({ collection: 't', fields: ['status'] });
+  const compound = s.createIndex({ collection: 't', fields: ['status', 'at'] });
+  const q = { collection: 't', where: eq('status', 'closed'), sort: [desc('at')], limit: 3 };
+  const e = explain(s, q);
+  assert.equal(e.access.type, 'index');
+  if (e.access.type !== 'index') return;
+  assert.equal(e.access.indexId, compound.id);
+  assert.equal(e.access.servesSort, true);
+  assert.equal(e.access.reverse, true);
+  assert.equal(e.sortInMemory, false);
+  assert.equal(e.docsScanned, 4); // limit + 1, to know whether more rows exist
+  assert.deepEqual(execute(s, q).rows.map((r) => r.doc.at), [199, 198, 197]);
+  // Ascending, from a cursor: the scan starts after the cursor's key.
+  const p1 = execute(s, { ...q, sort: [asc('at')] });
+  const p2q = { ...q, sort: [asc('at')], after: p1.cursor };
+  const p2 = explain(s, p2q);
+  assert.equal(p2.docsScanned, 4);
+  assert.deepEqual(execute(s, p2q).rows.map((r) => r.doc.at), [4, 5, 6]);
+});
+
+test('planner: mixed sort directions are sorted in memory', () => {
+  const s = tickets();
+  s.createIndex({ collection: 't', fields: ['status', 'at'] });
+  const e = explain(s, { collection: 't', sort: [asc('status'), desc('at')], limit: 2 });
+  assert.ok(e.access.type === 'scan' || (e.access.type === 'index' && !e.access.servesSort));
+  assert.equal(e.sortInMemory, true);
+  assert.deepEqual(execute(s, { collection: 't', sort: [asc('status'), desc('at')], limit: 2 }).rows.map((r) => r.doc.at), [199, 198]);
+});
+
+test('planner: in-lists become one range per value; contradictory bounds read nothing', () => {
+  const s = tickets();
+  const ix = s.createIndex({ collection: 't', fields: ['owner.name', 'at'] });
+  const e = explain(s, { collection: 't', where: and(inList('owner.name', ['user1', 'user2']), gt('at', 150)) });
+  assert.equal(e.access.type === 'index' && e.access.indexId, ix.id);
+  assert.equal(e.access.type === 'index' && e.access.ranges.length, 2);
+  assert.equal(e.docsScanned, e.returned);
+  const none = explain(s, { collection: 't', where: and(gt('at', 10), lt('at', 5)), sort: [asc('owner.name')] }, { force: ix.id });
+  const atIx = s.createIndex({ collection: 't', fields: ['at'] });
+  const none2 = explain(s, { collection: 't', where: and(gt('at', 10), lt('at', 5)) }, { force: atIx.id });
+  assert.equal(none2.access.type === 'index' && none2.access.ranges.length, 0);
+  assert.equal(none2.docsScanned, 0);
+  assert.equal(none.returned, 0);
+  // Type bracketing: a numeric range never reads string values.
+  s.put('t', 'weird', { at: 'soon', status: 'open' });
+  assert.deepEqual(execute(s, { collection: 't', where: gt('at', 198) }).rows.map((r) => r.id), ['t0199']);
+  assert.deepEqual(execute(s, { collection: 't', where: gt('at', '') }).rows.map((r) => r.id), ['weird']);
+});
+
+test('planner: a multi-entry index serves contains', () => {
+  const s = tickets(30);
+  const ix = s.createIndex({ collection: 't', fields: ['tags'], multiEntry: true });
+  const e = explain(s, { collection: 't', where: contains('tags', 'bug') });
+  assert.equal(e.access.type === 'index' && e.access.indexId, ix.id);
+  assert.equal(e.docsScanned, 10);
+  assert.equal(e.returned, 10);
+});
