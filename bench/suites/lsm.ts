@@ -14,9 +14,11 @@
  *   read with `iterator.nextv(1000)` (their fastest public scan; LevelDB with `highWaterMarkBytes` 1 MiB), Hearth
  *   with its synchronous `iterate()`.
  *
- * Method: each workload runs once to warm up (a smaller run for puts), then {@link REPS} times; rows are medians.
- * Puts use a fresh database per repetition; reads run against the database the last put repetition filled.
- * Systems run one after another and each database is closed before the next system starts.
+ * Method: every system first warms up on a tenth of the data (load, read, scan). Then each workload runs
+ * {@link REPS} times per system, the repetitions interleaved across systems (rep 1 of each, then rep 2, ...) so
+ * that load from other processes on a shared machine is spread over all of them; rows are medians. Puts use a
+ * fresh database per repetition; reads (after one warm-up pass each) run against the databases that the last put
+ * repetition filled, all open at once.
  *
  * Systems: `hearth` (the `@hearth/lsm` API over `NodeFileSystem`), `hearth-level` (the same through the
  * `@hearth/level` abstract-level adapter, to show its overhead), `classic-level` (LevelDB, default options: 8 MiB
@@ -30,7 +32,7 @@ import { MemoryLevel } from 'memory-level';
 import { NodeFileSystem } from '@hearth/io/node';
 import { openLsm, type BatchOp } from '@hearth/lsm';
 import { HearthLevel } from '@hearth/level';
-import { medianOf, now, type Row, type SuiteContext } from '../lib.js';
+import { median, now, type Row, type SuiteContext } from '../lib.js';
 
 /** Repetitions measured after the warm-up (the row is their median). */
 const REPS = 3;
@@ -72,65 +74,80 @@ export default async function lsmSuite(ctx: SuiteContext): Promise<Row[]> {
   ctx.log(`generating ${n.toLocaleString('en-US')} entries (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values)`);
   const work = generate(n, 0x4ea27);
   const warm = generate(Math.max(BATCH, n / 10), 0x5eed);
-  const rows: Row[] = [];
   let dirs = 0;
   const freshDir = (name: string): string => join(ctx.tmpDir, `${name}-${++dirs}`);
 
+  // Warm-up: every system loads, reads and scans a tenth of the data in a database of its own.
   for (const sys of systems) {
-    ctx.log(`${sys.name}: put-batch-${BATCH}`);
-    // Warm-up: a tenth of the data into its own database.
-    {
+    ctx.log(`${sys.name}: warm-up`);
+    const dir = freshDir(sys.name);
+    const db = await sys.open(dir);
+    await db.load(warm.batches);
+    db.getAll(warm.readOrder);
+    await db.scan();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // Repetitions are interleaved (rep 1 of every system, then rep 2, ...) so that load from other processes on a
+  // shared machine spreads over all systems instead of penalising whichever ran during it.
+  const samples = new Map<string, number[]>();
+  const record = (workload: string, system: string, opsPerSec: number): void => {
+    const key = `${workload}\u0000${system}`;
+    if (!samples.has(key)) samples.set(key, []);
+    samples.get(key)!.push(opsPerSec);
+  };
+  const loaded = new Map<string, { db: Db; dir: string }>();
+  for (let rep = 1; rep <= REPS; rep++) {
+    for (const sys of systems) {
+      ctx.log(`${sys.name}: put-batch-${BATCH} rep ${rep}/${REPS}`);
+      const prev = loaded.get(sys.name);
+      if (prev) {
+        await prev.db.close();
+        rmSync(prev.dir, { recursive: true, force: true });
+      }
       const dir = freshDir(sys.name);
       const db = await sys.open(dir);
-      await db.load(warm.batches);
-      db.getAll(warm.readOrder);
-      await db.scan();
-      await db.close();
-      rmSync(dir, { recursive: true, force: true });
+      const t0 = now();
+      await db.load(work.batches);
+      record(`put-batch-${BATCH}`, sys.name, n / ((now() - t0) / 1000));
+      loaded.set(sys.name, { db, dir });
     }
-    let last: { db: Db; dir: string } | undefined;
-    const putRate = await medianOf(
-      REPS,
-      async () => {
-        if (last) {
-          await last.db.close();
-          rmSync(last.dir, { recursive: true, force: true });
-        }
-        const dir = freshDir(sys.name);
-        const db = await sys.open(dir);
-        const t0 = now();
-        await db.load(work.batches);
-        const ms = now() - t0;
-        last = { db, dir };
-        return n / (ms / 1000);
-      },
-      false,
-    );
-    rows.push({ workload: `put-batch-${BATCH}`, system: sys.name, value: putRate, unit: 'ops/s', n });
-
-    const db = last!.db;
-    ctx.log(`${sys.name}: get-random`);
-    const getRate = await medianOf(REPS, () => {
+  }
+  // Reads run against the databases the last put repetition filled, one warm-up pass each first.
+  for (const sys of systems) loaded.get(sys.name)!.db.getAll(warm.readOrder.slice(0, n / 10));
+  for (let rep = 1; rep <= REPS; rep++) {
+    for (const sys of systems) {
+      const { db } = loaded.get(sys.name)!;
       const t0 = now();
       const found = db.getAll(work.readOrder);
-      const ms = now() - t0;
+      record('get-random', sys.name, n / ((now() - t0) / 1000));
       if (found !== n) throw new Error(`${sys.name}: get-random found ${found} of ${n} keys`);
-      return n / (ms / 1000);
-    });
-    rows.push({ workload: 'get-random', system: sys.name, value: getRate, unit: 'ops/s', n });
-
-    ctx.log(`${sys.name}: scan-forward`);
-    const scanRate = await medianOf(REPS, async () => {
+    }
+  }
+  ctx.log('get-random done');
+  for (let rep = 0; rep <= REPS; rep++) {
+    for (const sys of systems) {
+      const { db } = loaded.get(sys.name)!;
       const t0 = now();
       const seen = await db.scan();
-      const ms = now() - t0;
+      // Pass 0 is the warm-up.
+      if (rep > 0) record('scan-forward', sys.name, n / ((now() - t0) / 1000));
       if (seen !== n) throw new Error(`${sys.name}: scan-forward saw ${seen} of ${n} entries`);
-      return n / (ms / 1000);
-    });
-    rows.push({ workload: 'scan-forward', system: sys.name, value: scanRate, unit: 'ops/s', n });
-
+    }
+  }
+  ctx.log('scan-forward done');
+  for (const { db, dir } of loaded.values()) {
     await db.close();
-    rmSync(last!.dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: Row[] = [];
+  for (const workload of [`put-batch-${BATCH}`, 'get-random', 'scan-forward']) {
+    for (const sys of systems) {
+      const values = samples.get(`${workload}\u0000${sys.name}`)!;
+      rows.push({ workload, system: sys.name, value: median(values), unit: 'ops/s', n, reps: values.length });
+    }
   }
   return rows;
 }
