@@ -138,3 +138,119 @@ export function batch_i8(
     store<f32>(out + (<usize>i << 2), d);
   }
 }
+
+// ------------------------------------------------------------------------------------------------ graph search
+// The level-0 beam search of HNSW (Algorithm 2, SEARCH-LAYER) kept entirely inside WebAssembly, so the hot loop
+// never crosses the JS boundary (docs/vector.md measures this against one call per distance and one call per
+// expanded node). Graph layout (packages/vector/src/hnsw.ts): `links` holds per node `linkInts` i32s, a count then
+// the neighbour ordinals; `tomb` one byte per node (1 = tombstone: routed through, never returned); `visited` one
+// u32 per node, equal to `mark` once visited in this search. Heaps are arrays of 8-byte entries (f32 distance,
+// i32 ordinal) with room for one entry per node. Results are written to `out` as (f32, i32) pairs, nearest first;
+// the return value is their count. `stats` receives [expanded nodes, distances computed] as two i32s.
+// Distances: f32 rows (`codes` == 0) or int8 codes as in batch_i8 (`codes` != 0, query codes at `qc`).
+
+// @ts-ignore: decorator
+@inline function hd(h: usize, i: i32): f32 {
+  return load<f32>(h + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function hid(h: usize, i: i32): i32 {
+  return load<i32>(h + (<usize>i << 3), 4);
+}
+// @ts-ignore: decorator
+@inline function hset(h: usize, i: i32, d: f32, id: i32): void {
+  store<f32>(h + (<usize>i << 3), d);
+  store<i32>(h + (<usize>i << 3), id, 4);
+}
+
+/** Pushes onto a heap of `n` entries (min-heap when `max` is false); returns the new size. */
+function heapPush(h: usize, n: i32, d: f32, id: i32, max: bool): i32 {
+  let i = n;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    const pd = hd(h, p);
+    if (max ? pd >= d : pd <= d) break;
+    hset(h, i, pd, hid(h, p));
+    i = p;
+  }
+  hset(h, i, d, id);
+  return n + 1;
+}
+
+/** Removes the top of a heap of `n` entries; returns the new size. */
+function heapPop(h: usize, n: i32, max: bool): i32 {
+  const last = n - 1;
+  if (last == 0) return 0;
+  const x = hd(h, last);
+  const xi = hid(h, last);
+  let i = 0;
+  while (true) {
+    let c = 2 * i + 1;
+    if (c >= last) break;
+    if (c + 1 < last && (max ? hd(h, c + 1) > hd(h, c) : hd(h, c + 1) < hd(h, c))) c++;
+    const cd = hd(h, c);
+    if (max ? cd <= x : cd >= x) break;
+    hset(h, i, cd, hid(h, c));
+    i = c;
+  }
+  hset(h, i, x, xi);
+  return last;
+}
+
+export function search_layer(
+  metric: i32, q: usize, vec: usize, strideBytes: i32,
+  links: usize, linkInts: i32, tomb: usize, visited: usize, mark: u32,
+  ep: i32, epDist: f32, ef: i32, C: usize, W: usize, out: usize, stats: usize,
+  codes: usize, codeStride: i32, sums: usize, qc: usize, c0: f32, c1: f32, s2: f32,
+): i32 {
+  const n = strideBytes >> 2;
+  let nc = 0;
+  let nw = 0;
+  let expanded = 0;
+  let ndist = 0;
+  store<u32>(visited + (<usize>ep << 2), mark);
+  nc = heapPush(C, nc, epDist, ep, false);
+  if (load<u8>(tomb + <usize>ep) == 0) nw = heapPush(W, nw, epDist, ep, true);
+  let bound: f32 = nw > 0 ? hd(W, 0) : Infinity;
+  const rowBytes = <usize>linkInts << 2;
+  while (nc > 0) {
+    const cd = hd(C, 0);
+    if (cd > bound && nw >= ef) break;
+    const c = hid(C, 0);
+    nc = heapPop(C, nc, false);
+    expanded++;
+    const row = links + <usize>c * rowBytes;
+    const cnt = load<i32>(row);
+    for (let j = 1; j <= cnt; j++) {
+      const e = load<i32>(row + (<usize>j << 2));
+      const vp = visited + (<usize>e << 2);
+      if (load<u32>(vp) == mark) continue;
+      store<u32>(vp, mark);
+      let d: f32;
+      if (codes == 0) {
+        d = dist_f32(metric, q, vec + <usize>e * <usize>strideBytes, n);
+      } else {
+        const crow = codes + <usize>e * <usize>codeStride;
+        if (metric == 0) d = s2 * <f32>l2_i8(qc, crow, codeStride);
+        else d = c0 - c1 * <f32>load<i32>(sums + (<usize>e << 2)) - s2 * <f32>dot_i8(qc, crow, codeStride);
+      }
+      ndist++;
+      if (nw < ef || d < bound) {
+        nc = heapPush(C, nc, d, e, false);
+        if (load<u8>(tomb + <usize>e) == 0) {
+          nw = heapPush(W, nw, d, e, true);
+          if (nw > ef) nw = heapPop(W, nw, true);
+          bound = hd(W, 0);
+        }
+      }
+    }
+  }
+  store<i32>(stats, expanded);
+  store<i32>(stats, ndist, 4);
+  const count = nw;
+  for (let i = count - 1; i >= 0; i--) {
+    hset(out, i, hd(W, 0), hid(W, 0));
+    nw = heapPop(W, nw, true);
+  }
+  return count;
+}

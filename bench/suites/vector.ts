@@ -176,22 +176,20 @@ export default async function vector(ctx: SuiteContext): Promise<Row[]> {
   if (systems.includes('hnswlib-node')) {
     const require = createRequire(import.meta.url);
     const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
+    const arrays = base.map((v) => Array.from(v)); // its binding takes number[]
     global.gc?.();
     const rss0 = process.memoryUsage().rss;
     const t = now();
     const x = new HierarchicalNSW('cosine', DIM);
     x.initIndex(N, M, EF_CONSTRUCTION, SEED);
-    const arrays = base.map((v) => Array.from(v));
-    const tb = now();
     for (let i = 0; i < N; i++) x.addPoint(arrays[i], i);
-    const ms = now() - tb;
-    void t;
+    const ms = now() - t;
     const rss = process.memoryUsage().rss - rss0;
     rows.push({ workload: 'glove-100d-build', system: 'hnswlib-node', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION });
-    rows.push({ workload: 'glove-100d-memory', system: 'hnswlib-node', value: Number((rss / 2 ** 20).toFixed(1)), unit: 'MiB', n: N, note: 'RSS growth over the build (includes the JS arrays passed in)' });
+    rows.push({ workload: 'glove-100d-memory', system: 'hnswlib-node', value: Number((rss / 2 ** 20).toFixed(1)), unit: 'MiB', n: N, note: 'process RSS growth over the build' });
     ctx.log(`hnswlib-node build ${Math.round(ms)} ms`);
     const qa = queries.map((q) => Array.from(q));
-    const qIndex = new Map(queries.map((q, i) => [q, i]));
+    const qIndex = new Map<Float32Array<ArrayBufferLike>, number>(queries.map((q, i) => [q, i]));
     measureCurve(rows, 'glove-100d-knn10', 'hnswlib-node', {
       setEf: (ef) => x.setEf(ef),
       search: (q) => x.searchKnn(qa[qIndex.get(q)!], K).neighbors,
@@ -232,8 +230,8 @@ interface HnswlibWasm {
   HEAPU8: Uint8Array;
   HierarchicalNSW: new (space: string, dim: number, autoSave: string) => {
     initIndex(max: number, m: number, efC: number, seed: number): void;
-    addPoint(v: Float32Array, label: number, replaceDeleted: boolean): void;
+    addPoint(v: Float32Array<ArrayBufferLike>, label: number, replaceDeleted: boolean): void;
     setEfSearch(ef: number): void;
-    searchKnn(q: Float32Array, k: number, filter: undefined): { neighbors: number[]; distances: number[] };
+    searchKnn(q: Float32Array<ArrayBufferLike>, k: number, filter: undefined): { neighbors: number[]; distances: number[] };
   };
 }

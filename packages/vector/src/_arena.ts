@@ -27,6 +27,12 @@ export interface KernelFunctions {
     metric: number, q: number, base: number, strideBytes: number, sums: number, ids: number, count: number, out: number,
     c0: number, c1: number, s2: number,
   ): void;
+  search_layer(
+    metric: number, q: number, vec: number, strideBytes: number,
+    links: number, linkInts: number, tomb: number, visited: number, mark: number,
+    ep: number, epDist: number, ef: number, C: number, W: number, out: number, stats: number,
+    codes: number, codeStride: number, sums: number, qc: number, c0: number, c1: number, s2: number,
+  ): number;
 }
 
 const PAGE = 65536;
@@ -59,6 +65,7 @@ export class Arena implements TsViews {
         batch_f32: ex.batch_f32,
         scan_f32: ex.scan_f32,
         batch_i8: ex.batch_i8,
+        search_layer: ex.search_layer,
       };
       this.buffer = this.memory.buffer;
     } else {

@@ -116,5 +116,108 @@ export function tsKernels(v: TsViews): KernelFunctions {
         metric === 0 ? s2 * l2_i8(q, row, strideBytes) : c0 - c1 * i32[su + id] - s2 * dot_i8(q, row, strideBytes);
     }
   }
-  return { dot_f32, l2_f32, cosine_f32, dot_i8, l2_i8, dist_f32, batch_f32, scan_f32, batch_i8 };
+  // Heaps of 8-byte (f32 distance, i32 ordinal) entries in the arena, as in wasm/kernels.ts.
+  function heapPush(h: number, n: number, d: number, id: number, max: boolean): number {
+    const f = v.f32;
+    const x = v.i32;
+    let i = n;
+    const b = h >> 2;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pd = f[b + 2 * p];
+      if (max ? pd >= d : pd <= d) break;
+      f[b + 2 * i] = pd;
+      x[b + 2 * i + 1] = x[b + 2 * p + 1];
+      i = p;
+    }
+    f[b + 2 * i] = d;
+    x[b + 2 * i + 1] = id;
+    return n + 1;
+  }
+  function heapPop(h: number, n: number, max: boolean): number {
+    const f = v.f32;
+    const x = v.i32;
+    const b = h >> 2;
+    const last = n - 1;
+    if (last === 0) return 0;
+    const xd = f[b + 2 * last];
+    const xi = x[b + 2 * last + 1];
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= last) break;
+      if (c + 1 < last && (max ? f[b + 2 * c + 2] > f[b + 2 * c] : f[b + 2 * c + 2] < f[b + 2 * c])) c++;
+      const cd = f[b + 2 * c];
+      if (max ? cd <= xd : cd >= xd) break;
+      f[b + 2 * i] = cd;
+      x[b + 2 * i + 1] = x[b + 2 * c + 1];
+      i = c;
+    }
+    f[b + 2 * i] = xd;
+    x[b + 2 * i + 1] = xi;
+    return last;
+  }
+  function search_layer(
+    metric: number, q: number, vec: number, strideBytes: number,
+    links: number, linkInts: number, tomb: number, visited: number, mark: number,
+    ep: number, epDist: number, ef: number, C: number, W: number, out: number, stats: number,
+    codes: number, codeStride: number, sums: number, qc: number, c0: number, c1: number, s2: number,
+  ): number {
+    const n = strideBytes >> 2;
+    const i32 = v.i32;
+    const f32 = v.f32;
+    const i8 = v.i8;
+    const m = mark | 0;
+    const vis = visited >> 2;
+    let nc = 0;
+    let nw = 0;
+    let expanded = 0;
+    let ndist = 0;
+    i32[vis + ep] = m;
+    epDist = Math.fround(epDist);
+    nc = heapPush(C, nc, epDist, ep, false);
+    if (i8[tomb + ep] === 0) nw = heapPush(W, nw, epDist, ep, true);
+    let bound = nw > 0 ? f32[W >> 2] : Infinity;
+    while (nc > 0) {
+      const cd = f32[C >> 2];
+      if (cd > bound && nw >= ef) break;
+      const c = i32[(C >> 2) + 1];
+      nc = heapPop(C, nc, false);
+      expanded++;
+      const row = (links >> 2) + c * linkInts;
+      const cnt = i32[row];
+      for (let j = 1; j <= cnt; j++) {
+        const e = i32[row + j];
+        if (i32[vis + e] === m) continue;
+        i32[vis + e] = m;
+        let d: number;
+        if (codes === 0) d = dist_f32(metric, q, vec + e * strideBytes, n);
+        else {
+          const crow = codes + e * codeStride;
+          d = Math.fround(
+            metric === 0 ? s2 * l2_i8(qc, crow, codeStride) : c0 - c1 * i32[(sums >> 2) + e] - s2 * dot_i8(qc, crow, codeStride),
+          );
+        }
+        ndist++;
+        if (nw < ef || d < bound) {
+          nc = heapPush(C, nc, d, e, false);
+          if (i8[tomb + e] === 0) {
+            nw = heapPush(W, nw, d, e, true);
+            if (nw > ef) nw = heapPop(W, nw, true);
+            bound = f32[W >> 2];
+          }
+        }
+      }
+    }
+    i32[stats >> 2] = expanded;
+    i32[(stats >> 2) + 1] = ndist;
+    const count = nw;
+    for (let i = count - 1; i >= 0; i--) {
+      f32[(out >> 2) + 2 * i] = f32[W >> 2];
+      i32[(out >> 2) + 2 * i + 1] = i32[(W >> 2) + 1];
+      nw = heapPop(W, nw, true);
+    }
+    return count;
+  }
+  return { dot_f32, l2_f32, cosine_f32, dot_i8, l2_i8, dist_f32, batch_f32, scan_f32, batch_i8, search_layer };
 }

@@ -8,14 +8,18 @@
  *   QC               the query's int8 codes (one code stride)
  *   IDS              scratch ordinals for batch kernels (i32 × BATCH)
  *   OUT              scratch distances from batch kernels (f32 × BATCH)
+ *   STATS            two i32 counters written by the search kernel
  *   VEC              capacity × strideBytes      (f32 rows)
  *   CODES            capacity × codeStride       (int8 rows; only when quantised)
  *   SUMS             capacity × 4                (i32 code sum per row; only when quantised)
+ *   extra regions    capacity × bytesPerSlot + 16 each, in the order given (the HNSW graph's level-0 adjacency,
+ *                    tombstones, visited marks, heaps: so the search kernel can run over them)
  *
  * Invariants:
  * 1. stride is dim rounded up to a multiple of 4 floats and codeStride dim rounded up to 16 bytes; padding is zero
  *    (so dot products and L2 distances over the padded length equal those over dim).
- * 2. Growth doubles capacity; VEC never moves, CODES and SUMS move up (highest first) to their new offsets.
+ * 2. Growth doubles capacity; VEC never moves, every later region moves up (highest first) to its new offset,
+ *    keeping its first `rows × bytesPerSlot` bytes.
  * 3. When `quant` is set, every row < `rows` has codes and a code sum encoded with `quant`.
  * 4. Cosine rows are stored normalised (unit length), so cosine distance is inner-product distance.
  * @internal
@@ -44,9 +48,8 @@ export class VectorStore {
   readonly QC: number;
   readonly IDS: number;
   readonly OUT: number;
+  readonly STATS: number;
   readonly VEC: number;
-  CODES = 0;
-  SUMS = 0;
   capacity = 0;
   /** Rows in use (slots 0..rows-1). */
   rows = 0;
@@ -54,8 +57,12 @@ export class VectorStore {
   quant: QuantRange | undefined;
   /** Code sum of the current query (valid after `setQuery` when quantised). */
   qSum = 0;
+  /** Bytes per slot of each region after VEC: [CODES, SUMS, ...extra]. */
+  private readonly per: number[];
+  /** Current byte offsets of those regions. */
+  private off: number[];
 
-  constructor(readonly arena: Arena, dim: number, normalize: boolean, quantize: boolean, capacity: number) {
+  constructor(readonly arena: Arena, dim: number, normalize: boolean, quantize: boolean, capacity: number, extra: number[] = []) {
     this.dim = dim;
     this.stride = (dim + 3) & ~3;
     this.strideBytes = this.stride * 4;
@@ -66,31 +73,43 @@ export class VectorStore {
     this.QC = align16(this.Q + this.strideBytes);
     this.IDS = align16(this.QC + this.codeStride);
     this.OUT = this.IDS + BATCH * 4;
-    this.VEC = align16(this.OUT + BATCH * 4);
+    this.STATS = this.OUT + BATCH * 4;
+    this.VEC = align16(this.STATS + 16);
+    this.per = [quantize ? this.codeStride : 0, quantize ? 4 : 0, ...extra];
+    this.off = this.per.map(() => 0);
     this.layout(Math.max(16, capacity));
   }
 
-  /** Bytes the arena needs for `capacity` rows. */
-  private end(capacity: number): { codes: number; sums: number; end: number } {
-    const codes = this.VEC + capacity * this.strideBytes;
-    if (!this.quantize) return { codes, sums: codes, end: codes };
-    const sums = align16(codes + capacity * this.codeStride);
-    return { codes, sums, end: sums + capacity * 4 };
+  get CODES(): number {
+    return this.off[0];
+  }
+  get SUMS(): number {
+    return this.off[1];
+  }
+  /** Byte offset of extra region `i` (in the order given to the constructor). */
+  extra(i: number): number {
+    return this.off[2 + i];
   }
 
   private layout(capacity: number): void {
-    const next = this.end(capacity);
-    this.arena.ensure(next.end);
-    if (this.quantize && this.capacity > 0) {
-      const u8 = this.arena.u8;
-      u8.copyWithin(next.sums, this.SUMS, this.SUMS + this.rows * 4);
-      u8.copyWithin(next.codes, this.CODES, this.CODES + this.rows * this.codeStride);
+    const next: number[] = [];
+    let at = this.VEC + capacity * this.strideBytes;
+    for (const per of this.per) {
+      at = align16(at);
+      next.push(at);
+      at += per === 0 ? 0 : capacity * per + 16;
     }
-    this.CODES = next.codes;
-    this.SUMS = next.sums;
+    this.arena.ensure(at);
+    if (this.capacity > 0) {
+      const u8 = this.arena.u8;
+      for (let i = this.per.length - 1; i >= 0; i--) {
+        if (this.per[i] === 0 || next[i] === this.off[i]) continue;
+        u8.copyWithin(next[i], this.off[i], this.off[i] + this.rows * this.per[i]);
+      }
+    }
+    this.off = next;
     this.capacity = capacity;
   }
-
   /** Makes room for at least `n` rows (doubling). */
   ensure(n: number): void {
     if (n <= this.capacity) return;

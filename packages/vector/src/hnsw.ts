@@ -6,6 +6,8 @@
  * Storage (no object per node):
  * - vectors: one f32 slab in the arena (`_store.ts`), one row per slot, fixed stride;
  * - level 0 adjacency: `links0`, an Int32Array of capacity × (M0 + 1): per slot a count then M0 neighbour slots;
+ *   it lives in the arena beside the vectors, with the tombstone bytes, the visited marks and the heaps, so that
+ *   the level-0 search can run entirely inside the WASM kernel `search_layer` (docs/vector.md: why);
  * - levels ≥ 1: `upper`, one Int32Array pool of rows of (M + 1) (count then M slots); a node of level L > 0 owns L
  *   consecutive rows starting at row `upperOff[slot]` (row for level l is `upperOff[slot] + l - 1`);
  * - `levels` (Uint8Array), `deleted` (Uint8Array tombstones), slot → id array and id → slot map.
@@ -60,6 +62,21 @@ export interface HnswOptions extends IndexOptions {
   kernels?: Kernels;
 }
 
+/** Indexes of the HNSW's extra arena regions (see the constructor). */
+const REGION_LINKS0 = 0;
+const REGION_TOMB = 1;
+const REGION_VISITED = 2;
+const REGION_HEAPC = 3;
+const REGION_HEAPW = 4;
+const REGION_RESULT = 5;
+const NO_CODES = { c0: 0, c1: 0, s2: 0 };
+
+/** Nodes found by a layer search, nearest first. */
+interface Found {
+  d: Float64Array;
+  id: Int32Array;
+}
+
 /** Relative cost of one filter call against one distance computation, for the filtered-search planner. */
 const FILTER_COST = 0.25;
 /** Items sampled to estimate a filter's selectivity. */
@@ -92,14 +109,14 @@ export class HnswIndex implements VectorIndex {
   private entry = -1;
   private maxLevel = -1;
   private levels = new Uint8Array(0);
-  private deleted = new Uint8Array(0);
-  private links0 = new Int32Array(0);
+  private deleted: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private links0: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private upperOff = new Int32Array(0);
   private upper = new Int32Array(0);
   private upperRows = 0;
   private slotIds: VectorId[] = [];
   private slotOf = new Map<VectorId, number>();
-  private visited = new Uint32Array(0);
+  private visited: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private epoch = 0;
   private readonly C = new MinHeap(256);
   private readonly W = new MaxHeap(256);
@@ -107,8 +124,12 @@ export class HnswIndex implements VectorIndex {
   /** Per-search counters (for explain). */
   private nDist = 0;
   private nExpanded = 0;
-  /** @internal 'batch' (one kernel call per expanded node) or 'single' (one call per distance); for the benchmark. */
-  kernelMode: 'batch' | 'single' = 'batch';
+  /**
+   * @internal How the level-0 search uses the kernels: `loop` (default: the whole unfiltered level-0 search inside
+   * the kernel `search_layer`), `batch` (the loop in TypeScript, one kernel call per expanded node) or `single`
+   * (one kernel call per distance). Only the benchmark changes it; results are the same in every mode.
+   */
+  kernelMode: 'loop' | 'batch' | 'single' = 'loop';
 
   /**
    * A new, empty index. For the WASM kernels use {@link HnswIndex.create} (or pass `kernels` from
@@ -154,7 +175,11 @@ export class HnswIndex implements VectorIndex {
     this.trainSize = trainSize;
     this.rescore = rescore;
     this.arena = createArena(this.kernels, 1 << 16);
-    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity);
+    // Extra arena regions, per slot: level-0 links, tombstone byte, visited mark, candidate heap, result heap,
+    // result list (see REGION_*).
+    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [
+      (2 * M + 1) * 4, 1, 4, 8, 8, 8,
+    ]);
     this.grow(this.store.capacity);
   }
 
@@ -175,25 +200,24 @@ export class HnswIndex implements VectorIndex {
 
   // ---------------------------------------------------------------------------------------------- storage
 
+  /** Grows the per-slot JS arrays to `capacity` (the store has grown already) and re-points the arena views. */
   private grow(capacity: number): void {
     const old = this.capacity;
     if (capacity <= old) return;
     const levels = new Uint8Array(capacity);
     levels.set(this.levels);
-    const deleted = new Uint8Array(capacity);
-    deleted.set(this.deleted);
-    const links0 = new Int32Array(capacity * (this.M0 + 1));
-    links0.set(this.links0);
     const upperOff = new Int32Array(capacity).fill(-1);
     upperOff.set(this.upperOff);
-    const visited = new Uint32Array(capacity);
     this.levels = levels;
-    this.deleted = deleted;
-    this.links0 = links0;
     this.upperOff = upperOff;
-    this.visited = visited;
-    this.epoch = 0;
     if (this.upper.length === 0) this.upper = new Int32Array(Math.max(16, capacity >> 3) * (this.M + 1));
+    const s = this.store;
+    const buf = this.arena.u8.buffer;
+    this.links0 = new Int32Array(buf, s.extra(REGION_LINKS0), capacity * (this.M0 + 1));
+    this.deleted = new Uint8Array(buf, s.extra(REGION_TOMB), capacity);
+    this.visited = new Uint32Array(buf, s.extra(REGION_VISITED), capacity);
+    this.visited.fill(0);
+    this.epoch = 0;
     this.capacity = capacity;
   }
 
@@ -329,8 +353,28 @@ export class HnswIndex implements VectorIndex {
    * the caller id). While fewer than ef nodes are accepted the search keeps expanding, so a filter is applied
    * inside the loop rather than by over-fetching.
    */
-  private searchLayer(ep: number, epDist: number, ef: number, lc: number, codes: boolean, filter?: (id: VectorId) => boolean): void {
+  private searchLayer(ep: number, epDist: number, ef: number, lc: number, codes: boolean, filter?: (id: VectorId) => boolean): Found {
     const s = this.store;
+    if (lc === 0 && filter === undefined && this.kernelMode === 'loop') {
+      const c = codes ? this.qc : NO_CODES;
+      const n = this.arena.k.search_layer(
+        this.mc, s.Q, s.VEC, s.strideBytes, s.extra(REGION_LINKS0), this.M0 + 1, s.extra(REGION_TOMB),
+        s.extra(REGION_VISITED), this.nextEpoch(), ep, epDist, ef, s.extra(REGION_HEAPC), s.extra(REGION_HEAPW),
+        s.extra(REGION_RESULT), s.STATS, codes ? s.CODES : 0, s.codeStride, s.SUMS, s.QC, c.c0, c.c1, c.s2,
+      );
+      const f32 = this.arena.f32;
+      const i32 = this.arena.i32;
+      this.nExpanded += i32[s.STATS >> 2];
+      this.nDist += i32[(s.STATS >> 2) + 1];
+      const r = s.extra(REGION_RESULT) >> 2;
+      const d = new Float64Array(n);
+      const id = new Int32Array(n);
+      for (let j = 0; j < n; j++) {
+        d[j] = f32[r + 2 * j];
+        id[j] = i32[r + 2 * j + 1];
+      }
+      return { d, id };
+    }
     const visited = this.visited;
     const mark = this.nextEpoch();
     const deleted = this.deleted;
@@ -381,6 +425,7 @@ export class HnswIndex implements VectorIndex {
         }
       }
     }
+    return W.drainSorted();
   }
 
   /**
@@ -490,9 +535,7 @@ export class HnswIndex implements VectorIndex {
     const cid = this.tmpI;
     const cand = new Int32Array(this.M0 + 2);
     for (let lc = Math.min(level, this.maxLevel); lc >= 0; lc--) {
-      this.searchLayer(ep, epDist, this.efConstruction, lc, false);
-      const W = this.W;
-      const found = W.drainSorted();
+      const found = this.searchLayer(ep, epDist, this.efConstruction, lc, false);
       if (found.id.length === 0) continue; // every node reached is a tombstone: leave this level empty
       ep = found.id[0];
       epDist = found.d[0];
@@ -736,8 +779,7 @@ export class HnswIndex implements VectorIndex {
       ep = this.greedy(ep, epDist, lc, codes);
       epDist = this.gd;
     }
-    this.searchLayer(ep, epDist, ef, 0, codes, filter);
-    const found = this.W.drainSorted();
+    const found = this.searchLayer(ep, epDist, ef, 0, codes, filter);
     let hits: SearchHit[];
     if (codes) {
       // Rescore every candidate with f32 (invariant 8).

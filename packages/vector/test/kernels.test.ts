@@ -143,3 +143,25 @@ test('an index gives the same neighbours on WASM and TS kernels', async () => {
     }
   }
 });
+
+test('the level-0 search loop inside the kernel (loop) equals the TypeScript loop (batch, single), on both kernels', async () => {
+  const data = clustered(21, 2000, 20);
+  const queries = clustered(22, 25, 20);
+  for (const kernels of [await loadKernels('wasm'), TS_KERNELS]) {
+    for (const quant of [false, true]) {
+      const h = new HnswIndex({ dim: 20, metric: 'cosine', kernels, seed: 5, quantization: quant ? { type: 'int8', trainSize: 200 } : undefined });
+      data.forEach((v, i) => h.add(i, v));
+      for (let i = 0; i < 2000; i += 9) h.remove(i); // tombstones are routed through, never returned
+      for (const q of queries) {
+        const got = (['loop', 'batch', 'single'] as const).map((mode) => {
+          h.kernelMode = mode;
+          const r = h.explain(q, { k: 10, ef: 40 });
+          return { hits: r.hits, distances: r.plan.distances, expanded: r.plan.expanded };
+        });
+        assert.deepEqual(got[1], got[0], `${kernels.kind} quant=${quant}: batch differs from loop`);
+        assert.deepEqual(got[2], got[0], `${kernels.kind} quant=${quant}: single differs from loop`);
+      }
+      h.kernelMode = 'loop';
+    }
+  }
+});
