@@ -19,6 +19,7 @@ import {
   prefix,
   type QueryStore,
 } from '../src/index.js';
+import { HearthError } from '@hearth/io';
 
 function tickets(n = 200): MemoryQueryStore {
   const s = new MemoryQueryStore();
@@ -153,4 +154,19 @@ test('planner: a multi-entry index serves contains', () => {
   assert.equal(e.access.type === 'index' && e.access.indexId, ix.id);
   assert.equal(e.docsScanned, 10);
   assert.equal(e.returned, 10);
+});
+
+test('an index naming a document the snapshot lacks is reported as HEARTH_CORRUPTION', () => {
+  const s = tickets(5);
+  const ix = s.createIndex({ collection: 't', fields: ['at'] });
+  const broken: QueryStore = {
+    getDoc: (c, id) => (id === 't0002' ? undefined : s.getDoc(c, id)),
+    scan: (c) => s.scan(c),
+    indexes: (c) => s.indexes(c),
+    scanIndex: (i, r) => s.scanIndex(i, r),
+  };
+  assert.throws(
+    () => execute(broken, { collection: 't', where: gte('at', 0) }, { force: ix.id }),
+    (e: unknown) => e instanceof HearthError && e.code === 'HEARTH_CORRUPTION' && /t0002/.test(e.message),
+  );
 });
