@@ -9,6 +9,8 @@
  *   fields, then its sort fields (when no range precedes them) or its first range field; a shape that only uses
  *   `contains` gets a multi-entry index. The database builds it in the background and registers it (makes it
  *   visible to `QueryStore.indexes`) when complete, then calls {@link AdaptiveIndexPolicy.indexBuilt}.
+ *   Likewise a traversal hop that found no index on its target field (and so scanned the target collection) at
+ *   least `minExecutions` times, reading at least `minScanned` documents on average, gets an index on that field.
  * - `drop`: an index of an origin listed in `dropOrigins` (default: only indexes the policy itself proposed)
  *   has not served a query for `unusedMs`.
  * Every decision is logged with its reason and time. A disabled policy records nothing and decides nothing.
@@ -94,6 +96,7 @@ export class AdaptiveIndexPolicy {
   private readonly existing = new Set<string>();
   private readonly lastUsed = new Map<string, number>();
   private readonly dropProposed = new Set<string>();
+  private readonly hopStats = new Map<string, { executions: number; docsScanned: number }>();
 
   constructor(options: AdaptivePolicyOptions = {}) {
     const o = {
@@ -130,7 +133,7 @@ export class AdaptiveIndexPolicy {
    * Records one executed query.
    * @param e the query's explain.
    * @param now the caller's clock in ms.
-   * @returns the decisions this execution triggered (at most one build).
+   * @returns the decisions this execution triggered (at most one build per shape and one per scanning hop).
    */
   observe(e: Explain, now: number): IndexDecision[] {
     if (!this.opts.enabled) return [];
@@ -147,21 +150,42 @@ export class AdaptiveIndexPolicy {
     s.totalMs += e.ms;
     s.lastAt = now;
     const { minExecutions, minRatio, minScanned } = this.opts;
+    const out: IndexDecision[] = [];
+    // Traversal hops without an index on the target field scan the target collection once per execution.
+    for (const h of e.hops) {
+      if (h.access !== 'scan') continue;
+      const hk = `hop:${h.to}|${JSON.stringify(h.toField)}`;
+      let hs = this.hopStats.get(hk);
+      if (hs === undefined) this.hopStats.set(hk, (hs = { executions: 0, docsScanned: 0 }));
+      hs.executions++;
+      hs.docsScanned += h.docsScanned;
+      const avg = hs.docsScanned / hs.executions;
+      const key = defKey(h.to, [h.toField], false);
+      if (hs.executions < minExecutions || avg < minScanned || this.pending.has(key) || this.existing.has(key)) continue;
+      this.pending.add(key);
+      out.push(this.decide({
+        kind: 'build', collection: h.to, fields: [h.toField], multiEntry: false, shape: hk, at: now,
+        reason: `traversal hop to ${h.to}.${pathName(h.toField)} ran ${hs.executions} times without an index, ` +
+          `scanning ${avg.toFixed(0)} documents on average (>= ${minScanned}); index on ${pathName(h.toField)}`,
+      }));
+    }
     const avgScanned = s.docsScanned / s.executions;
     const ratio = s.docsScanned / Math.max(1, s.returned);
-    if (s.executions < minExecutions || avgScanned < minScanned || ratio < minRatio) return [];
+    // `docsScanned` counts the starting collection only; hops were judged above.
+    if (s.executions < minExecutions || avgScanned < minScanned || ratio < minRatio) return out;
     const p = proposeIndex(s.shape);
-    if (p === undefined) return [];
+    if (p === undefined) return out;
     const key = defKey(s.shape.collection, p.fields, p.multiEntry);
-    if (this.pending.has(key) || this.existing.has(key)) return [];
-    if (e.access.type === 'index' && defKey(e.collection, e.access.fields, e.access.multiEntry) === key) return [];
+    if (this.pending.has(key) || this.existing.has(key)) return out;
+    if (e.access.type === 'index' && defKey(e.collection, e.access.fields, e.access.multiEntry) === key) return out;
     this.pending.add(key);
     const reason =
       `shape ${s.shape.key} ran ${s.executions} times, scanning ${avgScanned.toFixed(0)} documents on average for ` +
       `${(s.returned / s.executions).toFixed(1)} returned (ratio ${ratio.toFixed(1)} >= ${minRatio}, ` +
       `avg ${(s.totalMs / s.executions).toFixed(2)} ms); index on ${p.fields.map(pathName).join(', ')}` +
       (p.multiEntry ? ' (multi-entry)' : '');
-    return [this.decide({ kind: 'build', collection: s.shape.collection, fields: p.fields, multiEntry: p.multiEntry, shape: s.shape.key, reason, at: now })];
+    out.push(this.decide({ kind: 'build', collection: s.shape.collection, fields: p.fields, multiEntry: p.multiEntry, shape: s.shape.key, reason, at: now }));
+    return out;
   }
 
   /**

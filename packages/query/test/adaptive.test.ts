@@ -125,3 +125,22 @@ test('the decision log is bounded by maxLog', () => {
   for (const f of ['a', 'b', 'c']) assert.equal(p.observe(e(f), 1).length, 1);
   assert.deepEqual(p.decisions().map((d) => d.kind === 'build' && d.fields[0][0]), ['b', 'c']);
 });
+
+test('a traversal hop that scans its target gets an index on the target field', () => {
+  const s = store();
+  for (let i = 0; i < 100; i++) s.put('users', `u${i}`, { name: `n${i}`, team: `t${i % 5}` });
+  const p = new AdaptiveIndexPolicy({ minExecutions: 2, minScanned: 50 });
+  const q: Query = { collection: 'users', where: eq('_id', 'u3'), traverse: [{ from: '_id', to: 'posts', toField: 'author' }], limit: 3 };
+  assert.deepEqual(run(s, p, q, 1).decisions, []);
+  const ds = run(s, p, q, 2).decisions;
+  assert.equal(ds.length, 1);
+  const d = ds[0];
+  assert.ok(d.kind === 'build' && d.collection === 'posts' && JSON.stringify(d.fields) === '[["author"]]', JSON.stringify(d));
+  assert.match(d.reason, /traversal hop to posts\.author ran 2 times without an index, scanning 2000 documents/);
+  const info = s.createIndex({ collection: 'posts', fields: ['author'] }, 'adaptive');
+  p.indexBuilt(info, 3);
+  const after = run(s, p, q, 4);
+  assert.equal(after.explain.hops[0].access, 'index');
+  assert.equal(after.explain.hops[0].docsScanned, 20);
+  assert.deepEqual(after.decisions, []);
+});
