@@ -1,0 +1,245 @@
+/**
+ * The memtable: a skiplist (Pugh, "Skip lists: a probabilistic alternative to balanced trees", CACM 1990) of
+ * internal entries (user key, sequence, kind, value), kept in typed arrays so that an insert allocates nothing but
+ * occasional array growth. Keys and values are copied into one byte arena.
+ *
+ * Order: user key ascending (unsigned bytes), then sequence descending, so the first entry at or after
+ * (key, S) is the newest version of `key` visible at sequence S.
+ *
+ * Invariants:
+ * 1. Node 0 is the head sentinel; it has MAX_HEIGHT links and no key.
+ * 2. For every level h, following `links[base[n] + h]` from the head visits nodes in strictly increasing internal
+ *    order and ends at NIL (-1). Level 0 links every node.
+ * 3. `prev[n]` is the level-0 predecessor of n (0 = the head for the first node), so reverse iteration is O(1) per
+ *    step; `tail` is the last node at level 0 (0 when empty).
+ * 4. No two nodes have the same (user key, sequence): a second write at the same pair (a batch that touches a key
+ *    twice) replaces the node's kind and value in place.
+ * 5. Nodes are never removed and node ids never change, so an iterator's node id stays valid while writes go on;
+ *    the arena may be reallocated, so readers reach bytes through `this.arena` after every call that may insert.
+ * 6. Entries newer than a reader's sequence are skipped by the reader, never hidden by the memtable.
+ *
+ * Internal module: not exported from the package.
+ */
+import { compareRange } from './_bytes.js';
+
+const MAX_HEIGHT = 12;
+const NIL = -1;
+
+function grown<T extends Int32Array | Float64Array | Uint8Array>(a: T, n: number): T {
+  const C = a.constructor as new (n: number) => T;
+  const b = new C(n);
+  b.set(a as never);
+  return b;
+}
+
+export class Memtable {
+  arena = new Uint8Array(64 * 1024);
+  private arenaLen = 0;
+
+  // Node fields, struct-of-arrays; index = node id.
+  keyOff = new Int32Array(1024);
+  keyLen = new Int32Array(1024);
+  valOff = new Int32Array(1024);
+  valLen = new Int32Array(1024);
+  seqs = new Float64Array(1024);
+  kinds = new Uint8Array(1024);
+  private base = new Int32Array(1024);
+  prev = new Int32Array(1024);
+  private links = new Int32Array(4096);
+  private linksLen = 0;
+  /** Number of nodes including the head. */
+  private nodes = 0;
+  private height = 1;
+  tail = 0;
+  private rng = 0x2545f491;
+
+  /** Entries (not counting the head). */
+  count = 0;
+  /** Largest sequence inserted (0 when empty). */
+  maxSeq = 0;
+  /** Position of the newest write applied here (see WriteOptions.position). */
+  lastPosition: Uint8Array | undefined = undefined;
+  /** Set when a write (even an empty batch) carried a position. */
+  positionPending = false;
+
+  private readonly splice = new Int32Array(MAX_HEIGHT);
+
+  constructor() {
+    this.newNode(MAX_HEIGHT);
+    this.prev[0] = NIL;
+  }
+
+  /** Approximate memory use in bytes (arena plus node arrays), compared with `memtableBytes`. */
+  get bytes(): number {
+    return this.arenaLen + this.count * 48 + this.linksLen * 4;
+  }
+
+  private newNode(h: number): number {
+    const n = this.nodes;
+    if (n === this.keyOff.length) {
+      const c = n * 2;
+      this.keyOff = grown(this.keyOff, c);
+      this.keyLen = grown(this.keyLen, c);
+      this.valOff = grown(this.valOff, c);
+      this.valLen = grown(this.valLen, c);
+      this.seqs = grown(this.seqs, c);
+      this.kinds = grown(this.kinds, c);
+      this.base = grown(this.base, c);
+      this.prev = grown(this.prev, c);
+    }
+    if (this.linksLen + MAX_HEIGHT > this.links.length) this.links = grown(this.links, this.links.length * 2);
+    this.base[n] = this.linksLen;
+    this.links.fill(NIL, this.linksLen, this.linksLen + h);
+    this.linksLen += h;
+    this.nodes = n + 1;
+    return n;
+  }
+
+  private randomHeight(): number {
+    let h = 1;
+    // xorshift32; branching factor 4.
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x;
+    while (h < MAX_HEIGHT && (x & 3) === 0) {
+      h++;
+      x >>>= 2;
+    }
+    return h;
+  }
+
+  private append(src: Uint8Array): number {
+    const n = src.length;
+    if (this.arenaLen + n > this.arena.length) {
+      const next = new Uint8Array(Math.max(this.arenaLen + n, this.arena.length * 2));
+      next.set(this.arena.subarray(0, this.arenaLen));
+      this.arena = next;
+    }
+    const at = this.arenaLen;
+    if (n < 32) {
+      const a = this.arena;
+      for (let i = 0; i < n; i++) a[at + i] = src[i];
+    } else this.arena.set(src, at);
+    this.arenaLen += n;
+    return at;
+  }
+
+  /** Compares node n's internal key with (t, tseq). Negative if the node sorts first. */
+  private cmpNode(n: number, t: Uint8Array, tseq: number): number {
+    const c = compareRange(this.arena, this.keyOff[n], this.keyLen[n], t, 0, t.length);
+    if (c !== 0) return c;
+    const s = this.seqs[n];
+    return s > tseq ? -1 : s < tseq ? 1 : 0;
+  }
+
+  /**
+   * First node >= (t, tseq) (or > with `strict`), filling `splice` with the last node < it at every level.
+   * Returns NIL if none.
+   */
+  private findGE(t: Uint8Array, tseq: number, strict: boolean, fill: boolean): number {
+    const links = this.links;
+    const base = this.base;
+    let x = 0;
+    let level = this.height - 1;
+    for (;;) {
+      const nx = links[base[x] + level];
+      let ahead = false;
+      if (nx !== NIL) {
+        const c = this.cmpNode(nx, t, tseq);
+        ahead = c < 0 || (strict && c === 0);
+      }
+      if (ahead) x = nx;
+      else {
+        if (fill) this.splice[level] = x;
+        if (level === 0) return nx;
+        level--;
+      }
+    }
+  }
+
+  /**
+   * Inserts (key, seq, kind, value); copies both arrays. Replaces the node with the same (key, seq) (invariant 4).
+   * REQUIRES: seq >= 1.
+   */
+  add(key: Uint8Array, seq: number, kind: number, value: Uint8Array): void {
+    const found = this.findGE(key, seq, false, true);
+    if (found !== NIL && this.cmpNode(found, key, seq) === 0) {
+      this.kinds[found] = kind;
+      this.valLen[found] = value.length;
+      this.valOff[found] = this.append(value);
+      return;
+    }
+    const h = this.randomHeight();
+    if (h > this.height) {
+      for (let l = this.height; l < h; l++) this.splice[l] = 0;
+      this.height = h;
+    }
+    const n = this.newNode(h);
+    this.keyOff[n] = this.append(key);
+    this.keyLen[n] = key.length;
+    this.valOff[n] = this.append(value);
+    this.valLen[n] = value.length;
+    this.seqs[n] = seq;
+    this.kinds[n] = kind;
+    const links = this.links;
+    const base = this.base;
+    for (let l = 0; l < h; l++) {
+      const p = this.splice[l];
+      links[base[n] + l] = links[base[p] + l];
+      links[base[p] + l] = n;
+    }
+    const succ = links[base[n]];
+    this.prev[n] = this.splice[0];
+    if (succ !== NIL) this.prev[succ] = n;
+    else this.tail = n;
+    this.count++;
+    if (seq > this.maxSeq) this.maxSeq = seq;
+  }
+
+  /**
+   * Looks up the newest version of `key` with sequence <= `seq`.
+   * @returns the node id, or NIL if the memtable has no such version (check `kinds[n]` for a tombstone).
+   */
+  get(key: Uint8Array, seq: number): number {
+    const n = this.findGE(key, seq, false, false);
+    if (n === NIL) return NIL;
+    return compareRange(this.arena, this.keyOff[n], this.keyLen[n], key, 0, key.length) === 0 ? n : NIL;
+  }
+
+  /** First node (level 0) or NIL. */
+  first(): number {
+    return this.links[this.base[0]];
+  }
+
+  /** Level-0 successor or NIL. */
+  next(n: number): number {
+    return this.links[this.base[n]];
+  }
+
+  /** First node >= (t, tseq); NIL if none. */
+  seekGE(t: Uint8Array, tseq: number): number {
+    return this.findGE(t, tseq, false, false);
+  }
+
+  /** Last node <= (t, tseq); NIL if none. */
+  seekLE(t: Uint8Array, tseq: number): number {
+    const n = this.findGE(t, tseq, true, false);
+    const p = n === NIL ? this.tail : this.prev[n];
+    return p === 0 ? NIL : p;
+  }
+
+  /** Last node or NIL. */
+  last(): number {
+    return this.tail === 0 ? NIL : this.tail;
+  }
+
+  /** Level-0 predecessor or NIL. */
+  before(n: number): number {
+    const p = this.prev[n];
+    return p <= 0 ? NIL : p;
+  }
+}
+
+export { NIL };
