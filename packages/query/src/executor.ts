@@ -290,7 +290,7 @@ export function shapeOf(q: NQuery): QueryShape {
   return { collection: q.collection, equality, range, contains, sort, key };
 }
 
-function runQuery(store: QueryStore, query: Query, options?: ExecuteOptions): { result: QueryResult; explain: Explain } {
+function runQuery(store: QueryStore, query: Query, options: ExecuteOptions | undefined, wantExplain: boolean): { result: QueryResult; explain: Explain | undefined } {
   const t0 = performance.now();
   const q = normalizeQuery(query);
   const afterPos = q.after !== undefined ? decodeCursorV1(q.after, q.target, q.sort) : undefined;
@@ -307,6 +307,7 @@ function runQuery(store: QueryStore, query: Query, options?: ExecuteOptions): { 
       ? { rows, hasMore }
       : { rows, hasMore, cursor: encodeCursorV1(q.target, q.sort, positionOf(q.sort, last)) };
   }
+  if (!wantExplain) return { result, explain: undefined };
   const explain: Explain = {
     collection: q.collection,
     access: describeAccess(run.chosen.access),
@@ -336,7 +337,7 @@ function runQuery(store: QueryStore, query: Query, options?: ExecuteOptions): { 
  * @throws CorruptionError `HEARTH_CORRUPTION` if an index names a document the snapshot lacks.
  */
 export function execute(store: QueryStore, query: Query, options?: ExecuteOptions): QueryResult {
-  return runQuery(store, query, options).result;
+  return runQuery(store, query, options, false).result;
 }
 
 /**
@@ -346,10 +347,11 @@ export function execute(store: QueryStore, query: Query, options?: ExecuteOption
  * @throws as {@link execute}.
  */
 export function explain(store: QueryStore, query: Query, options?: ExecuteOptions): Explain {
-  return runQuery(store, query, options).explain;
+  return runQuery(store, query, options, true).explain as Explain;
 }
 
 /** Runs a query and returns both its result and its explain (what the Database feeds the adaptive policy). */
 export function executeWithExplain(store: QueryStore, query: Query, options?: ExecuteOptions): { result: QueryResult; explain: Explain } {
-  return runQuery(store, query, options);
+  const { result, explain } = runQuery(store, query, options, true);
+  return { result, explain: explain as Explain };
 }

@@ -19,7 +19,7 @@
  * @packageDocumentation
  */
 import { encodeCursorV1, decodeCursorV1 } from './cursor.js';
-import { runRows, executeWithExplain } from './executor.js';
+import { execute, runRows } from './executor.js';
 import {
   type DocRow,
   type NQuery,
@@ -260,7 +260,7 @@ class RerunLiveQuery implements LiveQuery {
 
   constructor(store: QueryStore, private readonly query: Query, q: NQuery) {
     this.reads = new Set([q.collection, ...q.traverse.map((h) => h.to)]);
-    this.current = executeWithExplain(store, query).result;
+    this.current = execute(store, query);
   }
 
   get result(): QueryResult {
@@ -273,7 +273,7 @@ class RerunLiveQuery implements LiveQuery {
       return null;
     }
     this.stats.reruns++;
-    const next = executeWithExplain(store, this.query).result;
+    const next = execute(store, this.query);
     const diff = diffRows(this.current.rows, next.rows);
     this.current = next;
     return diff;
