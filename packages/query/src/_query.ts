@@ -7,7 +7,7 @@
 import { QueryError, QueryErrorCode } from './errors.js';
 import { encodeValueV1 } from './keys.js';
 import type { AggregateSpec, Doc, Filter, Query, Value } from './types.js';
-import { cmpValues, compareStrings, getPath, isIdPath, normalizePath, typeRank } from './value.js';
+import { cmpValues, compareStrings, getPath, isIdPath, normalizePath, setOwn, typeRank } from './value.js';
 
 export type P = readonly string[];
 
@@ -280,12 +280,12 @@ export function comparePosition(sort: readonly NSort[], row: DocRow, pos: readon
 function setPath(out: Record<string, unknown>, path: P, value: Value): void {
   let cur = out;
   for (let i = 0; i < path.length - 1; i++) {
-    const next = cur[path[i]];
+    const next = Object.prototype.hasOwnProperty.call(cur, path[i]) ? cur[path[i]] : undefined;
     // Copy on descent: `next` may be an object of the stored document, which must not be mutated.
-    cur[path[i]] = typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof Uint8Array ? {} : { ...next };
+    setOwn(cur, path[i], typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof Uint8Array ? {} : { ...next });
     cur = cur[path[i]] as Record<string, unknown>;
   }
-  cur[path[path.length - 1]] = value;
+  setOwn(cur, path[path.length - 1], value);
 }
 
 /**

@@ -15,7 +15,7 @@
 import { encodeKeyV1, toHex } from './keys.js';
 import { type DocRow, type NAggregate, setPath } from './_query.js';
 import type { Doc, Row, Value } from './types.js';
-import { cmpValues, compareStrings, getPath } from './value.js';
+import { cmpValues, compareStrings, getPath, setOwn } from './value.js';
 
 /**
  * An exactly rounded sum of floating-point numbers, independent of the order they are added in
@@ -198,9 +198,9 @@ export function aggregateRows(a: NAggregate, rows: readonly DocRow[]): Row[] {
     });
     a.values.forEach((s, i) => {
       const acc = g.accs[i];
-      if ('n' in acc) doc[s.name] = acc.n;
-      else if ('s' in acc) doc[s.name] = acc.op === 'sum' ? acc.s.value() : acc.s.n === 0 ? null : acc.s.value() / acc.s.n;
-      else doc[s.name] = acc.v === undefined ? null : acc.v;
+      if ('n' in acc) setOwn(doc, s.name, acc.n);
+      else if ('s' in acc) setOwn(doc, s.name, acc.op === 'sum' ? acc.s.value() : acc.s.n === 0 ? null : acc.s.value() / acc.s.n);
+      else setOwn(doc, s.name, acc.v === undefined ? null : acc.v);
     });
     out.push({ id: hex, doc: doc as Doc });
   }

@@ -17,7 +17,7 @@ import { CorruptionError } from '@hearth/io';
 import { ESCAPE_FF, OBJECT_PAIR, TERMINATOR, Tag } from './constants.js';
 import { QueryError, QueryErrorCode } from './errors.js';
 import type { Value } from './types.js';
-import { Rank, objectKeys, typeRank } from './value.js';
+import { Rank, objectKeys, setOwn, typeRank } from './value.js';
 
 /** A growable byte buffer. */
 class Writer {
@@ -261,7 +261,7 @@ class Reader {
         while (this.peek() !== TERMINATOR) {
           if (this.byte() !== OBJECT_PAIR) this.fail('expected object pair marker 0x01');
           const k = this.string();
-          out[k] = this.value();
+          setOwn(out, k, this.value());
         }
         this.pos++;
         return out;

@@ -210,6 +210,14 @@ export function getPath(doc: unknown, path: readonly string[], id?: string): Val
   return cur as Value | undefined;
 }
 
+/**
+ * Sets an own, enumerable property, also for keys such as `__proto__` that a plain assignment would treat as
+ * the prototype.
+ */
+export function setOwn(o: object, key: string, value: unknown): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** A short, stable name for a path in messages and shapes: segments joined with `.`, JSON if ambiguous. */
 export function pathName(p: readonly string[]): string {
   return p.some((s) => s.includes('.')) ? JSON.stringify(p) : p.join('.');

@@ -112,3 +112,17 @@ test('projection keeps only the selected paths, nested rebuilt, originals untouc
   assert.deepEqual(again[0].doc, { n: { x: 2 }, arr: { 0: 30 } });
   assert.deepEqual(s.getDoc('c', 'b'), { v: null, s: 'apricot', n: { x: 2 }, arr: [30] });
 });
+
+test('keys named __proto__ are ordinary fields everywhere', () => {
+  const s = new MemoryQueryStore();
+  const d = JSON.parse('{"__proto__": {"x": 1}, "k": 2}');
+  s.put('c', 'p', d);
+  s.createIndex({ collection: 'c', fields: [['__proto__', 'x']] });
+  const rows = execute(s, { collection: 'c', where: eq(['__proto__', 'x'], 1), select: [['__proto__', 'x']] }).rows;
+  assert.equal(rows.length, 1);
+  assert.ok(Object.prototype.hasOwnProperty.call(rows[0].doc, '__proto__'));
+  assert.equal(Object.getPrototypeOf(rows[0].doc), Object.prototype);
+  assert.deepEqual(Object.keys(rows[0].doc), ['__proto__']);
+  const agg = execute(s, { collection: 'c', aggregate: { groupBy: [['__proto__', 'x']], values: { n: { op: 'count' } } } }).rows;
+  assert.deepEqual(Object.keys(agg[0].doc), ['__proto__', 'n']);
+});
