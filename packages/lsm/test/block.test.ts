@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CorruptionError } from '@hearth/io';
+import { Block, BlockBuilder, BlockIter } from '../src/_block.js';
+import { KIND_DELETE, KIND_PUT } from '../src/_format.js';
+import { compareBytes, rng, withSeed } from './_util.js';
+
+interface E {
+  key: Uint8Array;
+  seq: number;
+  kind: number;
+  value: Uint8Array;
+}
+const order = (a: E, b: E) => compareBytes(a.key, b.key) || b.seq - a.seq;
+
+function entries(seed: number, n: number): E[] {
+  const r = rng(seed);
+  const seen = new Set<string>();
+  const out: E[] = [];
+  while (out.length < n) {
+    const key = Uint8Array.from({ length: 1 + Math.floor(r() * 20) }, () => 97 + Math.floor(r() * 3));
+    const seq = 1 + Math.floor(r() * 2 ** 40);
+    const id = `${key}/${seq}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ key, seq, kind: r() < 0.2 ? KIND_DELETE : KIND_PUT, value: Uint8Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256)) });
+  }
+  return out.sort(order);
+}
+
+function build(list: E[], interval: number): Block {
+  const b = new BlockBuilder(interval);
+  for (const e of list) b.add(e.key, 0, e.key.length, e.seq, e.kind, e.value, 0, e.value.length);
+  const raw = b.finish();
+  return new Block(raw.slice(0, raw.length - 4), 'test', 0);
+}
+
+function cur(it: BlockIter): E {
+  return { key: it.kbuf.slice(it.koff, it.koff + it.ulen), seq: it.seq, kind: it.kind, value: it.vbuf.slice(it.voff, it.voff + it.vlen) };
+}
+
+test('block: round trip forward and reverse, restart intervals 1, 2, 16', async () => {
+  for (const interval of [1, 2, 16]) {
+    await withSeed(interval, () => {
+      const list = entries(interval, 300);
+      const block = build(list, interval);
+      const f = new BlockIter(block, false);
+      const got: E[] = [];
+      for (f.first(); f.valid; f.next()) got.push(cur(f));
+      assert.deepEqual(got, list);
+      const r = new BlockIter(block, true);
+      const back: E[] = [];
+      for (r.first(); r.valid; r.next()) back.push(cur(r));
+      assert.deepEqual(back, [...list].reverse());
+    });
+  }
+});
+
+test('block: seekGE and seekLE against a linear scan', async () => {
+  await withSeed(9, () => {
+    const list = entries(9, 200);
+    const block = build(list, 16);
+    const r = rng(10);
+    const f = new BlockIter(block, false);
+    const b = new BlockIter(block, true);
+    for (let i = 0; i < 500; i++) {
+      const base = list[Math.floor(r() * list.length)];
+      const t: E = { key: r() < 0.5 ? base.key : Uint8Array.of(97 + Math.floor(r() * 3)), seq: r() < 0.5 ? base.seq : Math.floor(r() * 2 ** 40), kind: 0, value: new Uint8Array(0) };
+      f.seekGE(t.key, t.seq);
+      const ge = list.find((e) => order(e, t) >= 0);
+      assert.deepEqual(f.valid ? cur(f) : undefined, ge);
+      b.seekLE(t.key, t.seq);
+      const le = list.filter((e) => order(e, t) <= 0).pop();
+      assert.deepEqual(b.valid ? cur(b) : undefined, le);
+      if (b.valid) {
+        // Continue backwards from a seek.
+        b.next();
+        const idx = le ? list.indexOf(le) : -1;
+        assert.deepEqual(b.valid ? cur(b) : undefined, idx > 0 ? list[idx - 1] : undefined);
+      }
+    }
+  });
+});
+
+test('block: prefix compression shrinks shared-prefix keys', () => {
+  const list: E[] = [];
+  for (let i = 0; i < 100; i++) list.push({ key: new TextEncoder().encode(`user/profile/${String(i).padStart(4, '0')}`), seq: 1, kind: KIND_PUT, value: new Uint8Array(0) });
+  const block = build(list, 16);
+  // Whole keys would take 100 * (21 + 8) bytes; with sharing, most entries store only a few bytes.
+  assert.ok(block.data.length < 100 * 29 * 0.6, `block is ${block.data.length} bytes`);
+});
+
+test('block: a bad restart array or entry raises CorruptionError', () => {
+  const list = entries(3, 40);
+  const good = build(list, 4).data;
+  const badCount = good.slice();
+  badCount[badCount.length - 1] = 0xff;
+  assert.throws(() => new Block(badCount, 'p', 100), CorruptionError);
+  const badRestart = good.slice();
+  const n = new DataView(good.buffer).getUint32(good.length - 4, true);
+  new DataView(badRestart.buffer).setUint32(good.length - 4 - n * 4 + 4, 0xfffff, true);
+  assert.throws(() => new Block(badRestart, 'p', 100), CorruptionError);
+  const badEntry = good.slice();
+  badEntry[0] = 5; // the first entry claims to share 5 bytes with no previous key
+  const it = new BlockIter(new Block(badEntry, 'p', 100), false);
+  assert.throws(() => it.first(), (e: unknown) => e instanceof CorruptionError && e.path === 'p' && e.offset === 100);
+});

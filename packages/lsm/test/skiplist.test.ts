@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Memtable, NIL } from '../src/_memtable.js';
+import { KIND_DELETE, KIND_PUT } from '../src/_format.js';
+import { compareBytes, rng, withSeed } from './_util.js';
+
+interface E {
+  key: Uint8Array;
+  seq: number;
+  kind: number;
+  value: Uint8Array;
+}
+
+const internalOrder = (a: E, b: E) => compareBytes(a.key, b.key) || b.seq - a.seq;
+
+function randomKey(r: () => number): Uint8Array {
+  const n = Math.floor(r() * 4);
+  return Uint8Array.from({ length: n }, () => Math.floor(r() * 3));
+}
+
+function read(m: Memtable, n: number): E {
+  return {
+    key: m.arena.slice(m.keyOff[n], m.keyOff[n] + m.keyLen[n]),
+    seq: m.seqs[n],
+    kind: m.kinds[n],
+    value: m.arena.slice(m.valOff[n], m.valOff[n] + m.valLen[n]),
+  };
+}
+
+test('skiplist: level-0 order forward and backward equals the sorted model (invariants 2, 3, 4)', async () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    await withSeed(seed, () => {
+      const r = rng(seed);
+      const m = new Memtable();
+      const model = new Map<string, E>();
+      for (let i = 0; i < 2000; i++) {
+        const key = randomKey(r);
+        const seq = 1 + Math.floor(r() * 300); // repeats: (key, seq) collisions replace (invariant 4)
+        const kind = r() < 0.3 ? KIND_DELETE : KIND_PUT;
+        const value = Uint8Array.of(i & 255, i >> 8);
+        m.add(key, seq, kind, value);
+        model.set(`${key.join(',')}/${seq}`, { key, seq, kind, value });
+      }
+      const expected = [...model.values()].sort(internalOrder);
+      assert.equal(m.count, expected.length);
+      const fwd: E[] = [];
+      for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
+      assert.deepEqual(fwd, expected);
+      const back: E[] = [];
+      for (let n = m.last(); n !== NIL; n = m.before(n)) back.push(read(m, n));
+      assert.deepEqual(back, expected.reverse());
+    });
+  }
+});
+
+test('skiplist: get returns the newest version at or below the read sequence', () => {
+  const m = new Memtable();
+  const k = Uint8Array.of(7);
+  m.add(k, 5, KIND_PUT, Uint8Array.of(5));
+  m.add(k, 9, KIND_DELETE, new Uint8Array(0));
+  m.add(k, 12, KIND_PUT, Uint8Array.of(12));
+  m.add(Uint8Array.of(7, 0), 1, KIND_PUT, Uint8Array.of(70));
+  assert.equal(m.get(k, 4), NIL);
+  assert.deepEqual(read(m, m.get(k, 5)).value, Uint8Array.of(5));
+  assert.equal(m.kinds[m.get(k, 11)], KIND_DELETE);
+  assert.deepEqual(read(m, m.get(k, 100)).value, Uint8Array.of(12));
+  assert.equal(m.get(Uint8Array.of(6), 100), NIL);
+  assert.equal(m.get(new Uint8Array(0), 100), NIL);
+});
+
+test('skiplist: seekGE / seekLE land on the right nodes', async () => {
+  await withSeed(77, () => {
+    const r = rng(77);
+    const m = new Memtable();
+    const all: E[] = [];
+    for (let i = 0; i < 500; i++) {
+      const e = { key: randomKey(r), seq: i + 1, kind: KIND_PUT, value: new Uint8Array(0) };
+      m.add(e.key, e.seq, e.kind, e.value);
+      all.push(e);
+    }
+    all.sort(internalOrder);
+    for (let i = 0; i < 300; i++) {
+      const t = { key: randomKey(r), seq: Math.floor(r() * 520), kind: 0, value: new Uint8Array(0) };
+      const ge = all.find((e) => internalOrder(e, t) >= 0);
+      const n = m.seekGE(t.key, t.seq);
+      assert.deepEqual(n === NIL ? undefined : read(m, n).seq, ge?.seq);
+      const le = all.filter((e) => internalOrder(e, t) <= 0).pop();
+      const p = m.seekLE(t.key, t.seq);
+      assert.deepEqual(p === NIL ? undefined : read(m, p).seq, le?.seq);
+    }
+  });
+});
+
+test('skiplist: keys and values are copied (caller may reuse its arrays)', () => {
+  const m = new Memtable();
+  const k = Uint8Array.of(1, 2);
+  const v = Uint8Array.of(3);
+  m.add(k, 1, KIND_PUT, v);
+  k[0] = 9;
+  v[0] = 9;
+  assert.deepEqual(read(m, m.get(Uint8Array.of(1, 2), 1)).value, Uint8Array.of(3));
+});
