@@ -491,7 +491,7 @@ export class IdbFileSystem implements FileSystem {
       throw new IoError(IoErrorCode.UNSUPPORTED, 'IndexedDB is not available in this context', { path: dbName });
     }
     let fs: IdbFileSystem | undefined;
-    let db: Db;
+    let db: Db | undefined;
     try {
       db = await openDB<Schema>(dbName, IDB_SCHEMA_VERSION, {
         upgrade(up, oldVersion, _newVersion, tx) {
@@ -504,7 +504,8 @@ export class IdbFileSystem implements FileSystem {
         },
         blocking() {
           // Another context wants to delete or upgrade the database: let it, and stop using this connection.
-          fs?.shutdown();
+          if (fs) fs.shutdown();
+          else db?.close(); // still checking the format record: that check then fails
         },
         terminated() {
           fs?.shutdown();
