@@ -18,8 +18,12 @@ import {
   not,
   or,
   prefix,
+  cmpValues,
+  decodeCursorV1,
   type Query,
 } from '../src/index.js';
+import fc from 'fast-check';
+import { maybeValueArb, params } from './_arb.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof QueryError && e.code === code;
 
@@ -125,4 +129,18 @@ test('keys named __proto__ are ordinary fields everywhere', () => {
   assert.deepEqual(Object.keys(rows[0].doc), ['__proto__']);
   const agg = execute(s, { collection: 'c', aggregate: { groupBy: [['__proto__', 'x']], values: { n: { op: 'count' } } } }).rows;
   assert.deepEqual(Object.keys(agg[0].doc), ['__proto__', 'n']);
+});
+
+test('property: decodeCursorV1(encodeCursorV1(position)) returns the position', () => {
+  const sort = [{ path: ['a'], dir: 'asc' as const }, { path: ['b', 'c'], dir: 'desc' as const }];
+  fc.assert(
+    fc.property(maybeValueArb, maybeValueArb, fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }), (a, b, id) => {
+      const back = decodeCursorV1(encodeCursorV1('coll', sort, [a, b, id]), 'coll', sort);
+      assert.equal(back.length, 3);
+      assert.equal(cmpValues(back[0], a), 0);
+      assert.equal(cmpValues(back[1], b), 0);
+      assert.equal(back[2], id);
+    }),
+    params(1000),
+  );
 });
