@@ -13,28 +13,58 @@
 //    normalised rows, so the index never calls `cosine_f32` on its hot path; it is exported for callers holding
 //    unnormalised vectors.
 
-/** Dot product of two f32 vectors of `n` elements. */
+/** Dot product of two f32 vectors of `n` elements (four independent accumulators, then the tail). */
 export function dot_f32(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
   const end = a + (<usize>n << 2);
+  const end16 = a + (<usize>(n >> 4) << 6);
+  while (a < end16) {
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a), v128.load(b)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(a, 16), v128.load(b, 16)));
+    s2 = f32x4.add(s2, f32x4.mul(v128.load(a, 32), v128.load(b, 32)));
+    s3 = f32x4.add(s3, f32x4.mul(v128.load(a, 48), v128.load(b, 48)));
+    a += 64;
+    b += 64;
+  }
   while (a < end) {
-    acc = f32x4.add(acc, f32x4.mul(v128.load(a), v128.load(b)));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a), v128.load(b)));
     a += 16;
     b += 16;
   }
+  const acc = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
-/** Squared Euclidean distance of two f32 vectors of `n` elements. */
+/** Squared Euclidean distance of two f32 vectors of `n` elements (four accumulators, then the tail). */
 export function l2_f32(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
   const end = a + (<usize>n << 2);
+  const end16 = a + (<usize>(n >> 4) << 6);
+  while (a < end16) {
+    const d0 = f32x4.sub(v128.load(a), v128.load(b));
+    const d1 = f32x4.sub(v128.load(a, 16), v128.load(b, 16));
+    const d2 = f32x4.sub(v128.load(a, 32), v128.load(b, 32));
+    const d3 = f32x4.sub(v128.load(a, 48), v128.load(b, 48));
+    s0 = f32x4.add(s0, f32x4.mul(d0, d0));
+    s1 = f32x4.add(s1, f32x4.mul(d1, d1));
+    s2 = f32x4.add(s2, f32x4.mul(d2, d2));
+    s3 = f32x4.add(s3, f32x4.mul(d3, d3));
+    a += 64;
+    b += 64;
+  }
   while (a < end) {
     const d = f32x4.sub(v128.load(a), v128.load(b));
-    acc = f32x4.add(acc, f32x4.mul(d, d));
+    s0 = f32x4.add(s0, f32x4.mul(d, d));
     a += 16;
     b += 16;
   }
+  const acc = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
