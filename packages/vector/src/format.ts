@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { CorruptionError, type FileSystem } from '@hearth/io';
-import { crc32c } from '../../lsm/src/crc32c.js'; // TEMP until @hearth/lsm exports it
+import { crc32c } from '@hearth/lsm';
 import type { QuantRange } from './_quantize.js';
 import type { Metric, VectorId } from './types.js';
 
