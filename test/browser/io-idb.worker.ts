@@ -362,6 +362,8 @@ async function suite(): Promise<void> {
       await variant('chunk past the end', (d) => d.chunks.push({ key: [2, 3], hex: '01' }), 'HEARTH_CORRUPTION');
       await variant('size shrunk under stored chunks', (d) => ((d.entries['db/sst/000001.sst'] as { size: number }).size = 20), 'HEARTH_CORRUPTION');
       await variant('negative size', (d) => ((d.entries['db/sst/000001.sst'] as { size: number }).size = -1), 'HEARTH_CORRUPTION');
+      await variant('entry neither file nor dir', (d) => (d.entries['db/sst/000001.sst'] = { kind: 'link' } as unknown as RawEntry), 'HEARTH_CORRUPTION');
+      await variant('file id not an integer', (d) => ((d.entries['db/sst/000001.sst'] as { id: number }).id = 2.5), 'HEARTH_CORRUPTION');
       await variant('bad magic', (d) => (d.format.magic = 'not-hearth'), 'HEARTH_CORRUPTION');
       await variant('bad chunk size', (d) => (d.format.chunkSize = 15), 'HEARTH_CORRUPTION');
       await variant('no format record', (d) => (d.format = undefined as unknown as Record<string, unknown>), 'HEARTH_CORRUPTION');

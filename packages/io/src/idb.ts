@@ -216,6 +216,26 @@ function checkFileRecord(rec: FileRecord, path: string): void {
   }
 }
 
+/**
+ * Checks the shape of an `entries` record read at `path` (`undefined`: no record).
+ * @throws CorruptionError for a record that is not a valid `dir` or `file` record.
+ */
+function checkEntry(rec: unknown, path: string): EntryRecord | undefined {
+  if (rec === undefined) return undefined;
+  const kind = typeof rec === 'object' && rec !== null ? (rec as { kind?: unknown }).kind : undefined;
+  if (kind === 'dir') return rec as DirRecord;
+  if (kind === 'file') {
+    checkFileRecord(rec as FileRecord, path);
+    return rec as FileRecord;
+  }
+  throw new CorruptionError('IndexedDB entry record is neither a file nor a directory', { path });
+}
+
+/** Reads and checks the `entries` record at `path`. Awaits only the IndexedDB request. */
+async function getEntry(store: { get(key: string): Promise<EntryRecord | undefined> }, path: string): Promise<EntryRecord | undefined> {
+  return checkEntry(await store.get(path), path);
+}
+
 /** What a handle needs from its file system. */
 interface Owner {
   readonly dbName: string;
@@ -399,7 +419,7 @@ class IdbHandle implements FileHandle {
     try {
       await this.owner.txn('readwrite', durability, this.path, 'sync', async (tx) => {
         const entries = tx.objectStore('entries');
-        const rec = await entries.get(this.path);
+        const rec = await getEntry(entries, this.path);
         if (rec === undefined || rec.kind !== 'file' || rec.id !== this.id) {
           throw new IoError(IoErrorCode.NOT_FOUND, 'the file was removed or replaced by another context while open', {
             path: this.path,
@@ -500,7 +520,8 @@ export class IdbFileSystem implements FileSystem {
           const entries = up.createObjectStore('entries');
           entries.createIndex('parent', 'parent');
           up.createObjectStore('chunks');
-          void tx.objectStore('format').put({ magic: IDB_FORMAT_MAGIC, version: 1, chunkSize, nextId: 1 }, FORMAT_KEY);
+          // A failed put aborts the upgrade and openDB rejects: nothing to handle here.
+          tx.objectStore('format').put({ magic: IDB_FORMAT_MAGIC, version: 1, chunkSize, nextId: 1 }, FORMAT_KEY).catch(() => {});
         },
         blocking() {
           // Another context wants to delete or upgrade the database: let it, and stop using this connection.
@@ -513,7 +534,7 @@ export class IdbFileSystem implements FileSystem {
       });
     } catch (e) {
       const name = errName(e);
-      if (name === 'InvalidStateError' || name === 'SecurityError' || name === 'UnknownError') {
+      if (name === 'InvalidStateError' || name === 'SecurityError') {
         // Private modes of some browsers refuse IndexedDB at open (InvalidStateError in older Firefox).
         throw new IoError(IoErrorCode.UNSUPPORTED, `IndexedDB refused to open the database (${name})`, { path: dbName, cause: e });
       }
@@ -646,7 +667,7 @@ export class IdbFileSystem implements FileSystem {
   private async requireParent(tx: Tx<IDBTransactionMode>, path: string): Promise<string> {
     const parent = parentOf(path);
     if (parent !== '') {
-      const p = await tx.objectStore('entries').get(parent);
+      const p = await getEntry(tx.objectStore('entries'), parent);
       if (p === undefined || p.kind !== 'dir') throw notFound(path);
     }
     return parent;
@@ -671,7 +692,7 @@ export class IdbFileSystem implements FileSystem {
       const run = async (tx: Tx<IDBTransactionMode>) => {
         const parent = await this.requireParent(tx, path);
         const entries = tx.objectStore('entries');
-        let rec = await entries.get(path);
+        let rec = await getEntry(entries, path);
         if (rec !== undefined && rec.kind === 'dir') throw isDirError(path);
         if (rec !== undefined && options.exclusive) throw new IoError(IoErrorCode.EXISTS, 'file exists', { path });
         if (rec === undefined) {
@@ -686,7 +707,6 @@ export class IdbFileSystem implements FileSystem {
           ]);
           return { rec: made, keys: [] as [number, number][], values: [] as Uint8Array[] };
         }
-        checkFileRecord(rec, path);
         if (options.truncate && rec.size !== 0) {
           rec = { ...rec, size: 0 };
           await Promise.all([
@@ -736,7 +756,7 @@ export class IdbFileSystem implements FileSystem {
   async exists(path: string): Promise<boolean> {
     checkPath(path, 'path', true);
     if (path === '') return true;
-    return this.txn('readonly', 'default', path, 'exists', async (tx) => (await tx.objectStore('entries').get(path)) !== undefined);
+    return this.txn('readonly', 'default', path, 'exists', async (tx) => (await getEntry(tx.objectStore('entries'), path)) !== undefined);
   }
 
   async list(dir: string): Promise<string[]> {
@@ -744,7 +764,7 @@ export class IdbFileSystem implements FileSystem {
     return this.txn('readonly', 'default', dir, 'list', async (tx) => {
       const entries = tx.objectStore('entries');
       if (dir !== '') {
-        const d = await entries.get(dir);
+        const d = await getEntry(entries, dir);
         if (d === undefined || d.kind !== 'dir') throw notFound(dir);
       }
       const keys = await entries.index('parent').getAllKeys(dir);
@@ -761,7 +781,7 @@ export class IdbFileSystem implements FileSystem {
       let parent = '';
       for (let i = 1; i <= parts.length; i++) {
         const d = parts.slice(0, i).join('/');
-        const rec = await entries.get(d);
+        const rec = await getEntry(entries, d);
         if (rec !== undefined && rec.kind === 'file') {
           throw new IoError(IoErrorCode.EXISTS, 'a file exists at this path', { path: d });
         }
@@ -781,11 +801,11 @@ export class IdbFileSystem implements FileSystem {
     checkPath(to, 'to');
     await this.txn('readwrite', 'strict', from, `rename to ${to}`, async (tx) => {
       const entries = tx.objectStore('entries');
-      const src = await entries.get(from);
+      const src = await getEntry(entries, from);
       if (src === undefined) throw notFound(from);
       if (src.kind === 'dir') throw isDirError(from);
       const parent = await this.requireParent(tx, to);
-      const dst = await entries.get(to);
+      const dst = await getEntry(entries, to);
       if (dst !== undefined && dst.kind === 'dir') throw isDirError(to);
       if (from === to) return;
       const held = openFiles.get(this.dbName);
@@ -807,7 +827,7 @@ export class IdbFileSystem implements FileSystem {
     await this.txn('readwrite', 'strict', path, 'remove', async (tx) => {
       const entries = tx.objectStore('entries');
       const chunks = tx.objectStore('chunks');
-      const rec = await entries.get(path);
+      const rec = await getEntry(entries, path);
       if (rec === undefined) throw notFound(path);
       const held = openFiles.get(this.dbName);
       if (rec.kind === 'file') {
@@ -822,7 +842,10 @@ export class IdbFileSystem implements FileSystem {
       }
       for (const k of keys) if (held?.has(k)) throw lockedError(k, `remove ${path}`);
       const pending: Promise<unknown>[] = [];
-      for (const v of values) if (v.kind === 'file') pending.push(chunks.delete(chunkRange(v.id)));
+      for (let i = 0; i < values.length; i++) {
+        const v = checkEntry(values[i], keys[i]);
+        if (v?.kind === 'file') pending.push(chunks.delete(chunkRange(v.id)));
+      }
       if (keys.length > 0) pending.push(entries.delete(range));
       pending.push(entries.delete(path));
       await Promise.all(pending);
