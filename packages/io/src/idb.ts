@@ -46,8 +46,10 @@
  * registry per JavaScript realm (worker or page) and per database name: a second `open` of an open file, and
  * `rename` or `remove` of an open file, throw `HEARTH_LOCKED`, also across two `IdbFileSystem` instances over the
  * same database in one realm. The registry cannot see other tabs or workers: keeping one writer per database
- * across contexts is the SDK's job (leader election with Web Locks, one worker owns a database). A `sync()` that
- * finds its file removed or replaced by another context fails with `HEARTH_NOT_FOUND` instead of resurrecting it.
+ * across contexts is the SDK's job (leader election with Web Locks, one worker owns a database). Without it, two
+ * contexts syncing the same file would interleave at chunk granularity (each sync is atomic, but it stores only
+ * its own dirty chunks). A `sync()` that finds its file removed or replaced by another context fails with
+ * `HEARTH_NOT_FOUND` instead of resurrecting it.
  *
  * ## Errors
  * A `QuotaExceededError` from IndexedDB is `HEARTH_QUOTA_EXCEEDED`. With this backend it surfaces where data lands:
