@@ -238,6 +238,11 @@ export function runRows(
   const streamsInOrder = !hasHops && wantOrder && access.kind === 'index' && access.servesSort;
   const afterKey = streamsInOrder && afterPos !== undefined && access.kind === 'index' ? cursorIndexKey(access, q.sort, afterPos) : undefined;
   let rows: DocRow[] = [];
+  const cmp = rowComparator(q.sort);
+  // Top-k without an order-serving index: keep at most about 2·(limit+1) rows, sorting and cutting as they come
+  // (O(n log k) time, O(k) memory) instead of holding and sorting every match.
+  const keep = !streamsInOrder && !hasHops && wantOrder && limit !== undefined ? limit + 1 : undefined;
+  const cutAt = keep !== undefined ? Math.max(2 * keep, 1024) : Infinity;
   for (const r of accessRows(store, q.collection, access, afterKey, counters)) {
     if (!matches(q.where, r.doc, r.id)) continue;
     if (hasHops) {
@@ -248,6 +253,10 @@ export function runRows(
     if (afterPos !== undefined && comparePosition(q.sort, r, afterPos) <= 0) continue;
     rows.push(r);
     if (streamsInOrder && limit !== undefined && rows.length > limit) break;
+    if (rows.length >= cutAt) {
+      rows.sort(cmp);
+      rows.length = keep as number;
+    }
   }
   const hops: HopExplain[] = [];
   if (hasHops) {
@@ -261,7 +270,7 @@ export function runRows(
   }
   let sortInMemory = false;
   if (wantOrder && !streamsInOrder) {
-    rows.sort(rowComparator(q.sort));
+    rows.sort(cmp);
     sortInMemory = true;
   } else if (!wantOrder) {
     // Aggregates: a fixed order keeps results independent of the access path.

@@ -20,6 +20,9 @@ import {
   type QueryStore,
 } from '../src/index.js';
 import { HearthError } from '@hearth/io';
+import { SEED, rng } from './_arb.js';
+import { doc } from './_gen.js';
+import { type Collections, refQuery } from './_reference.js';
 
 function tickets(n = 200): MemoryQueryStore {
   const s = new MemoryQueryStore();
@@ -169,4 +172,29 @@ test('an index naming a document the snapshot lacks is reported as HEARTH_CORRUP
     () => execute(broken, { collection: 't', where: gte('at', 0) }, { force: ix.id }),
     (e: unknown) => e instanceof HearthError && e.code === 'HEARTH_CORRUPTION' && /t0002/.test(e.message),
   );
+});
+
+test('top-k without an order-serving index: large scans with sort + limit equal the reference', () => {
+  const r = rng(SEED + 6000);
+  const s = new MemoryQueryStore();
+  const data: Collections = new Map([['c', new Map()]]);
+  for (let i = 0; i < 5000; i++) {
+    const d = doc(r);
+    s.put('c', `d${i}`, d);
+    data.get('c')!.set(`d${i}`, d);
+  }
+  for (const q of [
+    { collection: 'c', sort: [asc('a'), desc('s')], limit: 7 },
+    { collection: 'c', where: gte('a', 1), sort: [desc('n.x')], limit: 600 },
+    { collection: 'c', sort: [asc('b')], limit: 1500 },
+  ]) {
+    const e = explain(s, q);
+    assert.equal(e.access.type, 'scan');
+    const got = execute(s, q);
+    const ref = refQuery(data, q);
+    assert.deepEqual(got.rows.map((x) => x.id), ref.rows.map((x) => x.id), JSON.stringify(q));
+    assert.equal(got.hasMore, ref.hasMore);
+    const page2 = execute(s, { ...q, after: got.cursor });
+    assert.deepEqual(page2.rows.map((x) => x.id), refQuery(data, { ...q, after: got.cursor }).rows.map((x) => x.id));
+  }
 });
