@@ -316,7 +316,8 @@ class LsmImpl implements Lsm {
     for (const n of names) {
       const orphan =
         (n.startsWith(MANIFEST_PREFIX) && n !== this.manifest.name) || n === CURRENT_TMP || (n.endsWith(TABLE_SUFFIX) && !live.has(n));
-      if (!orphan) continue;
+      // CURRENT.tmp was consumed by the swap above (renamed to CURRENT); nothing else of these is in use.
+      if (!orphan || n === CURRENT_TMP) continue;
       await fs.remove(this.path(n));
       if (!n.startsWith(MANIFEST_PREFIX) || n !== cur?.name) this.recovery.orphansRemoved.push(n);
     }
