@@ -7,8 +7,9 @@
  *   neither and whose id is not in the window is skipped without work. The sorted window is updated in place.
  *   Only when removals leave a limited window short while rows beyond it may exist does it read the store, and
  *   then only the missing tail (a cursor query from the window's last row).
- * - **Re-run** (traversal and aggregate queries): when a change touches any collection the query reads, the
- *   query runs again and the diff is computed between the two results.
+ * - **Re-run** (traversal and aggregate queries): when a change touches a document that matches, before or after
+ *   it, the filter of a step that reads its collection (the starting filter, or a hop's `where` on the hop's target
+ *   collection), the query runs again and the diff is computed between the two results; other changes are skipped.
  *
  * Invariants of the incremental window `W` (rows in query order, at most `limit`):
  * 1. `W` is the first `|W|` rows, in query order, of the rows matching the query at the current state.
@@ -22,6 +23,7 @@ import { encodeCursorV1, decodeCursorV1 } from './cursor.js';
 import { execute, runRows } from './executor.js';
 import {
   type DocRow,
+  type NFilter,
   type NQuery,
   comparePosition,
   matches,
@@ -256,10 +258,17 @@ class RerunLiveQuery implements LiveQuery {
   readonly incremental = false;
   readonly stats: LiveQueryStats = { skipped: 0, incremental: 0, refetches: 0, reruns: 0 };
   private current: QueryResult;
-  private readonly reads: Set<string>;
+  /** Per collection read, the filters a document must match to be in some set of the query (undefined: any). */
+  private readonly reads = new Map<string, (NFilter | undefined)[]>();
 
   constructor(store: QueryStore, private readonly query: Query, q: NQuery) {
-    this.reads = new Set([q.collection, ...q.traverse.map((h) => h.to)]);
+    const add = (c: string, f: NFilter | undefined) => {
+      const list = this.reads.get(c);
+      if (list === undefined) this.reads.set(c, [f]);
+      else list.push(f);
+    };
+    add(q.collection, q.where);
+    for (const h of q.traverse) add(h.to, h.where);
     this.current = execute(store, query);
   }
 
@@ -267,8 +276,19 @@ class RerunLiveQuery implements LiveQuery {
     return this.current;
   }
 
+  /**
+   * Whether a change can affect the result: a document only counts if it is in the starting set or reached by a
+   * hop, which requires matching that step's filter before or after the change.
+   */
+  private relevant(c: Change): boolean {
+    const filters = this.reads.get(c.collection);
+    if (filters === undefined) return false;
+    return filters.some((f) =>
+      (c.before !== undefined && matches(f, c.before, c.id)) || (c.after !== undefined && matches(f, c.after, c.id)));
+  }
+
   apply(changes: readonly Change[], store: QueryStore): Diff | null {
-    if (!changes.some((c) => this.reads.has(c.collection))) {
+    if (!changes.some((c) => this.relevant(c))) {
       this.stats.skipped++;
       return null;
     }

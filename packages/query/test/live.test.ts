@@ -145,3 +145,30 @@ test('applyDiff refuses a diff that does not fit', () => {
   assert.throws(() => applyDiff(rows, { removed: [{ id: 'b', index: 0 }], added: [], changed: [] }), RangeError);
   assert.throws(() => applyDiff(rows, { removed: [], added: [{ id: 'x', doc: {}, index: 5 }], changed: [] }), RangeError);
 });
+
+test('live: traversal and aggregate queries re-run only for documents a step can see', () => {
+  const store = new MemoryQueryStore();
+  store.put('users', 'u1', { name: 'Ann', active: true });
+  store.put('posts', 'p1', { authorId: 'u1', published: true });
+  const live = createLiveQuery(store, {
+    collection: 'posts',
+    where: eq('published', true),
+    traverse: [{ from: 'authorId', to: 'users', where: eq('active', true) }],
+  });
+  assert.equal(live.incremental, false);
+  assert.deepEqual(live.result.rows.map((r) => r.id), ['u1']);
+  assert.equal(live.apply([store.put('posts', 'p2', { authorId: 'u1', published: false })], store), null); // draft
+  assert.equal(live.apply([store.put('users', 'u2', { name: 'Bob', active: false })], store), null); // inactive
+  assert.equal(live.stats.reruns, 0);
+  assert.equal(live.stats.skipped, 2);
+  const d = live.apply([store.put('posts', 'p3', { authorId: 'u3', published: true }), store.put('users', 'u3', { name: 'Cy', active: true })], store);
+  assert.deepEqual(d?.added.map((a) => a.id), ['u3']);
+  // A document leaving the filter is seen through its `before`.
+  const d2 = live.apply([store.put('users', 'u1', { name: 'Ann', active: false })], store);
+  assert.deepEqual(d2?.removed, [{ id: 'u1', index: 0 }]);
+
+  const agg = createLiveQuery(store, { collection: 'posts', where: eq('published', true), aggregate: { values: { n: { op: 'count' } } } });
+  assert.equal(agg.apply([store.put('posts', 'p4', { published: false })], store), null);
+  const d3 = agg.apply([store.put('posts', 'p4', { published: true })], store);
+  assert.deepEqual(d3?.changed.map((c) => c.doc), [{ n: 3 }]);
+});
