@@ -15,6 +15,7 @@ export const IDB_EXTRA_CASES = [
   'idb: a second open of an open file is HEARTH_LOCKED, also through a second instance; a refused truncate-open truncates nothing',
   'idb: renaming or removing an open file (or a directory holding one) is HEARTH_LOCKED and changes nothing',
   'idb: unsynced writes never reach IndexedDB; sync stores content and size in the documented layout',
+  "idb: each sync is one readwrite transaction with durability 'strict'; close uses 'relaxed'; namespace calls 'strict'",
   'idb: seeded random writes/truncates/syncs across 8-byte chunks match a reference model, in memory and in IndexedDB',
   'idb: rename moves one record and drops the replaced target\'s chunks; remove drops chunks; recursive remove is whole',
   'idb: the committed v1 fixture opens, and the same workload writes exactly the fixture\'s records',

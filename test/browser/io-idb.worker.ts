@@ -223,6 +223,45 @@ async function suite(): Promise<void> {
       assert.bytes(await readAll(fs, 'f'), [0, 0, 0, 1], 'and a new handle reads them');
       await fs.close();
     },
+    "idb: each sync is one readwrite transaction with durability 'strict'; close uses 'relaxed'; namespace calls 'strict'": async () => {
+      // Record every transaction IndexedDB is asked for (idb calls the native method).
+      const seen: string[] = [];
+      const proto = IDBDatabase.prototype as unknown as { transaction: (...a: unknown[]) => IDBTransaction };
+      const original = proto.transaction;
+      proto.transaction = function (this: IDBDatabase, ...args: unknown[]) {
+        const names = args[0];
+        const opts = args[2] as { durability?: string } | undefined;
+        seen.push(`${String(args[1] ?? 'readonly')}:${opts?.durability ?? '-'}:${[...(typeof names === 'string' ? [names] : (names as string[]))].sort().join(',')}`);
+        return original.apply(this, args);
+      };
+      const take = (): string[] => seen.splice(0).filter((x) => x.startsWith('readwrite'));
+      try {
+        const fs = await IdbFileSystem.open(fresh('durability'), { chunkSize: 16 });
+        take();
+        const all = 'chunks,entries,format';
+        await fs.mkdir('d');
+        assert.list(take(), [`readwrite:strict:${all}`], 'mkdir');
+        const h = await fs.open('d/f', { create: true });
+        assert.list(take(), [`readwrite:strict:${all}`], 'create');
+        h.write(0, pattern(100, 1)); // 7 chunks
+        h.truncate(50);
+        h.write(70, Uint8Array.of(1));
+        assert.list(take(), [], 'byte ops start no transaction');
+        await h.sync();
+        assert.list(take(), [`readwrite:strict:${all}`], 'one strict transaction per sync');
+        await h.sync();
+        assert.list(take(), [], 'a sync with nothing to store starts none');
+        h.append(Uint8Array.of(2));
+        await h.close();
+        assert.list(take(), [`readwrite:relaxed:${all}`], 'close stores with relaxed durability');
+        await fs.rename('d/f', 'd/g');
+        await fs.remove('d', { recursive: true });
+        assert.list(take(), [`readwrite:strict:${all}`, `readwrite:strict:${all}`], 'rename and remove: one strict transaction each');
+        await fs.close();
+      } finally {
+        proto.transaction = original;
+      }
+    },
     'idb: seeded random writes/truncates/syncs across 8-byte chunks match a reference model, in memory and in IndexedDB': async () => {
       for (const seed of [1, 2, 3, 4]) {
         let x = seed;
