@@ -18,9 +18,10 @@
  *    before any reader can see the table; a file is removed only when no version references it any more, which
  *    happens only after the edit that dropped it was synced.
  * 4. Iterators pin the version they started on (so its files stay open); snapshots pin nothing but hold back
- *    compaction: a version older than a newer version of its key is dropped only if that newer version has
- *    sequence <= the smallest live snapshot (or the latest sequence when there is none), and a tombstone only if it
- *    is itself at or below it and no older run holds its key (LevelDB's rule, `DBImpl::DoCompactionWork`).
+ *    compaction: a version with sequence s, under a newer version of its key with sequence p, is dropped only if no
+ *    live snapshot reads at a sequence in [s, p) (no reader can see it: RocksDB's snapshot stripes); a tombstone is
+ *    dropped only if it is at or below every live snapshot (or the latest sequence when there is none) and no older
+ *    run holds its key, so every older version under it is dropped too (LevelDB's `DBImpl::DoCompactionWork`).
  * 5. Background work is serialized per kind: at most one flush and one compaction at a time; manifest edits are
  *    serialized by `manifestLock`, and each installs its version immediately after its edit is durable.
  *
@@ -478,11 +479,9 @@ class LsmImpl implements Lsm {
     return this.closed || this.closing;
   }
 
-  /** The oldest sequence any reader may still read at (invariant 4). */
-  private smallestSnapshot(): number {
-    let min = this.seq;
-    for (const s of this.snapshots.keys()) if (s < min) min = s;
-    return min;
+  /** Sequences of the live snapshots, ascending and distinct (invariant 4). */
+  private liveSnapshots(): number[] {
+    return [...this.snapshots.keys()].sort((a, b) => a - b);
   }
 
   // ---- writes ----
@@ -594,7 +593,7 @@ class LsmImpl implements Lsm {
       const it = new MemIter(imm, false);
       it.first();
       const older = this.current.runs;
-      outputs = await this.writeRun(it, this.smallestSnapshot(), (k) => !overlapsAny(older, k), 'flush');
+      outputs = await this.writeRun(it, this.liveSnapshots(), (k) => !overlapsAny(older, k), 'flush');
     }
     const edit: Edit = {
       snapshot: false,
@@ -614,11 +613,12 @@ class LsmImpl implements Lsm {
    */
   private async writeRun(
     it: InternalIter,
-    floor: number,
+    snaps: number[],
     isBase: (key: Uint8Array) => boolean,
     why: 'flush' | 'compaction',
   ): Promise<Table[]> {
     const out: Table[] = [];
+    const floor = snaps.length > 0 ? snaps[0] : this.seq;
     let writer: TableWriter | null = null;
     let handle: Awaited<ReturnType<FileSystem['open']>> | null = null;
     let fileNo = 0;
@@ -657,7 +657,8 @@ class LsmImpl implements Lsm {
           lastSeqForKey = SEQ_SENTINEL;
         }
         let drop = false;
-        if (lastSeqForKey <= floor) drop = true;
+        // Hidden: a newer version exists (sequence lastSeqForKey) and no snapshot reads in [seq, lastSeqForKey).
+        if (lastSeqForKey !== SEQ_SENTINEL && !snapshotBetween(snaps, it.seq, lastSeqForKey)) drop = true;
         else if (it.kind === KIND_DELETE && it.seq <= floor && isBase(cur.subarray(0, curLen))) drop = true;
         lastSeqForKey = it.seq;
         if (!drop) {
@@ -825,7 +826,7 @@ class LsmImpl implements Lsm {
         false,
       );
       merge.first();
-      const outputs = await this.writeRun(merge, this.smallestSnapshot(), (k) => !overlapsAny(older, k), 'compaction');
+      const outputs = await this.writeRun(merge, this.liveSnapshots(), (k) => !overlapsAny(older, k), 'compaction');
       const ids = new Set(group.map((r) => r.id));
       const runId = group[0].id;
       const edit: Edit = {
@@ -896,6 +897,18 @@ class LsmImpl implements Lsm {
     await Promise.all([...this.deletions]);
     if (this.manifest !== null) await this.manifest.close().catch(() => {});
   }
+}
+
+/** Whether some snapshot sequence S in `snaps` (ascending) has lo <= S < hi. */
+function snapshotBetween(snaps: number[], lo: number, hi: number): boolean {
+  let a = 0;
+  let b = snaps.length;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (snaps[mid] < lo) a = mid + 1;
+    else b = mid;
+  }
+  return a < snaps.length && snaps[a] < hi;
 }
 
 /** Whether any run in `runs` has a table whose key range holds `key`. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CorruptionError, MemoryFileSystem } from '@hearth/io';
-import { openLsm } from '@hearth/lsm';
+import { openLsm, type Lsm } from '@hearth/lsm';
 import { hex, rng } from './_util.js';
 
 const OPTIONS = { dir: 'db', memtableBytes: 4096, blockBytes: 256, tableBytes: 2048 };
@@ -57,7 +57,7 @@ async function withFlip(files: Map<string, Uint8Array>, name: string, byte: numb
 
 /** Opens and reads everything; returns the error, or undefined if every read matched `expected`. */
 async function readAll(fs: MemoryFileSystem, expected: Map<string, string>): Promise<unknown> {
-  let lsm;
+  let lsm: Lsm;
   try {
     lsm = await openLsm({ fs, ...OPTIONS, blockCacheBytes: 0 });
   } catch (e) {
