@@ -95,6 +95,7 @@ test('io idb: QuotaExceededError on sync is HEARTH_QUOTA_EXCEEDED; synced data i
         code: 'HEARTH_QUOTA_EXCEEDED',
         sizeAfterFailure: 16 << 20,
         storedAfterFailure: 0,
+        chunksAfterFailure: 0, // the failed transaction stored nothing, not even a prefix of its chunks
         smallIntact: true,
         bigAfterRetry: true,
       },

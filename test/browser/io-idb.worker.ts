@@ -571,6 +571,9 @@ async function quota(): Promise<void> {
   }
   const sizeAfterFailure = big.size();
   const stored = await rawRead(name, 'big');
+  const dump = await rawDump(name);
+  const bigId = (dump.entries.big as { id: number }).id;
+  const chunksAfterFailure = dump.chunks.filter((c) => c.key[0] === bigId).length;
   // Retry after freeing space. Shrinking to a chunk boundary re-dirties no chunk: the retry stores the chunks
   // the failed sync had taken, so this checks that a failed sync keeps its dirty marks.
   const keep = 2 * IDB_DEFAULT_CHUNK_SIZE;
@@ -581,6 +584,7 @@ async function quota(): Promise<void> {
     code,
     sizeAfterFailure,
     storedAfterFailure: stored?.length ?? null,
+    chunksAfterFailure,
     smallIntact: equalBytes(await readAll(fs, 'small'), pattern(1000, 1)),
     bigAfterRetry: equalBytes(await readAll(fs, 'big'), pattern(16 << 20, 2).subarray(0, keep)),
   });
