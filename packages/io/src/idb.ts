@@ -1,8 +1,8 @@
 /**
  * `IdbFileSystem`: the {@link FileSystem} over IndexedDB, through the `idb` library. The **fallback** backend for
  * browsers where OPFS sync access handles are missing (older Safari, some private-browsing modes); prefer
- * `OpfsFileSystem` wherever `OpfsFileSystem.isAvailable()` is true. Works in dedicated workers, shared workers and
- * on the main thread (IndexedDB exists in all of them).
+ * `OpfsFileSystem` wherever `OpfsFileSystem.isAvailable()` is true. Works wherever IndexedDB exists: dedicated
+ * and shared workers and the main thread (tested in a dedicated worker and on the main thread).
  *
  * ## Storage layout (IndexedDB database `dbName`, schema version {@link IDB_SCHEMA_VERSION})
  * | object store | key | value |
@@ -23,8 +23,9 @@
  * Byte operations are synchronous but IndexedDB is asynchronous, so {@link IdbFileSystem.open} loads **the whole
  * file** into memory and the handle serves `read`/`write`/`size`/`truncate` from there: an open file costs
  * `chunkSize` bytes of memory per stored chunk (about its size, rounded up to chunks), until `close()`. Keep the
- * number and size of open files bounded (an LSM's open SSTables count in full). This is why this backend is a
- * fallback and not the default.
+ * number and size of open files bounded (an LSM's open SSTables count in full). A flush (`sync()`/`close()`) also
+ * holds a copy of the chunks it stores until its transaction commits. This is why this backend is a fallback and
+ * not the default.
  *
  * ## Durability (what a crash can lose)
  * - Writes and truncates change only the handle's memory and mark chunks dirty. **Nothing reaches IndexedDB until
