@@ -79,6 +79,18 @@ function* accessRows(
     }
     return;
   }
+  if (access.kind === 'union') {
+    // Each branch yields a superset of its disjunct's matches; together, of the `or`'s. Ids are deduplicated.
+    const seen = new Set<string>();
+    for (const b of access.branches) {
+      for (const r of accessRows(store, collection, b, undefined, counters)) {
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        yield r;
+      }
+    }
+    return;
+  }
   if (access.kind === 'primary') {
     const seen = new Set<string>();
     for (const id of access.ids) {

@@ -2,7 +2,8 @@
  * The planner: chooses how to reach the documents of one collection that may match a filter.
  *
  * Access paths: the primary key (`_id` under `eq`/`in`), a secondary index (equality on a prefix of its fields,
- * then at most one range on the next field; a multi-entry index under `contains`), or a full scan. Each
+ * then at most one range on the next field; a multi-entry index under `contains`), a union for a top-level `or`
+ * whose every branch has a non-scan path (ids deduplicated), or a full scan. Each
  * candidate gets an estimated number of documents fetched (from the store's estimators when it has them,
  * otherwise from a fixed selectivity per bound field: equality 5%, range 25%) and a cost that adds an in-memory
  * sort unless the index order is the query order, and that caps the fetches of an order-serving index at about
@@ -35,6 +36,7 @@ export interface ByteRange {
 export type PhysicalAccess =
   | { readonly kind: 'scan' }
   | { readonly kind: 'primary'; readonly ids: readonly string[] }
+  | { readonly kind: 'union'; readonly branches: readonly PhysicalAccess[] }
   | {
       readonly kind: 'index';
       readonly index: IndexInfo;
@@ -55,8 +57,10 @@ export interface Candidate {
 
 /** Options to steer the planner (tests, debugging). */
 export interface PlanOptions {
-  /** Force an access path: `'scan'`, `'primary'`, or an index id. Ignored if that path cannot serve the filter. */
+  /** Force an access path: `'scan'`, `'primary'`, `'union'`, or an index id. Ignored if that path cannot serve the filter. */
   readonly force?: string;
+  /** Internal: nesting level of union planning. */
+  readonly unionDepth?: number;
 }
 
 /** Fixed selectivities used when the store has no estimator. */
@@ -153,6 +157,7 @@ export function toKeyRange(r: ByteRange, reverse: boolean): KeyRange {
 export function describeAccess(a: PhysicalAccess): Access {
   if (a.kind === 'scan') return { type: 'scan' };
   if (a.kind === 'primary') return { type: 'primary', ids: a.ids };
+  if (a.kind === 'union') return { type: 'union', branches: a.branches.map(describeAccess) };
   return {
     type: 'index',
     indexId: a.index.id,
@@ -310,6 +315,23 @@ export function planAccess(
     if (!(c.servesSort && needsOrder)) cost += sortCost(est);
     const { bound: _bound, ...rest } = c;
     out.push({ access: { kind: 'index', ...rest }, estimatedScanned: Math.round(est), cost, rank: 1 });
+  }
+
+  // Index union: a top-level `or` whose every branch can be served without a scan (one level of nesting).
+  if ((options?.unionDepth ?? 0) < 1) {
+    for (const c of cs) {
+      if (c.op !== 'or') continue;
+      const branches: Candidate[] = [];
+      for (const f of c.filters) {
+        const best = planAccess(store, collection, f, [], undefined, false, { unionDepth: (options?.unionDepth ?? 0) + 1 })[0];
+        if (best.access.kind === 'scan') break;
+        branches.push(best);
+      }
+      if (branches.length !== c.filters.length) continue;
+      const est = branches.reduce((x, b) => x + b.estimatedScanned, 0);
+      const cost = branches.reduce((x, b) => x + b.cost, 0) + sortCost(est);
+      out.push({ access: { kind: 'union', branches: branches.map((b) => b.access) }, estimatedScanned: est, cost, rank: 1.5 });
+    }
   }
 
   out.push({ access: { kind: 'scan' }, estimatedScanned: n, cost: n + sortCost(n), rank: 2 });

@@ -208,6 +208,8 @@ export interface Diff {
 export type Access =
   | { readonly type: 'scan' }
   | { readonly type: 'primary'; readonly ids: readonly string[] }
+  /** A top-level `or` served branch by branch (each by the primary key or an index), ids deduplicated. */
+  | { readonly type: 'union'; readonly branches: readonly Access[] }
   | {
       readonly type: 'index';
       readonly indexId: string;

@@ -16,6 +16,7 @@ import {
   gte,
   inList,
   lt,
+  or,
   prefix,
   type QueryStore,
 } from '../src/index.js';
@@ -197,4 +198,23 @@ test('top-k without an order-serving index: large scans with sort + limit equal 
     const page2 = execute(s, { ...q, after: got.cursor });
     assert.deepEqual(page2.rows.map((x) => x.id), refQuery(data, { ...q, after: got.cursor }).rows.map((x) => x.id));
   }
+});
+
+test('planner: a top-level or is served as a union of index branches, each id once', () => {
+  const s = tickets();
+  const byStatus = s.createIndex({ collection: 't', fields: ['status'] });
+  const byAt = s.createIndex({ collection: 't', fields: ['at'] });
+  const q = { collection: 't', where: or(eq('status', 'open'), lt('at', 25)), sort: [asc('at')] };
+  const e = explain(s, q);
+  assert.deepEqual(e.access, {
+    type: 'union',
+    branches: [explain(s, { collection: 't', where: eq('status', 'open') }, { force: byStatus.id }).access, explain(s, { collection: 't', where: lt('at', 25) }, { force: byAt.id }).access],
+  });
+  const got = execute(s, q).rows.map((r) => r.id);
+  assert.deepEqual(got, execute(s, q, { force: 'scan' }).rows.map((r) => r.id));
+  assert.equal(new Set(got).size, got.length);
+  assert.equal(got.length, 20 + 25 - 3); // t0000, t0010, t0020 match both branches
+  assert.ok(e.docsScanned < 200);
+  // A branch no index serves makes the union impossible: scan.
+  assert.equal(explain(s, { collection: 't', where: or(eq('status', 'open'), prefix('owner.name', 'user1')) }).access.type, 'scan');
 });
