@@ -3,8 +3,8 @@
  * overhead). Shared by every table reader of one LSM. Blocks enter only after their CRC-32C has been checked.
  *
  * Invariants:
- * 1. `bytes` is the sum of `charge` over the nodes in the list; after every insert, `bytes <= capacity` unless the
- *    list holds a single block larger than the capacity (which is then dropped on the next insert).
+ * 1. `bytes` is the sum of `charge` over the nodes in the list, and `bytes <= capacity` after every call (a block
+ *    larger than the whole capacity is not cached).
  * 2. A node is in its owner's `cached` map exactly when it is in the list.
  *
  * Internal module: not exported from the package.
@@ -51,12 +51,12 @@ export class BlockCache {
   }
 
   insert(owner: CacheOwner, offset: number, block: Block): void {
-    if (this.capacity <= 0 || owner.cached.has(offset)) return;
+    if (block.charge > this.capacity || owner.cached.has(offset)) return;
     const node = new CacheNode(owner, offset, block);
     owner.cached.set(offset, node);
     this.pushFront(node);
     this.bytes += block.charge;
-    while (this.bytes > this.capacity && this.tail !== null && this.tail !== node) this.evict(this.tail);
+    while (this.bytes > this.capacity && this.tail !== null) this.evict(this.tail);
   }
 
   /** Drops every block of `owner` (its table is closing). */

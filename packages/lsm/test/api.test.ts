@@ -1,0 +1,187 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryFileSystem } from '@hearth/io';
+import { NodeFileSystem } from '@hearth/io/node';
+import { openLsm, CorruptionError } from '@hearth/lsm';
+import { text, utf8 } from './_util.js';
+
+const fresh = (extra: Record<string, unknown> = {}) => openLsm({ fs: new MemoryFileSystem(), dir: 'db', ...extra });
+
+test('api: argument checks are TypeError / RangeError with the argument named', async () => {
+  await assert.rejects(openLsm({ fs: new MemoryFileSystem(), dir: 'db', memtableBytes: 0 }), /memtableBytes/);
+  await assert.rejects(openLsm({ fs: new MemoryFileSystem(), dir: 'db', compactionW: 1.5 }), RangeError);
+  await assert.rejects(openLsm({ fs: {} as never, dir: 'db' }), TypeError);
+  const lsm = await fresh();
+  assert.throws(() => lsm.get('k' as never), /"key" expected Uint8Array/);
+  assert.throws(() => lsm.put(utf8('k'), 'v' as never), /"value"/);
+  assert.throws(() => lsm.batch([{ type: 'nope', key: utf8('k') } as never]), /ops\[0\]\.type/);
+  assert.throws(() => lsm.put(utf8('k'), utf8('v'), { position: 'p' as never }), /position/);
+  assert.throws(() => lsm.iterate({ gt: 3 as never }), /"gt"/);
+  const other = await fresh();
+  assert.throws(() => lsm.iterate({ snapshot: other.snapshot() }), /not a snapshot of this LSM/);
+  // A batch with one bad op applies nothing.
+  assert.throws(() => lsm.batch([{ type: 'put', key: utf8('a'), value: utf8('1') }, { type: 'put', key: utf8('b') } as never]));
+  assert.equal(lsm.get(utf8('a')), undefined);
+  assert.equal(lsm.sequence, 0);
+  await lsm.close();
+  await other.close();
+});
+
+test('api: reads see writes at once; a batch is one sequence number; later ops in a batch win', async () => {
+  const lsm = await fresh();
+  void lsm.put(utf8('a'), utf8('1')); // applied synchronously, before the promise settles
+  assert.equal(text(lsm.get(utf8('a'))), '1');
+  const before = lsm.snapshot();
+  await lsm.batch([
+    { type: 'put', key: utf8('b'), value: utf8('x') },
+    { type: 'put', key: utf8('b'), value: utf8('y') },
+    { type: 'del', key: utf8('a') },
+    { type: 'put', key: utf8('c'), value: utf8('z') },
+    { type: 'del', key: utf8('c') },
+  ]);
+  assert.equal(lsm.sequence, 2);
+  assert.equal(text(lsm.get(utf8('b'))), 'y');
+  assert.equal(lsm.get(utf8('a')), undefined);
+  assert.equal(lsm.get(utf8('c')), undefined);
+  assert.deepEqual([...before.iterate()].map((e) => text(e.key)), ['a']);
+  // Returned arrays belong to the caller.
+  const v = lsm.get(utf8('b'))!;
+  v[0] = 0;
+  assert.equal(text(lsm.get(utf8('b'))), 'y');
+  before.release();
+  await lsm.close();
+});
+
+test('api: bounds combine to the tighter one; limit; empty key; reverse', async () => {
+  const lsm = await fresh({ memtableBytes: 1024 });
+  for (const k of ['', 'a', 'b', 'c', 'd']) await lsm.put(utf8(k), utf8(k.toUpperCase() || '-'));
+  await lsm.flush();
+  await lsm.put(utf8('bb'), utf8('BB'));
+  const keys = (r: Parameters<typeof lsm.iterate>[0]) => [...lsm.iterate(r)].map((e) => text(e.key));
+  assert.deepEqual(keys({}), ['', 'a', 'b', 'bb', 'c', 'd']);
+  assert.deepEqual(keys({ gt: utf8('a'), gte: utf8('b') }), ['b', 'bb', 'c', 'd']);
+  assert.deepEqual(keys({ gte: utf8('b'), gt: utf8('b') }), ['bb', 'c', 'd']);
+  assert.deepEqual(keys({ lt: utf8('c'), lte: utf8('d') }), ['', 'a', 'b', 'bb']);
+  assert.deepEqual(keys({ reverse: true, gt: utf8(''), lte: utf8('c'), limit: 2 }), ['c', 'bb']);
+  assert.deepEqual(keys({ limit: 0 }), []);
+  assert.deepEqual(keys({ limit: -1 }).length, 6);
+  assert.deepEqual(keys({ gt: utf8('c'), lt: utf8('b') }), []);
+  assert.deepEqual(keys({ gte: utf8('b'), lte: utf8('b') }), ['b']);
+  assert.equal(text(lsm.get(new Uint8Array(0))), '-');
+  await lsm.close();
+});
+
+test('api: an iterator keeps reading its version while compaction replaces and deletes its files', async () => {
+  const lsm = await fresh({ memtableBytes: 1024, tableBytes: 1024, autoCompact: false });
+  for (let i = 0; i < 200; i++) await lsm.put(utf8(`k${String(i).padStart(3, '0')}`), utf8(`v${i}`));
+  await lsm.flush();
+  const it = lsm.iterate();
+  const first = it.next().value!;
+  assert.equal(text(first.key), 'k000');
+  for (let i = 0; i < 200; i += 2) await lsm.delete(utf8(`k${String(i).padStart(3, '0')}`));
+  await lsm.flush();
+  await lsm.compact({ full: true });
+  const rest = [...it].map((e) => text(e.key));
+  assert.equal(rest.length, 199);
+  assert.equal([...lsm.iterate()].length, 100);
+  // An abandoned iterator does not block close.
+  const dangling = lsm.iterate();
+  dangling.next();
+  await lsm.close();
+  assert.throws(() => dangling.next(), { code: 'HEARTH_CLOSED' });
+  assert.throws(() => lsm.get(utf8('k')), { code: 'HEARTH_CLOSED' });
+  assert.throws(() => lsm.put(utf8('k'), utf8('v')), { code: 'HEARTH_CLOSED' });
+});
+
+test('api: applied position: recorded by flush, kept across reopen; close does not flush', async () => {
+  const fs = new MemoryFileSystem();
+  let lsm = await openLsm({ fs, dir: 'db' });
+  assert.equal(lsm.appliedPosition, undefined);
+  await lsm.put(utf8('a'), utf8('1'), { position: utf8('pos-1') });
+  await lsm.flush();
+  assert.equal(text(lsm.appliedPosition), 'pos-1');
+  await lsm.put(utf8('b'), utf8('2'), { position: utf8('pos-2') });
+  await lsm.close(); // b is not flushed: the log above would replay it
+  lsm = await openLsm({ fs, dir: 'db' });
+  assert.equal(text(lsm.appliedPosition), 'pos-1');
+  assert.equal(lsm.get(utf8('b')), undefined);
+  assert.equal(lsm.sequence, 1);
+  // An empty batch carries a position only; flush records it.
+  await lsm.batch([], { position: utf8('pos-3') });
+  await lsm.flush();
+  assert.equal(text(lsm.appliedPosition), 'pos-3');
+  await lsm.close();
+  lsm = await openLsm({ fs, dir: 'db' });
+  assert.equal(text(lsm.appliedPosition), 'pos-3');
+  assert.deepEqual(lsm.stats().tables.length, 1);
+  await lsm.close();
+});
+
+test('api: a torn manifest tail is cut off, reported, and the state before it kept', async () => {
+  const fs = new MemoryFileSystem();
+  let lsm = await openLsm({ fs, dir: 'db', autoCompact: false });
+  await lsm.put(utf8('a'), utf8('1'), { position: utf8('p1') });
+  await lsm.flush();
+  await lsm.put(utf8('b'), utf8('2'), { position: utf8('p2') });
+  await lsm.flush();
+  await lsm.close();
+  const manifest = (await fs.list('db')).find((n) => n.startsWith('MANIFEST-'))!;
+  const h = await fs.open(`db/${manifest}`);
+  h.truncate(h.size() - 5); // the last edit (the second flush) was cut short
+  await h.close();
+  const warnings: string[] = [];
+  lsm = await openLsm({ fs, dir: 'db', onWarning: (m) => warnings.push(m) });
+  assert.equal(text(lsm.appliedPosition), 'p1');
+  assert.equal(text(lsm.get(utf8('a'))), '1');
+  assert.equal(lsm.get(utf8('b')), undefined);
+  const s = lsm.stats();
+  assert.ok(s.recovery.tornManifestBytes > 0);
+  assert.equal(s.recovery.orphansRemoved.length, 1, 'the second flush\'s table is an orphan');
+  assert.ok(warnings.some((w) => /torn/.test(w)));
+  await lsm.close();
+  // Damage that is not a torn tail is refused.
+  const m2 = (await fs.list('db')).find((n) => n.startsWith('MANIFEST-'))!;
+  const h2 = await fs.open(`db/${m2}`);
+  h2.write(20, Uint8Array.of(h2.read(20, 1)[0] ^ 4));
+  await h2.close();
+  await assert.rejects(openLsm({ fs, dir: 'db' }), CorruptionError);
+});
+
+test('api: stats report tables, cache, bloom and flush counters', async () => {
+  const lsm = await fresh({ memtableBytes: 1024, blockCacheBytes: 4096 });
+  for (let i = 0; i < 100; i++) await lsm.put(utf8(`k${i}`), new Uint8Array(30));
+  await lsm.flush();
+  for (let i = 0; i < 100; i++) assert.equal(lsm.get(utf8(`k${i}x`)), undefined); // inside the key range: the filter answers
+  for (let i = 0; i < 100; i++) lsm.get(utf8(`k${i}`));
+  const s = lsm.stats();
+  assert.ok(s.tables.length >= 1);
+  assert.ok(s.tables.every((t) => /^\d{6}\.sst$/.test(t.file) && t.bytes > 0 && t.entries > 0));
+  assert.ok(s.bloom.checks > 0 && s.bloom.negatives > 0);
+  assert.ok(s.blockCache.bytes <= 4096 && s.blockCache.hits + s.blockCache.misses > 0);
+  assert.ok(s.bytesWrittenByFlush > 0);
+  assert.equal(s.sequence, 100);
+  await lsm.close();
+});
+
+test('api: runs on the Node file system (real files, fsync, rename)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'hearth-lsm-'));
+  try {
+    const fs = new NodeFileSystem(root);
+    let lsm = await openLsm({ fs, dir: 'db', memtableBytes: 4096, tableBytes: 4096 });
+    for (let i = 0; i < 500; i++) await lsm.put(utf8(`key${i}`), utf8(`value${i}`), { position: utf8(String(i)) });
+    await lsm.flush();
+    await lsm.compact({ full: true });
+    await lsm.close();
+    lsm = await openLsm({ fs, dir: 'db' });
+    assert.equal(text(lsm.appliedPosition), '499');
+    assert.equal([...lsm.iterate()].length, 500);
+    assert.equal(text(lsm.get(utf8('key250'))), 'value250');
+    assert.deepEqual(lsm.stats().recovery.orphansRemoved, []);
+    await lsm.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
