@@ -19,6 +19,9 @@ import { QueryError, QueryErrorCode } from './errors.js';
 import type { Value } from './types.js';
 import { Rank, objectKeys, setOwn, typeRank } from './value.js';
 
+const SCRATCH_BYTES = new Uint8Array(8);
+const SCRATCH = new DataView(SCRATCH_BYTES.buffer);
+
 /** A growable byte buffer. */
 class Writer {
   buf = new Uint8Array(64);
@@ -83,18 +86,15 @@ class Writer {
 
   number(n: number): void {
     this.grow(8);
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.len, 8);
     if (Number.isNaN(n)) {
-      view.setUint32(0, 0x7ff80000);
-      view.setUint32(4, 0);
+      SCRATCH.setUint32(0, 0x7ff80000);
+      SCRATCH.setUint32(4, 0);
     } else {
-      view.setFloat64(0, n === 0 ? 0 : n); // -0 is written as +0
+      SCRATCH.setFloat64(0, n === 0 ? 0 : n); // big-endian; -0 is written as +0
     }
-    if (this.buf[this.len] & 0x80) {
-      for (let i = 0; i < 8; i++) this.buf[this.len + i] ^= 0xff;
-    } else {
-      this.buf[this.len] ^= 0x80;
-    }
+    const neg = SCRATCH_BYTES[0] & 0x80;
+    for (let i = 0; i < 8; i++) this.buf[this.len + i] = neg ? SCRATCH_BYTES[i] ^ 0xff : SCRATCH_BYTES[i];
+    if (!neg) this.buf[this.len] ^= 0x80;
     this.len += 8;
   }
 
