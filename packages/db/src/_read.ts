@@ -1,0 +1,92 @@
+/**
+ * Reading documents out of the LSM (shared by the Database's latest view and its snapshots). Internal.
+ */
+import { decodeDocStateV1, docFields, type DocState } from '@hearth/crdt';
+import type { Entry, RangeOptions } from '@hearth/lsm';
+import { checkCollection, checkId, collectionEnd, collectionStart, docKey, idOfKey } from './_keys.js';
+import { compareCodePoints, decodeFieldValueV1, type Document } from './values.js';
+
+/** Options of iteration over a collection. Bounds are document ids; order is by the UTF-8 bytes of ids. */
+export interface IterateOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  /** Iterate from the highest id down. Default false. */
+  reverse?: boolean;
+  /** Stop after this many documents (deleted documents are not counted). Default unlimited. */
+  limit?: number;
+}
+
+/** The read primitives of one view (latest or snapshot). */
+export interface KvView {
+  get(key: Uint8Array): Uint8Array | undefined;
+  iterate(range: Omit<RangeOptions, 'snapshot'>): IterableIterator<Entry>;
+}
+
+const collectionCache = new Map<string, Uint8Array>();
+
+/** The checked UTF-8 bytes of a collection name (cached). @throws DbError `HEARTH_INVALID_KEY`. */
+export function collectionBytes(name: string): Uint8Array {
+  let b = collectionCache.get(name);
+  if (b === undefined) {
+    b = checkCollection(name);
+    if (collectionCache.size > 4096) collectionCache.clear();
+    collectionCache.set(name, b);
+  }
+  return b;
+}
+
+/** The visible document of a state, decoded; undefined if it does not exist. */
+export function visibleDocument(state: DocState): Document | undefined {
+  const fields = docFields(state);
+  return fields === null ? undefined : decodeFields(fields);
+}
+
+/** Decodes visible fields (name → encoded value) into a document, keys in code point order. */
+export function decodeFields(fields: ReadonlyMap<string, Uint8Array>): Document {
+  const names = [...fields.keys()].sort(compareCodePoints);
+  const doc: Document = {};
+  for (const n of names) {
+    const v = decodeFieldValueV1(fields.get(n)!, false);
+    if (n === '__proto__') Object.defineProperty(doc, n, { value: v, enumerable: true, writable: true, configurable: true });
+    else doc[n] = v;
+  }
+  return doc;
+}
+
+/** Reads one document. @throws DbError `HEARTH_INVALID_KEY` for a bad collection or id. */
+export function readDoc(view: KvView, collection: string, id: string): Document | undefined {
+  const c = collectionBytes(collection);
+  checkId(id, collection);
+  const v = view.get(docKey(c, id));
+  return v === undefined ? undefined : visibleDocument(decodeDocStateV1(v));
+}
+
+/** Iterates `[id, document]` pairs of a collection, skipping deleted documents. */
+export function* iterateDocs(view: KvView, collection: string, options: IterateOptions = {}): IterableIterator<[string, Document]> {
+  const c = collectionBytes(collection);
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object');
+  const range: Omit<RangeOptions, 'snapshot'> = { reverse: options.reverse === true };
+  const bound = (id: string | undefined, label: string): Uint8Array | undefined => {
+    if (id === undefined) return undefined;
+    checkId(id, collection);
+    void label;
+    return docKey(c, id);
+  };
+  range.gte = bound(options.gte, 'gte') ?? collectionStart(c);
+  const gt = bound(options.gt, 'gt');
+  if (gt !== undefined) range.gt = gt;
+  range.lt = bound(options.lt, 'lt') ?? collectionEnd(c);
+  const lte = bound(options.lte, 'lte');
+  if (lte !== undefined) range.lte = lte;
+  let limit = options.limit ?? Infinity;
+  if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) throw new RangeError(`"limit" expected a number >= 0, got ${limit}`);
+  if (limit === 0) return;
+  for (const e of view.iterate(range)) {
+    const doc = visibleDocument(decodeDocStateV1(e.value));
+    if (doc === undefined) continue;
+    yield [idOfKey(e.key, c.length), doc];
+    if (--limit <= 0) return;
+  }
+}

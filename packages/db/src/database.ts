@@ -1,0 +1,1159 @@
+/**
+ * The `Database`: the one object that owns a replica. It holds the feed store (the signed log, source of truth),
+ * the LSM tree (the documents derived from the log) and the HLC, and runs the write path, ingest, recovery and the
+ * change stream. Guide: `docs/db.md`; formats: `docs/formats/ops.md`, `docs/formats/db-layout.md`.
+ *
+ * Write path (group commit): each `put`/`patch`/`delete` (or a whole transaction) is checked and encoded at the
+ * call, stamped with its own `clock.now()` when it is queued, and waits in the queue. One commit at a time takes
+ * the queued writes (up to `maxCommitBytes` of payload, never splitting a transaction), encodes them as one ops
+ * payload, signs one entry, appends it to the own feed, syncs (one fsync), applies it to the LSM (memtable, in the
+ * same turn), and only then resolves the writes' promises: so a write is durable when its promise resolves, and a
+ * read after `await put(...)` sees it. Writes that arrive while a commit is in flight form the next entry.
+ *
+ * Invariants:
+ * 1. Every entry applied to the LSM was durable in its feed file first (append, then `sync`, then apply). So the
+ *    applied state vector (stored as the LSM's applied position) never runs ahead of the durable feeds, except
+ *    when a feed file lost synced data (detected on open, `RecoveryInfo.lost`).
+ * 2. Each entry is applied with one `lsm.batch` (atomically, at one LSM sequence number), whose position is the
+ *    applied state vector including that entry. Replay after a crash re-applies whole entries past the position.
+ * 3. Commits, ingests, rebuilds and close run one at a time (`exclusive`); the own feed's head only changes inside.
+ * 4. Own-feed entries have strictly increasing sequence numbers, chained by `prev`; each op stamp is unique and
+ *    greater than every stamp before it in the feed (the clock restarts from the newest head's HLC on open); an
+ *    entry's HLC is its last op's stamp.
+ * 5. `stateVector()` and `entriesSince()` expose only durable entries, so a peer never sees an own entry that a
+ *    crash could take back (which would make the next entry at that seq a fork).
+ *
+ * @packageDocumentation
+ */
+import { IoError, IoErrorCode, CorruptionError, HearthError, type FileSystem } from '@hearth/io';
+import { openLsm, type BatchOp, type Lsm, type LsmOptions, type Snapshot as LsmSnapshot } from '@hearth/lsm';
+import {
+  FeedStore,
+  LogError,
+  LogErrorCode,
+  decodeEntryV1,
+  decodeStateVectorV1,
+  encodeStateVectorV1,
+  feedIdToHex,
+  signEntry,
+  verifyEntry,
+  verifyRange,
+  type EntryCryptoOptions,
+  type FeedHead,
+  type Keypair,
+  type RecoveryReport,
+  type StateVectorEntry,
+  type UnverifiedEntry,
+  type VerifiedEntry,
+  logConstants,
+} from '@hearth/log';
+import {
+  HybridClock,
+  applyOp,
+  decodeDocStateV1,
+  docFields,
+  emptyDocState,
+  encodeDocStateV1,
+  type DocState,
+} from '@hearth/crdt';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
+import { DbError, DbErrorCode } from './errors.js';
+import { checkId, docKey, fieldNameProblem } from './_keys.js';
+import { loadOrCreateKeypair } from './keypair-file.js';
+import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOptions, type KvView } from './_read.js';
+import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
+import { encodeFieldValueV1, type DocValue, type Document } from './values.js';
+import { writeVarint } from './_varint.js';
+
+/** Options of {@link Database.open}. Sizes in bytes, times in ms. */
+export interface DatabaseOptions {
+  /** The file system (OPFS, IndexedDB, Node, memory, fault-injecting). */
+  fs: FileSystem;
+  /** Directory of the database inside `fs` (created if missing), e.g. `"notes"`. */
+  name: string;
+  /**
+   * The device keypair (its public key is this replica's feed id). If omitted, it is loaded from `<name>/keypair`,
+   * or created and stored there. The browser SDK keeps the keypair in IndexedDB and passes it in.
+   */
+  keypair?: Keypair;
+  /** Largest document (encoded fields of one put or patch). Default 1 MiB. */
+  maxDocumentBytes?: number;
+  /** Largest ops payload a group commit packs into one entry. Default 1 MiB; at most 16 MiB minus the header. */
+  maxCommitBytes?: number;
+  /** Wall clock for the HLC (tests). Default `Date.now`. */
+  wallClock?: () => number;
+  /** Largest drift of a remote HLC ahead of the wall clock accepted on ingest. Default 5 minutes. */
+  maxDriftMs?: number;
+  /** LSM tuning (memtable size, caches, compaction). */
+  lsm?: Omit<LsmOptions, 'fs' | 'dir'>;
+  /** Drop and rebuild every view from the feeds while opening (after `HEARTH_CORRUPTION` from the views). */
+  rebuild?: boolean;
+  /** Passed to the feed store: cut a feed file at a corrupt record even when valid ones follow (default false). */
+  repairFeeds?: boolean;
+  /** Ed25519 backend for signing and verification (default `auto`). */
+  crypto?: EntryCryptoOptions;
+}
+
+/** What open found and did. */
+export interface RecoveryInfo {
+  /** Entries replayed into the LSM (written to the feeds but not yet in SSTables at the last shutdown or crash). */
+  readonly replayed: number;
+  /** Torn tails (and requested repairs) the feed store cut. */
+  readonly feedRepairs: readonly RecoveryReport[];
+  /**
+   * Feeds whose file holds fewer entries than the views reflect (synced data was lost). For the own feed, local
+   * writes are refused (`HEARTH_FEED_BEHIND`) until `ingest` restores the entries.
+   */
+  readonly lost: readonly { readonly feed: Uint8Array; readonly appliedSeq: number; readonly heldSeq: number }[];
+  /** Whether the views were rebuilt from the feeds (`rebuild: true`). */
+  readonly rebuilt: boolean;
+  /** Whether a new keypair was created in the database directory. */
+  readonly keypairCreated: boolean;
+}
+
+/** One document change of an applied entry. `before`/`after` are absent when the document did not exist. */
+export interface Change {
+  readonly collection: string;
+  readonly id: string;
+  readonly before?: Document;
+  readonly after?: Document;
+}
+
+/** Delivered to {@link Database.onCommit} listeners once per applied entry (local or ingested). */
+export interface CommitEvent {
+  /** Feed (author) of the entry. */
+  readonly feed: Uint8Array;
+  readonly seq: number;
+  readonly hlc: bigint;
+  /** Whether this replica wrote the entry. */
+  readonly local: boolean;
+  /** Documents whose visible content changed, each once, in first-touched order. */
+  readonly changes: readonly Change[];
+}
+
+/** Result of {@link Database.ingest} for one feed. */
+export interface IngestFeedResult {
+  readonly feed: Uint8Array;
+  /** Entries appended and applied. */
+  readonly appended: number;
+  /** Entries already held (identical), skipped. */
+  readonly duplicates: number;
+  /** The feed's head after the call (0 if none). */
+  readonly head: number;
+  /**
+   * Why the feed's remaining entries were refused: a `LogError` (`HEARTH_INVALID_SIGNATURE`,
+   * `HEARTH_BROKEN_CHAIN`, `HEARTH_SEQUENCE_GAP`, `HEARTH_ENTRY_TOO_LARGE`), `ForkError`, `FeedFrozenError`,
+   * `ClockDriftError` or `DbError` `HEARTH_MALFORMED_OPS`. Entries before the refused one (in seq order) were kept.
+   */
+  readonly error?: HearthError;
+}
+
+/** Result of {@link Database.ingest}. */
+export interface IngestResult {
+  /** Per feed, ascending by feed id. */
+  readonly feeds: readonly IngestFeedResult[];
+  readonly appended: number;
+  readonly duplicates: number;
+  /** Whether no feed reported an error. */
+  readonly ok: boolean;
+}
+
+/** Counters of {@link Database.stats}. */
+export interface DatabaseStats {
+  /** Entries this replica has signed (its own feed's head). */
+  readonly ownHead: number;
+  /** Entries committed by this process (local group commits). */
+  readonly commits: number;
+  /** Local writes (ops) committed by this process. */
+  readonly opsCommitted: number;
+  /** Writes queued and not yet committed. */
+  readonly pending: number;
+  /** Feeds held. */
+  readonly feeds: number;
+}
+
+/** A consistent read view at one point (an LSM snapshot). Release it when done. */
+export interface DbSnapshot {
+  get(collection: string, id: string): Document | undefined;
+  getMany(collection: string, ids: readonly string[]): (Document | undefined)[];
+  iterate(collection: string, options?: IterateOptions): IterableIterator<[string, Document]>;
+  /** {@link Database.stateHash} at this snapshot. */
+  stateHash(): Uint8Array;
+  /** Releases the snapshot. Idempotent; reads after it throw `HEARTH_CLOSED`. */
+  release(): void;
+}
+
+/** Writes inside {@link Database.transaction}. All of them become one log entry, or none is written. */
+export interface Transaction {
+  put(collection: string, id: string, doc: Document): void;
+  patch(collection: string, id: string, fields: Document): void;
+  delete(collection: string, id: string): void;
+  /** Reads the committed document with this transaction's own writes applied. */
+  get(collection: string, id: string): Document | undefined;
+}
+
+/** A handle on one collection: the Database's methods with the collection bound. */
+export interface Collection {
+  readonly name: string;
+  put(id: string, doc: Document): Promise<void>;
+  patch(id: string, fields: Document): Promise<void>;
+  delete(id: string): Promise<void>;
+  get(id: string): Document | undefined;
+  getMany(ids: readonly string[]): (Document | undefined)[];
+  iterate(options?: IterateOptions): IterableIterator<[string, Document]>;
+}
+
+/** A write before stamping. */
+interface Draft {
+  kind: 'put' | 'patch' | 'delete';
+  collection: string;
+  id: string;
+  fields?: Map<string, Uint8Array | null>;
+  /** Upper bound of its bytes in an ops payload. */
+  bytes: number;
+}
+
+/** A queued unit: one write or one transaction. */
+interface Unit {
+  ops: Op[];
+  bytes: number;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** An entry ready to apply. */
+interface Applicable {
+  feed: Uint8Array;
+  feedHex: string;
+  seq: number;
+  hash: Uint8Array;
+  hlc: bigint;
+  ops: readonly Op[];
+  local: boolean;
+}
+
+const ZERO_HASH = new Uint8Array(32);
+const MAX_PAYLOAD_BYTES = logConstants.MAX_ENTRY_BYTES - logConstants.ENTRY_MIN_BYTES;
+/** Entries per LSM batch when replaying or rebuilding. */
+const REPLAY_CHUNK = 256;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameFields(a: Map<string, Uint8Array> | null, b: Map<string, Uint8Array> | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || (w !== v && !equalBytes(v, w))) return false;
+  }
+  return true;
+}
+
+/** A change whose documents are decoded on first access. */
+class LazyChange implements Change {
+  private b: Document | undefined | null = null;
+  private a: Document | undefined | null = null;
+  constructor(
+    readonly collection: string,
+    readonly id: string,
+    private readonly beforeFields: Map<string, Uint8Array> | null,
+    private readonly afterFields: Map<string, Uint8Array> | null,
+  ) {}
+  get before(): Document | undefined {
+    if (this.b === null) this.b = this.beforeFields === null ? undefined : decodeFields(this.beforeFields);
+    return this.b;
+  }
+  get after(): Document | undefined {
+    if (this.a === null) this.a = this.afterFields === null ? undefined : decodeFields(this.afterFields);
+    return this.a;
+  }
+  toJSON(): Change {
+    const out: { collection: string; id: string; before?: Document; after?: Document } = { collection: this.collection, id: this.id };
+    if (this.before !== undefined) out.before = this.before;
+    if (this.after !== undefined) out.after = this.after;
+    return out;
+  }
+}
+
+function reportListenerError(e: unknown): void {
+  const g = globalThis as { reportError?: (e: unknown) => void };
+  if (typeof g.reportError === 'function') g.reportError(e);
+  else
+    queueMicrotask(() => {
+      throw e;
+    });
+}
+
+/**
+ * A Hearth database replica (see the file header and `docs/db.md`).
+ *
+ * @example
+ * ```ts
+ * const db = await Database.open({ fs: new MemoryFileSystem(), name: 'notes' });
+ * await db.put('notes', 'n1', { title: 'hello', tags: ['a'], embedding: new Float32Array([0.1, 0.2]) });
+ * db.get('notes', 'n1'); // { embedding: Float32Array [...], tags: ['a'], title: 'hello' }
+ * await db.transaction((tx) => { tx.patch('notes', 'n1', { title: 'hi' }); tx.delete('notes', 'n2'); });
+ * await db.close();
+ * ```
+ */
+export class Database {
+  private readonly ownHex: string;
+  private ownHead: FeedHead;
+  /** Applied state vector (what the LSM reflects), by feed hex. */
+  private readonly applied = new Map<string, StateVectorEntry>();
+  /** Durable heads (what peers may be served), by feed hex. */
+  private readonly durable = new Map<string, StateVectorEntry>();
+  private readonly queue: Unit[] = [];
+  private loop: Promise<void> | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(e: CommitEvent) => void>();
+  private closing = false;
+  private closePromise: Promise<void> | null = null;
+  private closed = false;
+  private failure: DbError | null = null;
+  private ownBehind: { appliedSeq: number; heldSeq: number } | null = null;
+  private commits = 0;
+  private opsCommitted = 0;
+  private readonly maxDocumentBytes: number;
+  private readonly maxCommitBytes: number;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    /** The device keypair; its public key is this replica's feed id. */
+    readonly keypair: Keypair,
+    private readonly feeds: FeedStore,
+    private lsm: Lsm,
+    private clock: HybridClock,
+    private readonly options: DatabaseOptions,
+    /** What open found and did. */
+    readonly recovery: RecoveryInfo,
+  ) {
+    this.ownHex = feedIdToHex(keypair.publicKey);
+    this.ownHead = feeds.head(keypair.publicKey) ?? { seq: 0, hash: ZERO_HASH };
+    this.maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
+    this.maxCommitBytes = options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES;
+  }
+
+  /** This replica's feed id (the keypair's public key). */
+  get feed(): Uint8Array {
+    return this.keypair.publicKey;
+  }
+
+  /**
+   * Opens (or creates) the database in directory `name` of `fs`: loads or creates the keypair, recovers the feed
+   * store (cutting torn tails), opens the LSM, compares every feed's head with the applied state vector, replays
+   * entries past it (from every feed), and starts the clock after the newest head's HLC.
+   *
+   * @throws CorruptionError `HEARTH_CORRUPTION` if the views cannot be trusted (the LSM refuses to open, its
+   *   applied position does not decode, or a feed's entry at the applied seq has another hash): reopen with
+   *   `{ rebuild: true }` to rebuild every view from the feeds. Also for a damaged keypair file, or a feed file
+   *   corrupt in the middle (`repairFeeds: true` cuts it; the dropped entries can be fetched again from peers).
+   * @throws IoError from the file system; TypeError / RangeError for bad options.
+   */
+  static async open(options: DatabaseOptions): Promise<Database> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object');
+    const { fs, name } = options;
+    if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') throw new TypeError('"options.fs" expected a FileSystem');
+    if (typeof name !== 'string' || name === '') throw new TypeError('"options.name" expected a non-empty path');
+    for (const [k, lo, hi] of [
+      ['maxDocumentBytes', 1, MAX_PAYLOAD_BYTES],
+      ['maxCommitBytes', 1, MAX_PAYLOAD_BYTES],
+    ] as const) {
+      const v = options[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < lo || v > hi)) throw new RangeError(`"${k}" expected an integer in [${lo}, ${hi}], got ${v}`);
+    }
+    await fs.mkdir(name);
+    let keypair = options.keypair;
+    let keypairCreated = false;
+    if (keypair === undefined) {
+      const r = await loadOrCreateKeypair(fs, name);
+      keypair = r.keypair;
+      keypairCreated = r.created;
+    } else if (!(keypair.publicKey instanceof Uint8Array) || keypair.publicKey.length !== 32 || !(keypair.secretKey instanceof Uint8Array)) {
+      throw new TypeError('"options.keypair" expected a Keypair');
+    }
+    const feeds = await FeedStore.open({ fs, dir: `${name}/${FEEDS_DIR}`, repair: options.repairFeeds ?? false });
+    let lsm: Lsm | undefined;
+    try {
+      const lsmDir = `${name}/${LSM_DIR}`;
+      if (options.rebuild === true && (await fs.exists(lsmDir))) await fs.remove(lsmDir, { recursive: true });
+      try {
+        lsm = await openLsm({ ...options.lsm, fs, dir: lsmDir });
+      } catch (e) {
+        if (e instanceof CorruptionError) {
+          throw new CorruptionError(`the document views (LSM) cannot be opened: ${e.message}. Reopen with { rebuild: true } to rebuild them from the log`, { cause: e });
+        }
+        throw e;
+      }
+      const clock = new HybridClock({ wallClock: options.wallClock, maxDriftMs: options.maxDriftMs });
+      const db = new Database(fs, name, keypair, feeds, lsm, clock, options, {
+        replayed: 0,
+        feedRepairs: feeds.recovered,
+        lost: [],
+        rebuilt: options.rebuild === true,
+        keypairCreated,
+      });
+      await db.recover();
+      return db;
+    } catch (e) {
+      await lsm?.close().catch(() => undefined);
+      await feeds.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ recovery
+
+  /** Compares heads with the applied state vector, replays what is missing, starts the clock. */
+  private async recover(): Promise<void> {
+    const pos = this.lsm.appliedPosition;
+    if (pos !== undefined) {
+      let items: StateVectorEntry[];
+      try {
+        items = decodeStateVectorV1(pos);
+      } catch (e) {
+        throw new CorruptionError(`the LSM's applied position is not a state vector (${(e as Error).message}). Reopen with { rebuild: true }`, { cause: e });
+      }
+      for (const it of items) this.applied.set(feedIdToHex(it.feed), it);
+    }
+    const lost: { feed: Uint8Array; appliedSeq: number; heldSeq: number }[] = [];
+    for (const [hex, a] of this.applied) {
+      const head = this.feeds.head(a.feed);
+      const held = head?.seq ?? 0;
+      if (held < a.seq) {
+        lost.push({ feed: a.feed, appliedSeq: a.seq, heldSeq: held });
+        if (hex === this.ownHex) this.ownBehind = { appliedSeq: a.seq, heldSeq: held };
+        continue;
+      }
+      const [e] = await this.feeds.read(a.feed, a.seq, a.seq);
+      if (!equalBytes(e.hash, a.hash)) {
+        throw new CorruptionError(
+          `feed ${hex.slice(0, 16)}… holds another entry at seq ${a.seq} than the views were built from. Reopen with { rebuild: true }`,
+        );
+      }
+    }
+    let replayed = 0;
+    let newest = 0n;
+    for (const feed of this.feeds.feeds()) {
+      const head = this.feeds.head(feed);
+      if (head === null) continue;
+      const hex = feedIdToHex(feed);
+      this.durable.set(hex, { feed, seq: head.seq, hash: head.hash });
+      const [last] = await this.feeds.read(feed, head.seq, head.seq);
+      if (last.hlc > newest) newest = last.hlc;
+      const from = (this.applied.get(hex)?.seq ?? 0) + 1;
+      replayed += await this.replayFeed(feed, from, head.seq);
+    }
+    // Invariant 4: stamps after a restart are above every stamp held (the own head's first of all).
+    this.clock = new HybridClock({ wallClock: this.options.wallClock, maxDriftMs: this.options.maxDriftMs, last: newest });
+    (this.recovery as { replayed: number }).replayed = replayed;
+    (this.recovery as { lost: unknown }).lost = lost;
+  }
+
+  /** Applies entries `from..to` of `feed` (no change events). Returns the number applied. */
+  private async replayFeed(feed: Uint8Array, from: number, to: number): Promise<number> {
+    const hex = feedIdToHex(feed);
+    let n = 0;
+    for (let s = from; s <= to; s += REPLAY_CHUNK) {
+      const entries = await this.feeds.read(feed, s, Math.min(to, s + REPLAY_CHUNK - 1));
+      const items: Applicable[] = entries.map((e) => {
+        let ops: Op[];
+        try {
+          ops = decodeOpsV1(e.ops, { checkValues: false });
+        } catch (err) {
+          throw new CorruptionError(`stored entry ${hex.slice(0, 16)}…/${e.seq} has a malformed ops payload: ${(err as Error).message}`, { cause: err });
+        }
+        return { feed: e.feed, feedHex: hex, seq: e.seq, hash: e.hash, hlc: e.hlc, ops, local: hex === this.ownHex };
+      });
+      await this.apply(items, false).done;
+      n += items.length;
+    }
+    return n;
+  }
+
+  /**
+   * Rebuilds every view from the feeds alone: drops the LSM's files, replays every entry of every feed, flushes.
+   * Waits for queued writes first. Snapshots taken before are invalidated (`HEARTH_CLOSED`). Emits no change
+   * events (re-run live queries afterwards).
+   * @throws IoError / CorruptionError from the file system or a damaged feed.
+   */
+  async rebuild(): Promise<void> {
+    this.checkOpen();
+    await this.drain();
+    await this.exclusive(async () => {
+      this.checkOpen();
+      await this.lsm.close();
+      const lsmDir = `${this.dir}/${LSM_DIR}`;
+      if (await this.fs.exists(lsmDir)) await this.fs.remove(lsmDir, { recursive: true });
+      this.lsm = await openLsm({ ...this.options.lsm, fs: this.fs, dir: lsmDir });
+      this.applied.clear();
+      for (const feed of this.feeds.feeds()) {
+        const head = this.feeds.head(feed);
+        if (head !== null) await this.replayFeed(feed, 1, head.seq);
+      }
+      await this.lsm.flush();
+      this.ownBehind = null;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------ writes
+
+  /**
+   * Replaces (or creates) document `id` of `collection` with `doc`. Resolves once the write is signed, durable in
+   * the own feed and applied (a read afterwards sees it). Top-level fields are the CRDT's last-writer-wins
+   * registers; nested objects and arrays are values, replaced whole.
+   * @throws (rejects with) DbError `HEARTH_INVALID_KEY`, `HEARTH_UNSUPPORTED_VALUE`, `HEARTH_DOCUMENT_TOO_LARGE`,
+   *   `HEARTH_FEED_BEHIND`, `HEARTH_DB_FAILED`; IoError `HEARTH_CLOSED`, `HEARTH_QUOTA_EXCEEDED` and other I/O
+   *   errors. Bad input writes nothing.
+   */
+  put(collection: string, id: string, doc: Document): Promise<void> {
+    try {
+      return this.enqueue([this.draft('put', collection, id, doc)]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Writes some fields of document `id` (JSON Merge Patch at the top level, RFC 7396): a field set to `null` is
+   * removed, `undefined` is ignored, others are written. Patching a missing or deleted document creates it with
+   * these fields (CRDT semantics: the patch is newer). Same promise and errors as {@link Database.put}.
+   */
+  patch(collection: string, id: string, fields: Document): Promise<void> {
+    try {
+      return this.enqueue([this.draft('patch', collection, id, fields)]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Deletes document `id` (a tombstone). Same promise and errors as {@link Database.put}. */
+  delete(collection: string, id: string): Promise<void> {
+    try {
+      return this.enqueue([this.draft('delete', collection, id)]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Runs `fn` and commits the writes it makes through `tx` as **one** log entry: all of them or none. If `fn`
+   * throws (or a write inside it is refused), nothing is written and the error is rethrown. Resolves with `fn`'s
+   * result once the entry is durable and applied. Transactions do not isolate reads from concurrent commits
+   * (`tx.get` reads the latest committed state plus the transaction's own writes); use `snapshot()` for that.
+   * @throws LogError `HEARTH_ENTRY_TOO_LARGE` if the writes exceed one entry (16 MiB); the errors of `put`.
+   */
+  async transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('"fn" expected a function');
+    this.checkWritable();
+    const drafts: Draft[] = [];
+    let open = true;
+    const check = (): void => {
+      if (!open) throw new TypeError('transaction used after its function returned');
+    };
+    const tx: Transaction = {
+      put: (c, id, doc) => {
+        check();
+        drafts.push(this.draft('put', c, id, doc));
+      },
+      patch: (c, id, fields) => {
+        check();
+        drafts.push(this.draft('patch', c, id, fields));
+      },
+      delete: (c, id) => {
+        check();
+        drafts.push(this.draft('delete', c, id));
+      },
+      get: (c, id) => {
+        check();
+        return this.txRead(c, id, drafts);
+      },
+    };
+    let result: T;
+    try {
+      result = await fn(tx);
+    } finally {
+      open = false;
+    }
+    if (drafts.length === 0) return result;
+    let bytes = 0;
+    for (const d of drafts) bytes += d.bytes;
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new LogError(LogErrorCode.ENTRY_TOO_LARGE, `transaction of about ${bytes} bytes exceeds one entry (${MAX_PAYLOAD_BYTES} bytes of ops)`);
+    }
+    await this.enqueue(drafts);
+    return result;
+  }
+
+  /** The document as a transaction sees it: committed state with the drafts applied in order. */
+  private txRead(collection: string, id: string, drafts: readonly Draft[]): Document | undefined {
+    let doc = readDoc(this.lsm, collection, id);
+    for (const d of drafts) {
+      if (d.collection !== collection || d.id !== id) continue;
+      if (d.kind === 'delete') doc = undefined;
+      else if (d.kind === 'put') doc = decodeFields(d.fields as Map<string, Uint8Array>);
+      else {
+        const next: Document = { ...(doc ?? {}) };
+        for (const [k, v] of d.fields!) {
+          if (v === null) delete next[k];
+          else Object.defineProperty(next, k, { value: decodeFields(new Map([[k, v]]))[k], enumerable: true, writable: true, configurable: true });
+        }
+        doc = next;
+      }
+    }
+    return doc;
+  }
+
+  /** Checks and encodes one write. @throws the errors of `put` (synchronously). */
+  private draft(kind: Draft['kind'], collection: string, id: string, doc?: Document): Draft {
+    this.checkWritable();
+    const c = collectionBytes(collection);
+    checkId(id, collection);
+    let bytes = 24 + c.length + id.length * 3;
+    if (kind === 'delete') return { kind, collection, id, bytes };
+    if (!isPlainObject(doc)) {
+      throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, `a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`, { collection, id });
+    }
+    if (Object.getOwnPropertySymbols(doc).length > 0) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, 'a document has symbol keys', { collection, id });
+    const fields = new Map<string, Uint8Array | null>();
+    let docBytes = 0;
+    for (const name in doc) {
+      if (!Object.prototype.hasOwnProperty.call(doc, name)) continue;
+      const v = doc[name];
+      if (v === undefined) continue;
+      const problem = fieldNameProblem(name);
+      if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
+      if (v === null && kind === 'patch') {
+        fields.set(name, null);
+        docBytes += name.length;
+        continue;
+      }
+      let enc: Uint8Array;
+      try {
+        enc = encodeFieldValueV1(v as DocValue, name);
+      } catch (e) {
+        if (e instanceof DbError) throw new DbError(e.code as typeof DbErrorCode.UNSUPPORTED_VALUE, e.message, { collection, id });
+        throw e;
+      }
+      fields.set(name, enc);
+      docBytes += name.length + enc.length;
+    }
+    if (docBytes > this.maxDocumentBytes) {
+      throw new DbError(DbErrorCode.DOCUMENT_TOO_LARGE, `document of ${docBytes} bytes exceeds the limit of ${this.maxDocumentBytes}`, { collection, id });
+    }
+    bytes += docBytes * 3 + fields.size * 12;
+    return { kind, collection, id, fields, bytes };
+  }
+
+  /** Stamps drafts (one HLC each, in order) and queues them as one unit. */
+  private enqueue(drafts: readonly Draft[]): Promise<void> {
+    this.checkWritable();
+    const ops: Op[] = new Array(drafts.length);
+    let bytes = 0;
+    for (let i = 0; i < drafts.length; i++) {
+      const d = drafts[i];
+      bytes += d.bytes;
+      const hlc = this.clock.now();
+      ops[i] =
+        d.kind === 'delete'
+          ? { kind: 'delete', collection: d.collection, id: d.id, hlc }
+          : d.kind === 'put'
+            ? { kind: 'put', collection: d.collection, id: d.id, hlc, fields: d.fields as Map<string, Uint8Array> }
+            : { kind: 'patch', collection: d.collection, id: d.id, hlc, fields: d.fields! };
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, bytes, resolve, reject });
+      if (this.loop === null) this.loop = this.runLoop();
+    });
+  }
+
+  /** Commits queued units until the queue is empty. */
+  private async runLoop(): Promise<void> {
+    try {
+      // Let the current turn finish queueing: writes issued together form one entry.
+      await Promise.resolve();
+      while (this.queue.length > 0) await this.exclusive(() => this.commitNext());
+    } finally {
+      this.loop = null;
+      if (this.queue.length > 0) this.loop = this.runLoop();
+    }
+  }
+
+  /** Waits until every queued write has been committed (or refused). */
+  private async drain(): Promise<void> {
+    while (this.loop !== null) await this.loop;
+  }
+
+  /** One group commit: sign one entry for the queued units (up to the size cap), make it durable, apply it. */
+  private async commitNext(): Promise<void> {
+    const units: Unit[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0 && (units.length === 0 || bytes + this.queue[0].bytes <= this.maxCommitBytes)) {
+      const u = this.queue.shift()!;
+      units.push(u);
+      bytes += u.bytes;
+    }
+    const fail = (e: unknown): void => {
+      for (const u of units) u.reject(e);
+    };
+    if (this.failure !== null) return fail(this.failure);
+    if (this.ownBehind !== null) return fail(this.feedBehindError());
+    const ops: Op[] = units.length === 1 ? units[0].ops : units.flatMap((u) => u.ops);
+    let entry: VerifiedEntry;
+    try {
+      const payload = encodeOpsV1(ops);
+      entry = await signEntry(
+        { seq: this.ownHead.seq + 1, prev: this.ownHead.seq === 0 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload },
+        this.keypair,
+        this.options.crypto,
+      );
+      await this.feeds.append([entry]); // a failed append is cut back by the feed store: nothing was written
+    } catch (e) {
+      return fail(e);
+    }
+    try {
+      await this.feeds.sync();
+    } catch (e) {
+      // The entry may or may not be durable: refuse further writes until reopen (which replays what survived).
+      this.failure = new DbError(DbErrorCode.FAILED, `a commit's sync failed (${(e as Error).message}); close and reopen the database`, { cause: e });
+      return fail(e);
+    }
+    this.ownHead = { seq: entry.seq, hash: entry.hash };
+    this.durable.set(this.ownHex, { feed: entry.feed, seq: entry.seq, hash: entry.hash });
+    let applied: { events: CommitEvent[]; done: Promise<void> };
+    try {
+      applied = this.apply([{ feed: entry.feed, feedHex: this.ownHex, seq: entry.seq, hash: entry.hash, hlc: entry.hlc, ops, local: true }], true);
+    } catch (e) {
+      this.failure = new DbError(DbErrorCode.FAILED, `applying a durable entry failed (${(e as Error).message}); close and reopen the database (it replays the entry)`, { cause: e });
+      return fail(e);
+    }
+    this.commits++;
+    this.opsCommitted += ops.length;
+    for (const u of units) u.resolve();
+    this.emit(applied.events);
+    try {
+      await applied.done; // back-pressure: wait while the LSM has no room for another memtable
+    } catch (e) {
+      this.failure ??= new DbError(DbErrorCode.FAILED, `the LSM failed (${(e as Error).message}); close and reopen the database`, { cause: e });
+    }
+  }
+
+  /**
+   * Applies entries to the LSM in one batch (invariant 2) and returns the change events (computed only when
+   * `emit` and someone listens). The memtable is updated before this returns; `done` resolves when the LSM has
+   * room again. REQUIRES: inside `exclusive`, entries durable, each feed's entries in seq order.
+   */
+  private apply(items: readonly Applicable[], emit: boolean): { events: CommitEvent[]; done: Promise<void> } {
+    const wantChanges = emit && this.listeners.size > 0;
+    const states = new Map<string, { key: Uint8Array; state: DocState; dirty: boolean }>();
+    const events: CommitEvent[] = [];
+    for (const item of items) {
+      const touched = wantChanges ? new Map<string, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
+      for (const op of item.ops) {
+        const mapKey = op.collection + '\u0000' + op.id;
+        let rec = states.get(mapKey);
+        if (rec === undefined) {
+          const key = docKey(collectionBytes(op.collection), op.id);
+          const stored = this.lsm.get(key);
+          rec = { key, state: stored === undefined ? emptyDocState() : decodeDocStateV1(stored), dirty: false };
+          states.set(mapKey, rec);
+        }
+        if (touched !== null && !touched.has(mapKey)) touched.set(mapKey, { op, before: docFields(rec.state) });
+        const changed =
+          op.kind === 'delete'
+            ? applyOp(rec.state, { type: 'delete', hlc: op.hlc, feed: item.feed })
+            : applyOp(rec.state, { type: op.kind, hlc: op.hlc, feed: item.feed, fields: op.fields } as Parameters<typeof applyOp>[1]);
+        if (changed) rec.dirty = true;
+      }
+      if (touched !== null) {
+        const changes: Change[] = [];
+        for (const [mapKey, t] of touched) {
+          const after = docFields(states.get(mapKey)!.state);
+          if (!sameFields(t.before, after)) changes.push(new LazyChange(t.op.collection, t.op.id, t.before, after));
+        }
+        events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
+      }
+      const prev = this.applied.get(item.feedHex);
+      if (prev === undefined || item.seq > prev.seq) this.applied.set(item.feedHex, { feed: item.feed, seq: item.seq, hash: item.hash });
+    }
+    const batch: BatchOp[] = [];
+    for (const rec of states.values()) if (rec.dirty) batch.push({ type: 'put', key: rec.key, value: encodeDocStateV1(rec.state) });
+    const position = encodeStateVectorV1([...this.applied.values()]);
+    const done = this.lsm.batch(batch, { position });
+    return { events, done };
+  }
+
+  private emit(events: readonly CommitEvent[]): void {
+    if (this.listeners.size === 0) return;
+    for (const ev of events) {
+      for (const l of [...this.listeners]) {
+        try {
+          l(ev);
+        } catch (e) {
+          reportListenerError(e);
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ ingest
+
+  /**
+   * Ingests entries of other feeds (or of this replica's own feed, restoring it), e.g. received by sync.
+   * Accepts encoded entries or decoded {@link UnverifiedEntry} objects (re-decoded from their `bytes`), in any
+   * order, duplicates allowed. Per feed, entries are sorted by seq; those the store already holds (identical) are
+   * skipped; the rest must continue the feed's head: each consecutive run is checked with `verifyRange` (one
+   * signature, the hash chain), every ops payload is decoded and checked, op stamps must not exceed their entry's
+   * HLC, and the clock observes each entry's HLC (`HEARTH_CLOCK_DRIFT` if too far ahead). Accepted entries are
+   * appended, synced (one fsync for the call), then applied, with one change event each.
+   *
+   * An error in one feed stops that feed at the refused entry (the result names it) and does not affect others;
+   * nothing already stored is touched. A different entry at a held seq (or one that does not link to the head) is
+   * a fork: evidence is kept and the feed frozen (`ForkError`), as the feed store does.
+   *
+   * @throws LogError `HEARTH_MALFORMED_ENTRY` / `HEARTH_ENTRY_TOO_LARGE` if an input does not decode (then nothing
+   *   is ingested); IoError `HEARTH_CLOSED`; I/O errors (a failed sync also sets `HEARTH_DB_FAILED`).
+   */
+  async ingest(input: readonly (Uint8Array | UnverifiedEntry)[]): Promise<IngestResult> {
+    this.checkOpen();
+    if (!Array.isArray(input)) throw new TypeError('"input" expected an array of entries');
+    const byFeed = new Map<string, UnverifiedEntry[]>();
+    for (let i = 0; i < input.length; i++) {
+      const x = input[i];
+      const bytes = x instanceof Uint8Array ? x : (x as UnverifiedEntry)?.bytes;
+      if (!(bytes instanceof Uint8Array)) throw new TypeError(`"input[${i}]" expected Uint8Array or UnverifiedEntry`);
+      const e = decodeEntryV1(bytes);
+      const hex = feedIdToHex(e.feed);
+      let list = byFeed.get(hex);
+      if (list === undefined) byFeed.set(hex, (list = []));
+      list.push(e);
+    }
+    return this.exclusive(async () => {
+      this.checkOpen();
+      if (this.failure !== null) throw this.failure;
+      const results: IngestFeedResult[] = [];
+      const toApply: Applicable[] = [];
+      for (const hex of [...byFeed.keys()].sort()) {
+        const r = await this.ingestFeed(byFeed.get(hex)!, toApply);
+        results.push(r);
+      }
+      if (toApply.length > 0) {
+        try {
+          await this.feeds.sync();
+        } catch (e) {
+          this.failure = new DbError(DbErrorCode.FAILED, `an ingest's sync failed (${(e as Error).message}); close and reopen the database`, { cause: e });
+          throw e;
+        }
+        for (const a of toApply) {
+          const prev = this.durable.get(a.feedHex);
+          if (prev === undefined || a.seq > prev.seq) this.durable.set(a.feedHex, { feed: a.feed, seq: a.seq, hash: a.hash });
+        }
+        const own = this.feeds.head(this.keypair.publicKey);
+        if (own !== null && own.seq > this.ownHead.seq) this.ownHead = own;
+        if (this.ownBehind !== null && this.ownHead.seq >= this.ownBehind.appliedSeq) this.ownBehind = null;
+        for (let i = 0; i < toApply.length; i += REPLAY_CHUNK) {
+          const applied = this.apply(toApply.slice(i, i + REPLAY_CHUNK), true);
+          this.emit(applied.events);
+          await applied.done;
+        }
+      }
+      let appended = 0;
+      let duplicates = 0;
+      for (const r of results) {
+        appended += r.appended;
+        duplicates += r.duplicates;
+      }
+      return { feeds: results, appended, duplicates, ok: results.every((r) => r.error === undefined) };
+    });
+  }
+
+  /** Ingests the entries of one feed (see `ingest`); pushes what it appended onto `toApply`. */
+  private async ingestFeed(list: UnverifiedEntry[], toApply: Applicable[]): Promise<IngestFeedResult> {
+    const feed = list[0].feed;
+    const hex = feedIdToHex(feed);
+    list.sort((a, b) => a.seq - b.seq);
+    let appended = 0;
+    let duplicates = 0;
+    let error: HearthError | undefined;
+    const local = hex === this.ownHex;
+    try {
+      // Identical duplicates inside the input are dropped; a different entry at the same seq is kept for later
+      // (after the first one is stored it shows up as a fork).
+      const first: UnverifiedEntry[] = [];
+      const conflicting: UnverifiedEntry[] = [];
+      for (const e of list) {
+        const last = first[first.length - 1];
+        if (last !== undefined && last.seq === e.seq) {
+          if (equalBytes(last.bytes, e.bytes)) duplicates++;
+          else conflicting.push(e);
+        } else first.push(e);
+      }
+      for (const pass of [first, conflicting]) {
+        if (pass.length === 0) continue;
+        let head = this.feeds.head(feed)?.seq ?? 0;
+        // Entries at or below the head: identical ones are duplicates; others are fork candidates.
+        const held = pass.filter((e) => e.seq <= head);
+        if (held.length > 0) {
+          const stored = await this.feeds.read(feed, held[0].seq, held[held.length - 1].seq);
+          for (const e of held) {
+            if (equalBytes(stored[e.seq - held[0].seq].bytes, e.bytes)) {
+              duplicates++;
+              continue;
+            }
+            const v = await verifyEntry(e, this.options.crypto); // only a validly signed entry is fork evidence
+            await this.feeds.append([v]); // throws ForkError (evidence kept, feed frozen)
+          }
+        }
+        const fresh = pass.filter((e) => e.seq > head);
+        if (fresh.length === 0) continue;
+        if (fresh[0].seq !== head + 1) {
+          throw new LogError(LogErrorCode.SEQUENCE_GAP, `entries start at seq ${fresh[0].seq}, the feed's head is ${head}`, { feed: hex, seq: fresh[0].seq });
+        }
+        // The run up to the first gap (verifyRange reports the gap after accepting nothing: check it ourselves).
+        let end = 1;
+        while (end < fresh.length && fresh[end].seq === fresh[end - 1].seq + 1) end++;
+        const verified = await verifyRange(fresh.slice(0, end), this.options.crypto);
+        const accepted: VerifiedEntry[] = [];
+        const decoded: Op[][] = [];
+        let stop: HearthError | undefined;
+        for (const v of verified) {
+          try {
+            const ops = decodeOpsV1(v.ops, { checkValues: true });
+            for (const op of ops) {
+              if (op.hlc > v.hlc) throw new DbError(DbErrorCode.MALFORMED_OPS, `an op's stamp is later than its entry's HLC (entry ${v.seq})`);
+            }
+            this.clock.receive(v.hlc);
+            accepted.push(v);
+            decoded.push(ops);
+          } catch (e) {
+            if (!(e instanceof HearthError)) throw e;
+            stop = e;
+            break;
+          }
+        }
+        if (accepted.length > 0) {
+          const r = await this.feeds.append(accepted);
+          appended += r.appended;
+          duplicates += r.duplicates;
+          accepted.forEach((v, i) => toApply.push({ feed: v.feed, feedHex: hex, seq: v.seq, hash: v.hash, hlc: v.hlc, ops: decoded[i], local }));
+          head = accepted[accepted.length - 1].seq;
+        }
+        if (stop !== undefined) throw stop;
+        if (end < fresh.length) {
+          throw new LogError(LogErrorCode.SEQUENCE_GAP, `expected seq ${head + 1}, got ${fresh[end].seq}`, { feed: hex, seq: fresh[end].seq });
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof HearthError) || e instanceof IoError || e instanceof CorruptionError) throw e;
+      error = e;
+    }
+    return { feed, appended, duplicates, head: this.feeds.head(feed)?.seq ?? 0, ...(error !== undefined ? { error } : {}) };
+  }
+
+  // ------------------------------------------------------------------------------------------------ sync support
+
+  /**
+   * The state vector this replica can serve: per feed held, the last durable seq and its hash, ascending by feed.
+   */
+  stateVector(): StateVectorEntry[] {
+    this.checkOpen();
+    return [...this.durable.values()]
+      .sort((a, b) => (feedIdToHex(a.feed) < feedIdToHex(b.feed) ? -1 : 1))
+      .map((e) => ({ feed: e.feed.slice(), seq: e.seq, hash: e.hash.slice() }));
+  }
+
+  /** The applied state vector: what the documents reflect (equal to {@link stateVector} except after a loss). */
+  appliedStateVector(): StateVectorEntry[] {
+    this.checkOpen();
+    return decodeStateVectorV1(encodeStateVectorV1([...this.applied.values()]));
+  }
+
+  /**
+   * Durable entries of `feed` after `seq` (at most `limit`, default 1,000), in seq order, for serving a peer.
+   * `[]` if there are none. Each has `bytes` (the encoded entry) to send.
+   * @throws RangeError if `seq` is not a safe integer >= 0 or `limit` not a positive integer.
+   * @throws CorruptionError if a stored record is damaged.
+   */
+  async entriesSince(feed: Uint8Array, seq: number, limit = 1000): Promise<VerifiedEntry[]> {
+    this.checkOpen();
+    if (!(feed instanceof Uint8Array) || feed.length !== 32) throw new TypeError('"feed" expected Uint8Array of length 32');
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`"seq" expected a safe integer >= 0, got ${seq}`);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`"limit" expected a positive integer, got ${limit}`);
+    const head = this.durable.get(feedIdToHex(feed))?.seq ?? 0;
+    if (seq >= head) return [];
+    return this.feeds.read(feed, seq + 1, Math.min(head, seq + limit));
+  }
+
+  // ------------------------------------------------------------------------------------------------ reads
+
+  /**
+   * The document, or undefined if it does not exist (never written, or deleted). Synchronous: reads the memtable,
+   * block cache and files directly. Values are fresh copies the caller owns.
+   * @throws DbError `HEARTH_INVALID_KEY`; IoError `HEARTH_CLOSED`; CorruptionError.
+   */
+  get(collection: string, id: string): Document | undefined {
+    this.checkOpen();
+    return readDoc(this.lsm, collection, id);
+  }
+
+  /** {@link Database.get} for several ids, in order. */
+  getMany(collection: string, ids: readonly string[]): (Document | undefined)[] {
+    this.checkOpen();
+    if (!Array.isArray(ids)) throw new TypeError('"ids" expected an array of strings');
+    return ids.map((id) => readDoc(this.lsm, collection, id));
+  }
+
+  /**
+   * Iterates `[id, document]` over a collection in ascending order of the ids' UTF-8 bytes (descending with
+   * `reverse`), skipping deleted documents. The iterator reads the latest state as it goes (writes made while it
+   * runs may or may not be seen); iterate a {@link Database.snapshot} for a consistent view.
+   */
+  iterate(collection: string, options?: IterateOptions): IterableIterator<[string, Document]> {
+    this.checkOpen();
+    return iterateDocs(this.lsm, collection, options);
+  }
+
+  /** A handle on one collection. @throws DbError `HEARTH_INVALID_KEY` for a bad name. */
+  collection(name: string): Collection {
+    collectionBytes(name);
+    return {
+      name,
+      put: (id, doc) => this.put(name, id, doc),
+      patch: (id, fields) => this.patch(name, id, fields),
+      delete: (id) => this.delete(name, id),
+      get: (id) => this.get(name, id),
+      getMany: (ids) => this.getMany(name, ids),
+      iterate: (options) => this.iterate(name, options),
+    };
+  }
+
+  /** A consistent read view of every collection at this moment (MVCC by LSM sequence number). */
+  snapshot(): DbSnapshot {
+    this.checkOpen();
+    const snap: LsmSnapshot = this.lsm.snapshot();
+    const view: KvView = snap;
+    return {
+      get: (c, id) => readDoc(view, c, id),
+      getMany: (c, ids) => ids.map((id) => readDoc(view, c, id)),
+      iterate: (c, options) => iterateDocs(view, c, options),
+      stateHash: () => hashDocs(view),
+      release: () => snap.release(),
+    };
+  }
+
+  /**
+   * SHA-256 over every document state (tombstones included) in key order: for each document key, the varint
+   * length and bytes of the key, then of its canonical state encoding (`docs/formats/doc-state.md`). Replicas
+   * that applied the same set of entries have equal hashes.
+   */
+  stateHash(): Uint8Array {
+    this.checkOpen();
+    const snap = this.lsm.snapshot();
+    try {
+      return hashDocs(snap);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * Subscribes to applied entries (local commits and ingested entries; not replay or rebuild). The listener runs
+   * synchronously after the entry is applied; an exception it throws is reported (`reportError`), not
+   * propagated. Returns the unsubscribe function.
+   */
+  onCommit(listener: (event: CommitEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Counters (see {@link DatabaseStats}). */
+  stats(): DatabaseStats {
+    return { ownHead: this.ownHead.seq, commits: this.commits, opsCommitted: this.opsCommitted, pending: this.queue.reduce((n, u) => n + u.ops.length, 0), feeds: this.durable.size };
+  }
+
+  /** Writes the memtable to SSTables (shortens replay on the next open). Waits for queued writes first. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await this.drain();
+    await this.exclusive(() => this.lsm.flush());
+  }
+
+  /**
+   * Closes the database: waits for queued writes (they commit), then flushes the LSM (unless `flush: false`:
+   * the next open replays from the log) and closes every file. Idempotent. Later calls throw `HEARTH_CLOSED`.
+   */
+  close(options: { flush?: boolean } = {}): Promise<void> {
+    this.closePromise ??= this.doClose(options);
+    return this.closePromise;
+  }
+
+  private async doClose(options: { flush?: boolean }): Promise<void> {
+    this.closing = true;
+    await this.drain();
+    await this.exclusive(async () => {
+      try {
+        if (options.flush !== false && this.failure === null) await this.lsm.flush();
+      } finally {
+        this.closed = true;
+        await this.lsm.close().catch(() => undefined);
+        await this.feeds.close();
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------ internals
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new IoError(IoErrorCode.CLOSED, 'database is closed', { path: this.dir });
+  }
+
+  private checkWritable(): void {
+    if (this.closed || this.closing) throw new IoError(IoErrorCode.CLOSED, 'database is closed', { path: this.dir });
+    if (this.failure !== null) throw this.failure;
+    if (this.ownBehind !== null) throw this.feedBehindError();
+  }
+
+  private feedBehindError(): DbError {
+    const b = this.ownBehind!;
+    return new DbError(
+      DbErrorCode.FEED_BEHIND,
+      `this device's feed holds ${b.heldSeq} entries but the views reflect ${b.appliedSeq}: acknowledged entries were lost. ` +
+        'Writing would re-use sequence numbers; restore them with ingest() from a peer, or open with another keypair',
+    );
+  }
+}
+
+const lenBuf = new Uint8Array(8);
+
+/** SHA-256 over the document keys and states of a view (see {@link Database.stateHash}). */
+function hashDocs(view: KvView): Uint8Array {
+  const h = sha256.create();
+  for (const e of view.iterate({ gte: Uint8Array.of(PREFIX_DOC), lt: Uint8Array.of(PREFIX_DOC + 1) })) {
+    h.update(lenBuf.subarray(0, writeVarint(lenBuf, 0, e.key.length)));
+    h.update(e.key);
+    h.update(lenBuf.subarray(0, writeVarint(lenBuf, 0, e.value.length)));
+    h.update(e.value);
+  }
+  return h.digest();
+}

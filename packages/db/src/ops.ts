@@ -1,0 +1,275 @@
+/**
+ * The ops payload of a log entry, version 1 (spec: `docs/formats/ops.md`): the document operations one entry
+ * carries. The log treats the payload as opaque bytes; this module gives it meaning.
+ *
+ * Invariants of a valid payload (checked by {@link decodeOpsV1}):
+ * 1. At least one op; op stamps strictly ascend in payload order (every op has its own HLC, unique in its feed).
+ * 2. Every string of the string table is distinct, valid UTF-8; collection names and ids pass the same checks as
+ *    the local API (`_keys.ts`); field names are unique within an op and are not `_id`.
+ * 3. Nothing follows the last op.
+ * 4. (With `checkValues`) every field value is the canonical encoding of a model value (`values.ts`).
+ *
+ * The db writes `entry.hlc` = the last op's stamp; ingest checks every op's stamp is at most `entry.hlc`, so the
+ * entry's HLC (the one the drift check sees) bounds the stamps inside it.
+ *
+ * @packageDocumentation
+ */
+import { readHlc, writeHlc } from '@hearth/crdt';
+import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, OP_DELETE, OP_PATCH, OP_PUT, OPS_V1, PATCH_FIELD_REMOVE, PATCH_FIELD_VALUE } from './constants.js';
+import { DbError, DbErrorCode } from './errors.js';
+import { fieldNameProblem } from './_keys.js';
+import { decodeFieldValueV1 } from './values.js';
+import { readVarint, writeVarint } from './_varint.js';
+
+/** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
+export type Op =
+  | { readonly kind: 'put'; readonly collection: string; readonly id: string; readonly hlc: bigint; readonly fields: ReadonlyMap<string, Uint8Array> }
+  | {
+      readonly kind: 'patch';
+      readonly collection: string;
+      readonly id: string;
+      readonly hlc: bigint;
+      readonly fields: ReadonlyMap<string, Uint8Array | null>;
+    }
+  | { readonly kind: 'delete'; readonly collection: string; readonly id: string; readonly hlc: bigint };
+
+/** Options of {@link decodeOpsV1}. */
+export interface DecodeOpsOptions {
+  /** Check that every field value is a canonical model value (default true). Costs a decode per value. */
+  checkValues?: boolean;
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A growable output buffer. */
+class Writer {
+  buf: Uint8Array;
+  pos = 0;
+  constructor(initial: number) {
+    this.buf = new Uint8Array(Math.max(64, initial));
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.pos + n, this.buf.length * 2));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+  varint(n: number): void {
+    this.ensure(8);
+    this.pos = writeVarint(this.buf, this.pos, n);
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** A length-prefixed UTF-8 string. */
+  string(s: string): void {
+    if (s.length <= 42) {
+      // at most 126 UTF-8 bytes: the length varint is one byte
+      this.ensure(1 + s.length * 3);
+      const { written } = utf8.encodeInto(s, this.buf.subarray(this.pos + 1));
+      this.buf[this.pos] = written!;
+      this.pos += 1 + written!;
+    } else {
+      const b = utf8.encode(s);
+      this.varint(b.length);
+      this.bytes(b);
+    }
+  }
+}
+
+/** Bytes {@link encodeOpsV1} needs at most for the values of `op` plus a generous per-op overhead estimate. */
+function estimate(op: Op): number {
+  let n = 16 + op.id.length * 3;
+  if (op.kind !== 'delete') for (const [, v] of op.fields) n += 8 + (v === null ? 0 : v.length);
+  return n;
+}
+
+/**
+ * Encodes ops as a payload V1. REQUIRES: at least one op, stamps strictly ascending, names and ids checked (the
+ * Database checks them at its API). The result is a new array.
+ * @throws RangeError if `ops` is empty or stamps do not ascend (a caller bug).
+ */
+export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
+  if (ops.length === 0) throw new RangeError('"ops" must not be empty');
+  const strings = new Map<string, number>();
+  const table: string[] = [];
+  const intern = (s: string): number => {
+    let i = strings.get(s);
+    if (i === undefined) {
+      i = table.length;
+      strings.set(s, i);
+      table.push(s);
+    }
+    return i;
+  };
+  let size = 16;
+  for (const op of ops) {
+    intern(op.collection);
+    if (op.kind !== 'delete') for (const name of op.fields.keys()) intern(name);
+    size += estimate(op);
+  }
+  const w = new Writer(size + table.length * 8);
+  w.byte(OPS_V1);
+  w.varint(ops.length);
+  w.varint(table.length);
+  for (const s of table) w.string(s);
+  w.ensure(8);
+  writeHlc(ops[0].hlc, w.buf, w.pos);
+  w.pos += 8;
+  let prev = ops[0].hlc;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    w.byte(op.kind === 'put' ? OP_PUT : op.kind === 'patch' ? OP_PATCH : OP_DELETE);
+    if (i > 0) {
+      const d = op.hlc - prev;
+      if (d < 1n) throw new RangeError(`op stamps must strictly ascend (op ${i})`);
+      w.varint(Number(d));
+      prev = op.hlc;
+    }
+    w.varint(strings.get(op.collection)!);
+    w.string(op.id);
+    if (op.kind === 'delete') continue;
+    w.varint(op.fields.size);
+    for (const [name, value] of op.fields) {
+      w.varint(strings.get(name)!);
+      if (op.kind === 'patch') {
+        if (value === null) {
+          w.byte(PATCH_FIELD_REMOVE);
+          continue;
+        }
+        w.byte(PATCH_FIELD_VALUE);
+      }
+      w.varint(value!.length);
+      w.bytes(value!);
+    }
+  }
+  return w.buf.slice(0, w.pos);
+}
+
+function malformed(message: string, cause?: unknown): DbError {
+  return new DbError(DbErrorCode.MALFORMED_OPS, `malformed ops payload: ${message}`, cause !== undefined ? { cause } : undefined);
+}
+
+/**
+ * Decodes a payload V1 (checks: the invariants in the file header). Field values are subarrays of `bytes` (no
+ * copies): they stay valid while `bytes` is not mutated.
+ * @throws DbError `HEARTH_MALFORMED_OPS` for anything that is not a valid payload V1.
+ */
+export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): Op[] {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
+  const checkValues = options.checkValues ?? true;
+  const pos = { offset: 0 };
+  const varint = (what: string): number => {
+    const n = readVarint(bytes, pos);
+    if (n < 0) throw malformed(`bad varint for ${what} at offset ${pos.offset}`);
+    return n;
+  };
+  const take = (n: number, what: string): Uint8Array => {
+    if (n > bytes.length - pos.offset) throw malformed(`truncated ${what}`);
+    const out = bytes.subarray(pos.offset, pos.offset + n);
+    pos.offset += n;
+    return out;
+  };
+  const text = (what: string, maxBytes: number): string => {
+    const n = varint(`${what} length`);
+    if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
+    try {
+      return utf8Strict.decode(take(n, what));
+    } catch (e) {
+      if (e instanceof DbError) throw e;
+      throw malformed(`${what} is not valid UTF-8`);
+    }
+  };
+
+  if (bytes.length < 1) throw malformed('empty');
+  if (bytes[0] !== OPS_V1) throw malformed(`unknown version ${bytes[0]}`);
+  pos.offset = 1;
+  const count = varint('op count');
+  if (count === 0) throw malformed('no ops');
+  if (count > bytes.length) throw malformed('op count exceeds the payload');
+  const tableSize = varint('string count');
+  if (tableSize > bytes.length) throw malformed('string count exceeds the payload');
+  const table: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < tableSize; i++) {
+    const s = text('string', bytes.length);
+    if (seen.has(s)) throw malformed(`string table repeats ${JSON.stringify(s.slice(0, 32))}`);
+    seen.add(s);
+    table.push(s);
+  }
+  const str = (what: string): string => {
+    const i = varint(`${what} index`);
+    if (i >= table.length) throw malformed(`${what} index ${i} out of range`);
+    return table[i];
+  };
+  const checkedCollections = new Set<string>();
+  if (bytes.length - pos.offset < 8) throw malformed('truncated first hlc');
+  let hlc = readHlc(bytes, pos.offset);
+  pos.offset += 8;
+
+  const ops: Op[] = [];
+  for (let i = 0; i < count; i++) {
+    if (pos.offset >= bytes.length) throw malformed(`truncated op ${i}`);
+    const kind = bytes[pos.offset++];
+    if (kind !== OP_PUT && kind !== OP_PATCH && kind !== OP_DELETE) throw malformed(`unknown op kind ${kind}`);
+    if (i > 0) {
+      const d = varint('hlc delta');
+      if (d === 0) throw malformed(`op ${i} does not have a later stamp than op ${i - 1}`);
+      hlc += BigInt(d);
+      if (hlc > U64_MAX) throw malformed('hlc overflows 64 bits');
+    }
+    const collection = str('collection');
+    if (!checkedCollections.has(collection)) {
+      if (collection.length === 0 || utf8.encode(collection).length > MAX_COLLECTION_BYTES || collection.includes('\u0000')) {
+        throw malformed(`invalid collection name in op ${i}`);
+      }
+      checkedCollections.add(collection);
+    }
+    const id = text('id', MAX_ID_BYTES);
+    if (id.length === 0) throw malformed(`empty id in op ${i}`);
+    if (kind === OP_DELETE) {
+      ops.push({ kind: 'delete', collection, id, hlc });
+      continue;
+    }
+    const nFields = varint('field count');
+    if (nFields > bytes.length) throw malformed('field count exceeds the payload');
+    const fields = new Map<string, Uint8Array | null>();
+    for (let f = 0; f < nFields; f++) {
+      const name = str('field name');
+      const problem = fieldNameProblem(name);
+      if (problem !== null) throw malformed(`${problem} in op ${i}`);
+      if (fields.has(name)) throw malformed(`field ${JSON.stringify(name)} repeated in op ${i}`);
+      let value: Uint8Array | null;
+      if (kind === OP_PATCH) {
+        if (pos.offset >= bytes.length) throw malformed('truncated patch field kind');
+        const fk = bytes[pos.offset++];
+        if (fk === PATCH_FIELD_REMOVE) value = null;
+        else if (fk !== PATCH_FIELD_VALUE) throw malformed(`unknown patch field kind ${fk}`);
+        else value = take(varint('value length'), 'value');
+      } else {
+        value = take(varint('value length'), 'value');
+      }
+      if (value !== null && checkValues) {
+        try {
+          decodeFieldValueV1(value, true);
+        } catch (e) {
+          throw malformed(`field ${JSON.stringify(name)} of op ${i}: ${(e as Error).message}`, e);
+        }
+      }
+      fields.set(name, value);
+    }
+    if (kind === OP_PUT) ops.push({ kind: 'put', collection, id, hlc, fields: fields as Map<string, Uint8Array> });
+    else ops.push({ kind: 'patch', collection, id, hlc, fields });
+  }
+  if (pos.offset !== bytes.length) throw malformed(`${bytes.length - pos.offset} trailing bytes`);
+  // Names and ids decoded from valid UTF-8 have no lone surrogate, so they pass the API's checks.
+  return ops;
+}
