@@ -36,7 +36,7 @@ export type { QueryErrorCodeValue } from './errors.js';
 export { INDEX_KEY_VERSION, CURSOR_VERSION, Tag } from './constants.js';
 export { cmpValues, valuesEqual, compareBytes, compareStrings, getPath, normalizePath, typeRank, Rank } from './value.js';
 export { encodeValueV1, decodeValueV1, encodeKeyV1, decodeKeyV1, prefixEnd, toHex, fromHex } from './keys.js';
-export { normalizeIndex, indexIdOf, indexKeys, indexDelta } from './maintenance.js';
+export { normalizeIndex, indexIdOf, indexKeys, indexDelta, IndexBuild } from './maintenance.js';
 export type { NormalizedIndex } from './maintenance.js';
 export { execute, explain, executeWithExplain } from './executor.js';
 export type { ExecuteOptions } from './executor.js';

@@ -103,3 +103,43 @@ export function indexDelta(
   }
   return { del, add };
 }
+
+/**
+ * The state of an index being built online: from a snapshot at sequence S, while writes continue.
+ *
+ * Procedure (the Database drives it; see `docs/query.md`):
+ * 1. At S, create the build; from then on pass every committed write of the collection to {@link IndexBuild.write}
+ *    and apply what it returns to the new index (deleting an absent key and putting a present one are no-ops).
+ * 2. Scan the snapshot at S and pass each document to {@link IndexBuild.scanned}; put the keys it returns.
+ * 3. When the scan is done, register the index (list it in `QueryStore.indexes`).
+ *
+ * Invariant: after steps 1–3 in any interleaving, the index holds exactly `indexKeys` of the current documents.
+ * A document written after S is skipped by the scan, because its write's delta already added its current keys and
+ * its S-version keys would be stale.
+ */
+export class IndexBuild {
+  private readonly written = new Set<string>();
+
+  constructor(readonly index: NormalizedIndex) {}
+
+  /**
+   * A write committed after S: the keys to delete from and add to the index being built. Unlike
+   * {@link indexDelta}, `add` is **every** key of `after`: the index may not hold the keys of `before` yet (the
+   * scan has not reached the document, and now never will), so a key common to both states must still be put.
+   * Putting a key that is present and deleting one that is absent are both no-ops.
+   */
+  write(id: string, before: Doc | undefined, after: Doc | undefined): { del: Uint8Array[]; add: Uint8Array[] } {
+    this.written.add(id);
+    return { del: indexDelta(this.index, id, before, after).del, add: indexKeys(this.index, id, after) };
+  }
+
+  /** A document of the snapshot at S, from the build's scan: the keys to put (none if written since S). */
+  scanned(id: string, doc: Doc): Uint8Array[] {
+    return this.written.has(id) ? [] : indexKeys(this.index, id, doc);
+  }
+
+  /** Number of distinct documents written since S (the memory the build holds). */
+  get writtenSince(): number {
+    return this.written.size;
+  }
+}

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  IndexBuild,
   MemoryQueryStore,
   QueryError,
   compareBytes,
@@ -76,4 +77,35 @@ test('memory store: a value the index cannot encode is refused and nothing chang
   assert.deepEqual(decodeKeyV1(s.indexEntries(ix.id)[0].key), ['ok', 'a']);
   assert.throws(() => s.put('c', '', {}), TypeError);
   assert.throws(() => s.dropIndex('nope'), QueryError);
+});
+
+test('IndexBuild: an online build interleaved with writes ends with exactly the current keys', () => {
+  const r = rng(SEED + 7000);
+  for (let scenario = 0; scenario < 60; scenario++) {
+    const ix = normalizeIndex(scenario % 3 === 0 ? { collection: 'c', fields: ['tags'], multiEntry: true } : { collection: 'c', fields: INDEXABLE[scenario % INDEXABLE.length] });
+    const docs = new Map<string, Doc>();
+    for (let i = 0; i < 20; i++) if (r() < 0.8) docs.set(`d${i}`, doc(r));
+    const snapshot = [...docs.entries()]; // the snapshot at S, scanned in order
+    const build = new IndexBuild(ix);
+    const index = new Set<string>();
+    let next = 0;
+    while (next < snapshot.length || r() < 0.3) {
+      if (next < snapshot.length && r() < 0.5) {
+        const [id, d] = snapshot[next++];
+        for (const k of build.scanned(id, d)) index.add(toHex(k));
+      } else {
+        const id = `d${Math.floor(r() * 25)}`;
+        const before = docs.get(id);
+        const after = r() < 0.2 ? undefined : doc(r);
+        if (after === undefined) docs.delete(id);
+        else docs.set(id, after);
+        const { del, add } = build.write(id, before, after);
+        for (const k of del) index.delete(toHex(k));
+        for (const k of add) index.add(toHex(k));
+      }
+    }
+    const want = new Set<string>();
+    for (const [id, d] of docs) for (const k of indexKeys(ix, id, d)) want.add(toHex(k));
+    assert.deepEqual([...index].sort(), [...want].sort(), `seed ${SEED + 7000} scenario ${scenario}`);
+  }
 });
