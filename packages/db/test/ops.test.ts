@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { packHlc } from '@hearth/crdt';
+import { decodeFieldValueV1, decodeOpsV1, encodeFieldValueV1, encodeOpsV1, DbError, type Op } from '@hearth/db';
+import { fixtureOps } from './fixtures/make-fixtures.js';
+
+const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const isMalformed = (e: unknown) => e instanceof DbError && e.code === 'HEARTH_MALFORMED_OPS';
+
+function normalize(ops: Op[]): unknown[] {
+  return ops.map((o) => ({ ...o, hlc: o.hlc.toString(), fields: o.kind === 'delete' ? undefined : [...o.fields].map(([k, v]) => [k, v === null ? null : hex(v)]) }));
+}
+
+const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).filter((s) => s !== '_id' && !s.includes('\u0000'));
+const opArb = fc.record({
+  kind: fc.constantFrom('put', 'patch', 'delete'),
+  collection: fc.constantFrom('a', 'notes', 'ü'),
+  id: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+  gap: fc.bigInt({ min: 1n, max: 1n << 40n }),
+  fields: fc.dictionary(name, fc.option(fc.oneof(fc.string(), fc.integer(), fc.uint8Array({ maxLength: 4 })), { nil: null }), { maxKeys: 4 }),
+});
+
+test('ops V1 round-trips (property) and the encoder is a function of the ops', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 12 }), fc.bigInt({ min: 0n, max: 1n << 62n }), (raw, start) => {
+      let hlc = start;
+      const ops: Op[] = raw.map((r, i) => {
+        if (i > 0) hlc += r.gap;
+        if (r.kind === 'delete') return { kind: 'delete', collection: r.collection, id: r.id, hlc };
+        const entries = Object.entries(r.fields).map(([k, v]) => [k, v === null ? (r.kind === 'put' ? encodeFieldValueV1(null) : null) : encodeFieldValueV1(v)] as const);
+        return r.kind === 'put'
+          ? { kind: 'put', collection: r.collection, id: r.id, hlc, fields: new Map(entries as [string, Uint8Array][]) }
+          : { kind: 'patch', collection: r.collection, id: r.id, hlc, fields: new Map(entries) };
+      });
+      const bytes = encodeOpsV1(ops);
+      const back = decodeOpsV1(bytes);
+      assert.deepEqual(normalize(back), normalize(ops));
+      assert.equal(hex(encodeOpsV1(back)), hex(bytes));
+    }),
+    { seed: SEED, numRuns: 300 },
+  );
+});
+
+test('fixture ops-v1.bin decodes to the worked example of docs/formats/ops.md', () => {
+  const bytes = readFileSync(new URL('./fixtures/ops-v1.bin', import.meta.url));
+  assert.equal(hex(bytes), hex(encodeOpsV1(fixtureOps())), 'the encoder still writes the fixture');
+  const ops = decodeOpsV1(bytes);
+  assert.equal(ops.length, 3);
+  assert.deepEqual(ops.map((o) => [o.kind, o.collection, o.id]), [['put', 'notes', 'n1'], ['patch', 'notes', 'n1'], ['delete', 'notes', 'n2']]);
+  assert.equal(ops[0].hlc, packHlc(1763700000000, 0));
+  assert.equal(ops[1].hlc, packHlc(1763700000000, 1));
+  assert.equal(ops[2].hlc, packHlc(1763700000001, 0));
+  const put = ops[0] as Extract<Op, { kind: 'put' }>;
+  assert.equal(decodeFieldValueV1(put.fields.get('title')!), 'hello');
+  assert.deepEqual(decodeFieldValueV1(put.fields.get('tags')!), ['a', 'b']);
+  assert.deepEqual([...(decodeFieldValueV1(put.fields.get('v')!) as Float32Array)], [0.5, -1]);
+  const patch = ops[1] as Extract<Op, { kind: 'patch' }>;
+  assert.equal(patch.fields.get('title'), null);
+  assert.equal(decodeFieldValueV1(patch.fields.get('done')!), true);
+  assert.equal(hex(bytes.subarray(0, 4)), '01030505', 'version, 3 ops, 5 strings, "notes" length');
+});
+
+test('malformed payloads are refused with HEARTH_MALFORMED_OPS, at every truncation and for each rule', () => {
+  const good = readFileSync(new URL('./fixtures/ops-v1.bin', import.meta.url));
+  for (let n = 0; n < good.length; n++) assert.throws(() => decodeOpsV1(good.subarray(0, n)), isMalformed, `truncated at ${n}`);
+  const patch = (at: number, v: number) => {
+    const b = Uint8Array.from(good);
+    b[at] = v;
+    return b;
+  };
+  assert.throws(() => decodeOpsV1(patch(0, 2)), isMalformed, 'version');
+  assert.throws(() => decodeOpsV1(Uint8Array.from([...good, 0])), isMalformed, 'trailing byte');
+  assert.throws(() => decodeOpsV1(Uint8Array.from([1, 0, 0])), isMalformed, 'no ops');
+  const t = packHlc(1763700000000, 0);
+  const f = (v: unknown) => encodeFieldValueV1(v as never);
+  const enc = (ops: Op[]) => encodeOpsV1(ops);
+  // equal stamps: the encoder refuses (a caller bug), the decoder refuses a zero delta
+  assert.throws(() => enc([{ kind: 'delete', collection: 'c', id: 'a', hlc: t }, { kind: 'delete', collection: 'c', id: 'b', hlc: t }]), RangeError);
+  const two = enc([{ kind: 'delete', collection: 'c', id: 'a', hlc: t }, { kind: 'delete', collection: 'c', id: 'b', hlc: t + 1n }]);
+  const zeroDelta = Uint8Array.from(two);
+  zeroDelta[two.length - 4] = 0; // the delta varint of op 1 (kind, delta, collection, idLen, id)
+  assert.throws(() => decodeOpsV1(zeroDelta), isMalformed, 'zero delta');
+  // field named _id, non-canonical value, repeated string, unknown op kind, empty id
+  assert.throws(() => decodeOpsV1(enc([{ kind: 'put', collection: 'c', id: 'a', hlc: t, fields: new Map([['_id', f(1)]]) }])), isMalformed);
+  assert.throws(() => decodeOpsV1(enc([{ kind: 'put', collection: 'c', id: 'a', hlc: t, fields: new Map([['x', Uint8Array.of(0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0)]]) }])), isMalformed);
+  assert.doesNotThrow(() => decodeOpsV1(enc([{ kind: 'put', collection: 'c', id: 'a', hlc: t, fields: new Map([['x', Uint8Array.of(0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0)]]) }]), { checkValues: false }));
+  const dupTable = Uint8Array.of(1, 1, 2, 1, 0x63, 1, 0x63, ...new Uint8Array(8), 3, 0, 1, 0x61);
+  assert.throws(() => decodeOpsV1(dupTable), isMalformed, 'repeated string');
+  assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0x63, ...new Uint8Array(8), 9, 0, 1, 0x61)), isMalformed, 'op kind');
+  assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0x63, ...new Uint8Array(8), 3, 0, 0)), isMalformed, 'empty id');
+  assert.doesNotThrow(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0x63, ...new Uint8Array(8), 3, 0, 1, 0x61)));
+  assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0x00, ...new Uint8Array(8), 3, 0, 1, 0x61)), isMalformed, 'NUL collection');
+  assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0xff, ...new Uint8Array(8), 3, 0, 1, 0x61)), isMalformed, 'invalid UTF-8');
+});
