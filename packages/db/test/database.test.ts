@@ -1,0 +1,266 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryFileSystem } from '@hearth/io';
+import { decodeOpsV1, Database, DbError, type CommitEvent, type Document } from '@hearth/db';
+
+const open = (opts: Partial<Parameters<typeof Database.open>[0]> = {}) => Database.open({ fs: new MemoryFileSystem(), name: 'db', ...opts });
+const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+
+test('put, get, getMany, patch, delete; values round-trip', async () => {
+  const db = await open();
+  const doc: Document = { title: 'hello', n: 1.5, ok: true, nil: null, tags: ['a', { b: [1, 2] }], bytes: new Uint8Array([0, 255]), vec: new Float32Array([0.25, -1, 3e38]), nested: { deep: { deeper: 'x' } } };
+  await db.put('notes', 'a', doc);
+  assert.deepEqual(db.get('notes', 'a'), doc);
+  const got = db.get('notes', 'a')!;
+  assert.ok(got.vec instanceof Float32Array && got.bytes instanceof Uint8Array && got.bytes.constructor === Uint8Array);
+  assert.deepEqual(Object.keys(got), Object.keys(doc).sort(), 'fields in code point order');
+  assert.equal(db.get('notes', 'missing'), undefined);
+  assert.equal(db.get('other', 'a'), undefined, 'collections are separate');
+
+  await db.patch('notes', 'a', { title: 'hi', n: null, extra: 7, ignored: undefined });
+  const patched = db.get('notes', 'a')!;
+  assert.equal(patched.title, 'hi');
+  assert.equal(patched.extra, 7);
+  assert.ok(!('n' in patched) && !('ignored' in patched));
+  assert.deepEqual(patched.tags, doc.tags, 'untouched fields stay');
+
+  await db.put('notes', 'a', { only: 1 });
+  assert.deepEqual(db.get('notes', 'a'), { only: 1 }, 'put replaces the whole document');
+  await db.delete('notes', 'a');
+  assert.equal(db.get('notes', 'a'), undefined);
+  await db.patch('notes', 'a', { revived: true });
+  assert.deepEqual(db.get('notes', 'a'), { revived: true }, 'a patch after a delete creates the document with its fields');
+  await db.put('notes', 'b', {});
+  assert.deepEqual(db.get('notes', 'b'), {}, 'an empty document exists');
+  assert.deepEqual(db.getMany('notes', ['b', 'zz', 'a']), [{}, undefined, { revived: true }]);
+  await db.close();
+});
+
+test('iterate: id order (UTF-8 bytes), bounds, reverse, limit; deleted documents are skipped', async () => {
+  const db = await open();
+  const ids = ['b', 'a', 'c', 'ab', '\u{1F600}', '\uFF61', 'd'];
+  for (const id of ids) await db.put('c', id, { id });
+  await db.put('c2', 'a', { other: true });
+  await db.delete('c', 'c');
+  const all = [...db.iterate('c')].map(([id]) => id);
+  assert.deepEqual(all, ['a', 'ab', 'b', 'd', '\uFF61', '\u{1F600}']);
+  assert.deepEqual([...db.iterate('c', { reverse: true })].map(([id]) => id), [...all].reverse());
+  assert.deepEqual([...db.iterate('c', { gt: 'a', lte: 'd' })].map(([id]) => id), ['ab', 'b', 'd']);
+  assert.deepEqual([...db.iterate('c', { gte: 'b', lt: 'd', limit: 5 })].map(([id]) => id), ['b'], 'deleted c skipped');
+  assert.deepEqual([...db.iterate('c', { limit: 2 })].map(([id]) => id), ['a', 'ab']);
+  assert.deepEqual([...db.iterate('c', { limit: 0 })], []);
+  const col = db.collection('c');
+  assert.deepEqual([...col.iterate({ limit: 1 })], [['a', { id: 'a' }]]);
+  await col.put('e', { x: 1 });
+  await col.patch('e', { y: 2 });
+  assert.deepEqual(col.get('e'), { x: 1, y: 2 });
+  await col.delete('e');
+  assert.deepEqual(col.getMany(['e', 'a']), [undefined, { id: 'a' }]);
+  await db.close();
+});
+
+test('a transaction is one entry, all or nothing; tx.get sees its own writes', async () => {
+  const db = await open();
+  await db.put('acct', 'x', { balance: 10 });
+  const before = db.stats().ownHead;
+  const r = await db.transaction((tx) => {
+    const x = tx.get('acct', 'x')!;
+    tx.put('acct', 'x', { balance: (x.balance as number) - 3 });
+    tx.patch('acct', 'y', { balance: 3 });
+    assert.deepEqual(tx.get('acct', 'x'), { balance: 7 });
+    assert.deepEqual(tx.get('acct', 'y'), { balance: 3 });
+    tx.delete('acct', 'z');
+    assert.equal(tx.get('acct', 'z'), undefined);
+    return 'done';
+  });
+  assert.equal(r, 'done');
+  assert.equal(db.stats().ownHead, before + 1, 'one entry');
+  const [entry] = await db.entriesSince(db.feed, before);
+  assert.deepEqual(decodeOpsV1(entry.ops).map((o) => o.kind), ['put', 'patch', 'delete']);
+  assert.deepEqual(db.get('acct', 'x'), { balance: 7 });
+
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      tx.put('acct', 'x', { balance: 0 });
+      tx.put('acct', 'w', { balance: 1 });
+      throw new Error('abort');
+    }),
+    /abort/,
+  );
+  await assert.rejects(
+    db.transaction((tx) => {
+      tx.put('acct', 'x', { balance: 0 });
+      tx.put('acct', 'w', { bad: () => 1 } as never);
+    }),
+    code('HEARTH_UNSUPPORTED_VALUE'),
+  );
+  assert.equal(db.stats().ownHead, before + 1, 'nothing written by the failed transactions');
+  assert.deepEqual(db.get('acct', 'x'), { balance: 7 });
+  assert.equal(db.get('acct', 'w'), undefined);
+  assert.equal(await db.transaction(() => 5), 5, 'an empty transaction writes nothing');
+  assert.equal(db.stats().ownHead, before + 1);
+  let leaked: Parameters<Parameters<Database['transaction']>[0]>[0] | undefined;
+  await db.transaction((tx) => {
+    leaked = tx;
+  });
+  assert.throws(() => leaked!.put('acct', 'q', {}), TypeError);
+  await db.close();
+});
+
+test('group commit: 10,000 concurrent unawaited puts form far fewer entries; the size cap splits entries', async () => {
+  const db = await open();
+  const ps: Promise<void>[] = [];
+  for (let i = 0; i < 10000; i++) ps.push(db.put('burst', `k${i}`, { i, text: 'x'.repeat(20) }));
+  await Promise.all(ps);
+  const entries = db.stats().ownHead;
+  assert.ok(entries >= 1 && entries <= 10, `10,000 puts made ${entries} entries`);
+  assert.deepEqual(db.get('burst', 'k9999'), { i: 9999, text: 'x'.repeat(20) });
+  assert.equal([...db.iterate('burst')].length, 10000);
+  await db.close();
+
+  const small = await open({ maxCommitBytes: 4096 });
+  const qs: Promise<void>[] = [];
+  for (let i = 0; i < 1000; i++) qs.push(small.put('burst', `k${i}`, { i, text: 'y'.repeat(50) }));
+  await Promise.all(qs);
+  const n = small.stats().ownHead;
+  assert.ok(n >= 10 && n < 1000, `cap 4096 bytes: ${n} entries`);
+  const all = await small.entriesSince(small.feed, 0);
+  assert.equal(all.length, n);
+  for (const e of all) assert.ok(e.ops.length <= 4096, `payload of ${e.ops.length} bytes`);
+  assert.equal(all.reduce((s, e) => s + decodeOpsV1(e.ops).length, 0), 1000);
+  await small.close();
+});
+
+test('read-your-writes: every awaited write is visible to the next read; writes resolve in order', async () => {
+  const db = await open();
+  const order: number[] = [];
+  const ps = [];
+  for (let i = 0; i < 50; i++) ps.push(db.put('c', 'x', { i }).then(() => order.push(i)));
+  await Promise.all(ps);
+  assert.deepEqual(order, [...Array(50).keys()]);
+  assert.deepEqual(db.get('c', 'x'), { i: 49 }, 'the last write wins (stamps follow call order)');
+  for (let i = 0; i < 20; i++) {
+    await db.patch('c', 'x', { i: i * 2 });
+    assert.equal(db.get('c', 'x')!.i, i * 2);
+  }
+  await db.close();
+});
+
+test('snapshot: a consistent view while writes continue; release', async () => {
+  const db = await open();
+  await db.put('c', 'a', { v: 1 });
+  await db.put('c', 'b', { v: 1 });
+  const snap = db.snapshot();
+  const h = snap.stateHash();
+  await db.put('c', 'a', { v: 2 });
+  await db.delete('c', 'b');
+  await db.put('c', 'c', { v: 3 });
+  assert.deepEqual(snap.get('c', 'a'), { v: 1 });
+  assert.deepEqual(snap.getMany('c', ['b', 'c']), [{ v: 1 }, undefined]);
+  assert.deepEqual([...snap.iterate('c')].map(([id]) => id), ['a', 'b']);
+  assert.deepEqual(snap.stateHash(), h);
+  assert.notDeepEqual(db.stateHash(), h);
+  assert.deepEqual([...db.iterate('c')].map(([id]) => id), ['a', 'c']);
+  snap.release();
+  assert.throws(() => snap.get('c', 'a'), code('HEARTH_CLOSED'));
+  await db.close();
+});
+
+test('bad input gets a typed error and writes nothing', async () => {
+  const db = await open({ maxDocumentBytes: 1000 });
+  await db.put('c', 'ok', { v: 1 });
+  const head = db.stats().ownHead;
+  const hash = db.stateHash();
+  const cases: [() => Promise<unknown>, string][] = [
+    [() => db.put('', 'a', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put('a\u0000b', 'a', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put('x'.repeat(129), 'a', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put(5 as never, 'a', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put('c', '', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put('c', '\uD800', {}), 'HEARTH_INVALID_KEY'],
+    [() => db.put('c', 'é'.repeat(513), {}), 'HEARTH_INVALID_KEY'],
+    [() => db.delete('c', 7 as never), 'HEARTH_INVALID_KEY'],
+    [() => db.put('c', 'a', { f: () => 1 } as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { s: Symbol('x') } as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { d: new Date() } as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { b: 1n } as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { m: new Map() } as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { _id: 'x' }), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', [1] as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', null as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.patch('c', 'a', 'str' as never), 'HEARTH_UNSUPPORTED_VALUE'],
+    [() => db.put('c', 'a', { big: 'x'.repeat(2000) }), 'HEARTH_DOCUMENT_TOO_LARGE'],
+    [() => db.patch('c', 'ok', { big: new Uint8Array(1001) }), 'HEARTH_DOCUMENT_TOO_LARGE'],
+    [() => db.transaction((tx) => tx.put('c', 'a', { big: 'x'.repeat(2000) })), 'HEARTH_DOCUMENT_TOO_LARGE'],
+  ];
+  for (const [f, c] of cases) await assert.rejects(f(), (e: unknown) => e instanceof DbError && e.code === c, `${f} → ${c}`);
+  assert.throws(() => db.collection(''), code('HEARTH_INVALID_KEY'));
+  assert.throws(() => db.get('c', ''), code('HEARTH_INVALID_KEY'));
+  assert.equal(db.stats().ownHead, head, 'no entry written');
+  assert.deepEqual(db.stateHash(), hash);
+  await db.close();
+});
+
+test('close commits queued writes; a closed database refuses everything with HEARTH_CLOSED', async () => {
+  const db = await open();
+  const p = db.put('c', 'a', { v: 1 });
+  const closing = db.close();
+  await assert.rejects(db.put('c', 'b', {}), code('HEARTH_CLOSED'));
+  await p;
+  await closing;
+  await db.close(); // idempotent
+  assert.throws(() => db.get('c', 'a'), code('HEARTH_CLOSED'));
+  assert.throws(() => db.snapshot(), code('HEARTH_CLOSED'));
+  assert.throws(() => db.stateHash(), code('HEARTH_CLOSED'));
+  await assert.rejects(db.patch('c', 'a', {}), code('HEARTH_CLOSED'));
+  await assert.rejects(db.transaction(() => 1), code('HEARTH_CLOSED'));
+  await assert.rejects(db.ingest([]), code('HEARTH_CLOSED'));
+});
+
+test('onCommit delivers each applied entry with the changed documents, before and after; unsubscribe', async () => {
+  const db = await open();
+  await db.put('c', 'a', { v: 1 });
+  const events: CommitEvent[] = [];
+  const off = db.onCommit((e) => events.push(e));
+  await db.transaction((tx) => {
+    tx.patch('c', 'a', { w: 2 });
+    tx.put('c', 'b', { v: 3 });
+    tx.patch('c', 'a', { v: 5 });
+    tx.delete('c', 'nothing-there');
+  });
+  assert.equal(events.length, 1);
+  const ev = events[0];
+  assert.equal(ev.local, true);
+  assert.equal(ev.seq, db.stats().ownHead);
+  assert.deepEqual(ev.feed, db.feed);
+  assert.deepEqual(
+    ev.changes.map((c) => ({ collection: c.collection, id: c.id, before: c.before, after: c.after })),
+    [
+      { collection: 'c', id: 'a', before: { v: 1 }, after: { v: 5, w: 2 } },
+      { collection: 'c', id: 'b', before: undefined, after: { v: 3 } },
+    ],
+    'a delete of a missing document is not a visible change',
+  );
+  await db.delete('c', 'b');
+  assert.deepEqual(events[1].changes.map((c) => [c.id, c.before, c.after]), [['b', { v: 3 }, undefined]]);
+  off();
+  await db.put('c', 'z', {});
+  assert.equal(events.length, 2);
+  // a listener that throws does not break commits
+  const errors: unknown[] = [];
+  const g = globalThis as { reportError?: (e: unknown) => void };
+  const saved = g.reportError;
+  g.reportError = (e) => errors.push(e);
+  try {
+    const off2 = db.onCommit(() => {
+      throw new Error('listener bug');
+    });
+    await db.put('c', 'y', { v: 1 });
+    off2();
+  } finally {
+    g.reportError = saved;
+  }
+  assert.equal(errors.length, 1);
+  assert.deepEqual(db.get('c', 'y'), { v: 1 });
+  await db.close();
+});
