@@ -353,6 +353,9 @@ function runQuery(store: QueryStore, query: Query, options: ExecuteOptions | und
  * ```ts
  * const { rows, cursor } = execute(store, { collection: 'posts', where: eq('authorId', 'u1'), sort: [desc('at')], limit: 20 })
  * ```
+ * Rows hold the documents the store returned (or projections that share their nested values): callers must not
+ * mutate them. The result does not depend on the plan chosen.
+ *
  * @throws QueryError `HEARTH_INVALID_QUERY` for a malformed query, `HEARTH_INVALID_CURSOR` for a bad `after`,
  *   `HEARTH_UNSUPPORTED_VALUE` for a filter value outside the document model.
  * @throws CorruptionError `HEARTH_CORRUPTION` if an index names a document the snapshot lacks.
