@@ -353,9 +353,11 @@ class LsmImpl implements Lsm {
   private dropTable(t: Table): void {
     this.openTables.delete(t);
     const p = this.path(fileName(t.meta.file, 'table'));
+    // Dropped after close (an abandoned iterator collected late): leave the file to the next open's orphan sweep.
+    const remove = !this.closed;
     const job = (async () => {
       await t.reader.close();
-      if (!this.closed || this.closing) await this.fs.remove(p);
+      if (remove) await this.fs.remove(p);
     })()
       .catch((e) => this.warn(`could not remove obsolete ${p}: ${String(e)} (it is removed on the next open)`))
       .finally(() => this.deletions.delete(job));
