@@ -282,7 +282,7 @@ function setPath(out: Record<string, unknown>, path: P, value: Value): void {
   for (let i = 0; i < path.length - 1; i++) {
     const next = Object.prototype.hasOwnProperty.call(cur, path[i]) ? cur[path[i]] : undefined;
     // Copy on descent: `next` may be an object of the stored document, which must not be mutated.
-    setOwn(cur, path[i], typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof Uint8Array ? {} : { ...next });
+    setOwn(cur, path[i], typeof next !== 'object' || next === null || Array.isArray(next) || ArrayBuffer.isView(next) ? {} : { ...next });
     cur = cur[path[i]] as Record<string, unknown>;
   }
   setOwn(cur, path[path.length - 1], value);

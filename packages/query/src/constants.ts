@@ -25,10 +25,15 @@ export const Tag = {
   BYTES: 0x07,
   ARRAY: 0x08,
   OBJECT: 0x09,
+  /** `Float32Array`. New types take new tags at the end, so keys of existing types keep their bytes. */
+  VECTOR: 0x0a,
 } as const;
 
 /** One past the last tag: upper bound of every encoded value. */
-export const TAG_END = 0x0a;
+export const TAG_END = 0x0b;
+
+/** Precedes each element of a vector, so that the vector terminator (0x00) sorts before any element. */
+export const VECTOR_ELEMENT = 0x01;
 
 /** Version byte that starts every pagination cursor (see `docs/query.md`). */
 export const CURSOR_VERSION = 1;

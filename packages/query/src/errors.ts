@@ -10,7 +10,7 @@ export const QueryErrorCode = {
   INVALID_QUERY: 'HEARTH_INVALID_QUERY',
   /** A pagination cursor is malformed, of another version, or from a query with another sort. */
   INVALID_CURSOR: 'HEARTH_INVALID_CURSOR',
-  /** A value outside the document model (Date, Map, bigint, lone surrogate...) had to be ordered or encoded. */
+  /** A value outside the document model (Date, Map, bigint, other typed arrays, lone surrogate...) had to be ordered or encoded. */
   UNSUPPORTED_VALUE: 'HEARTH_UNSUPPORTED_VALUE',
 } as const;
 

@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { CorruptionError } from '@hearth/io';
-import { ESCAPE_FF, OBJECT_PAIR, TERMINATOR, Tag } from './constants.js';
+import { ESCAPE_FF, OBJECT_PAIR, TERMINATOR, Tag, VECTOR_ELEMENT } from './constants.js';
 import { QueryError, QueryErrorCode } from './errors.js';
 import type { Value } from './types.js';
 import { Rank, objectKeys, setOwn, typeRank } from './value.js';
@@ -98,6 +98,17 @@ class Writer {
     this.len += 8;
   }
 
+  /** A binary32 with the same transform as {@link Writer.number}: -0 as +0, NaN as 0x7FC00000. */
+  float32(n: number): void {
+    this.grow(4);
+    if (Number.isNaN(n)) SCRATCH.setUint32(0, 0x7fc00000);
+    else SCRATCH.setFloat32(0, n === 0 ? 0 : n);
+    const neg = SCRATCH_BYTES[0] & 0x80;
+    for (let i = 0; i < 4; i++) this.buf[this.len + i] = neg ? SCRATCH_BYTES[i] ^ 0xff : SCRATCH_BYTES[i];
+    if (!neg) this.buf[this.len] ^= 0x80;
+    this.len += 4;
+  }
+
   value(v: unknown): void {
     switch (typeRank(v)) {
       case Rank.MISSING:
@@ -126,6 +137,14 @@ class Writer {
       case Rank.ARRAY:
         this.byte(Tag.ARRAY);
         for (const e of v as unknown[]) this.value(e);
+        this.byte(TERMINATOR);
+        return;
+      case Rank.VECTOR:
+        this.byte(Tag.VECTOR);
+        for (const e of v as Float32Array) {
+          this.byte(VECTOR_ELEMENT);
+          this.float32(e);
+        }
         this.byte(TERMINATOR);
         return;
       default: {
@@ -265,6 +284,24 @@ class Reader {
         }
         this.pos++;
         return out;
+      }
+      case Tag.VECTOR: {
+        const out: number[] = [];
+        while (this.peek() !== TERMINATOR) {
+          if (this.byte() !== VECTOR_ELEMENT) this.fail('expected vector element marker 0x01');
+          if (this.pos + 4 > this.buf.length) this.fail('truncated vector element');
+          const b = this.buf.slice(this.pos, this.pos + 4);
+          this.pos += 4;
+          if (b[0] & 0x80) b[0] ^= 0x80;
+          else for (let i = 0; i < 4; i++) b[i] ^= 0xff;
+          const dv = new DataView(b.buffer);
+          const n = dv.getFloat32(0);
+          if (Number.isNaN(n) && dv.getUint32(0) !== 0x7fc00000) this.fail('non-canonical NaN in vector');
+          if (Object.is(n, -0)) this.fail('non-canonical -0 in vector');
+          out.push(n);
+        }
+        this.pos++;
+        return Float32Array.from(out);
       }
       default:
         return this.fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);

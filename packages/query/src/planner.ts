@@ -104,8 +104,10 @@ function typeBracket(v: Value): [number, number] {
       return [Tag.BYTES, Tag.ARRAY];
     case Rank.ARRAY:
       return [Tag.ARRAY, Tag.OBJECT];
+    case Rank.OBJECT:
+      return [Tag.OBJECT, Tag.VECTOR];
     default:
-      return [Tag.OBJECT, TAG_END];
+      return [Tag.VECTOR, TAG_END];
   }
 }
 

@@ -15,11 +15,12 @@
 /**
  * A document value. The model is JSON plus byte strings: `null`, booleans, numbers (IEEE-754 f64, including
  * `NaN` and infinities), strings (well-formed UTF-16: no lone surrogates), `Uint8Array`, arrays and plain
- * objects. `undefined` means *missing* (a field that is absent); object properties whose value is `undefined`
+ * objects, and `Float32Array` vectors (opaque to paths: a path does not descend into them). `undefined` means *missing* (a field that is absent); object properties whose value is `undefined`
  * are treated as absent. Anything else (Date, Map, other typed arrays, bigint) is outside the model and raises
- * `HEARTH_UNSUPPORTED_VALUE` where the engine has to order or encode it.
+ * `HEARTH_UNSUPPORTED_VALUE` where the engine has to order or encode it. (The same model as `@hearth/db`'s
+ * documents.)
  */
-export type Value = null | boolean | number | string | Uint8Array | Value[] | { [key: string]: Value | undefined };
+export type Value = null | boolean | number | string | Uint8Array | Float32Array | Value[] | { [key: string]: Value | undefined };
 
 /** A document: a plain object. Its id is not part of it; the virtual field `_id` resolves to the id. */
 export type Doc = { [key: string]: Value | undefined };

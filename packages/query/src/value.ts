@@ -3,8 +3,8 @@
  *
  * Invariants (the index key encoding depends on them; `test/keys.test.ts` checks them as properties):
  * 1. {@link cmpValues} is a total order: reflexive, antisymmetric, transitive, over every value of the model.
- * 2. Types rank `missing < null < boolean < number < string < bytes < array < object`; values of different
- *    types compare by rank alone.
+ * 2. Types rank `missing < null < boolean < number < string < bytes < array < object < vector`; values of
+ *    different types compare by rank alone.
  * 3. `sign(cmpValues(a, b)) === sign(compareBytes(encodeValueV1(a), encodeValueV1(b)))` for all a, b.
  * 4. `cmpValues(a, b) === 0` exactly when the two encodings are equal (so `-0` equals `0`, `NaN` equals `NaN`,
  *    and an object property whose value is `undefined` is the same as an absent one).
@@ -24,6 +24,7 @@ export const Rank = {
   BYTES: 5,
   ARRAY: 6,
   OBJECT: 7,
+  VECTOR: 8,
 } as const;
 
 function unsupported(v: unknown): never {
@@ -49,6 +50,7 @@ export function typeRank(v: unknown): number {
       if (v === null) return Rank.NULL;
       if (Array.isArray(v)) return Rank.ARRAY;
       if (v instanceof Uint8Array && v.constructor === Uint8Array) return Rank.BYTES;
+      if (v instanceof Float32Array && v.constructor === Float32Array) return Rank.VECTOR;
       const proto = Object.getPrototypeOf(v);
       if (proto === Object.prototype || proto === null) return Rank.OBJECT;
       return unsupported(v);
@@ -112,7 +114,8 @@ function cmpNumbers(a: number, b: number): number {
  *
  * Order: missing < null < false < true < numbers (numeric; -0 = 0; NaN above +Infinity) < strings (code point)
  * < bytes (unsigned lexicographic) < arrays (element-wise, a proper prefix first) < objects (pairs of key and
- * value in key order, compared pair by pair, key first; a proper prefix first).
+ * value in key order, compared pair by pair, key first; a proper prefix first) < vectors (`Float32Array`,
+ * element-wise in the number order, a proper prefix first).
  * @throws QueryError `HEARTH_UNSUPPORTED_VALUE` for values outside the model.
  */
 export function cmpValues(a: unknown, b: unknown): number {
@@ -131,6 +134,16 @@ export function cmpValues(a: unknown, b: unknown): number {
       return compareStrings(a as string, b as string);
     case Rank.BYTES:
       return compareBytes(a as Uint8Array, b as Uint8Array);
+    case Rank.VECTOR: {
+      const x = a as Float32Array;
+      const y = b as Float32Array;
+      const n = Math.min(x.length, y.length);
+      for (let i = 0; i < n; i++) {
+        const c = cmpNumbers(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
+    }
     case Rank.ARRAY: {
       const x = a as unknown[];
       const y = b as unknown[];
@@ -200,7 +213,7 @@ export function getPath(doc: unknown, path: readonly string[], id?: string): Val
     if (Array.isArray(cur)) {
       if (!INDEX_SEGMENT.test(seg)) return undefined;
       cur = cur[Number(seg)];
-    } else if (cur instanceof Uint8Array) {
+    } else if (ArrayBuffer.isView(cur)) {
       return undefined;
     } else {
       if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;

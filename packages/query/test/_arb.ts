@@ -32,6 +32,7 @@ export const valueArb: fc.Arbitrary<Value> = fc.letrec<{ value: Value }>((tie) =
     numberArb,
     stringArb,
     fc.uint8Array({ maxLength: 4 }).map((b) => new Uint8Array(b)),
+    fc.float32Array({ maxLength: 3 }).map((f) => new Float32Array(f)),
     fc.array(tie('value'), { maxLength: 3 }),
     fc.dictionary(stringArb, tie('value'), { maxKeys: 3 }),
   ),

@@ -1,5 +1,6 @@
 // The tagged-JSON form of values used by the committed fixtures: plain JSON, plus {"$n": "NaN" | "-0" |
-// "Infinity" | "-Infinity"} for numbers JSON cannot carry, {"$b": "<hex>"} for byte strings and
+// "Infinity" | "-Infinity"} for numbers JSON cannot carry, {"$b": "<hex>"} for byte strings, {"$f32": [...]} for
+// Float32Array vectors (elements as numbers or "NaN"/"-0"/"Infinity"/"-Infinity"), and
 // {"$missing": true} for a missing value.
 import { fromHex, toHex, type Value } from '../src/index.js';
 
@@ -11,6 +12,7 @@ export function fromTagged(t: Tagged): Value | undefined {
     const o = t as Record<string, unknown>;
     if ('$n' in o) return Number(o.$n === '-0' ? -0 : o.$n);
     if ('$b' in o) return fromHex(o.$b as string);
+    if ('$f32' in o) return Float32Array.from((o.$f32 as unknown[]).map((x) => (x === '-0' ? -0 : Number(x))));
     if ('$missing' in o) return undefined;
     const out: Record<string, Value | undefined> = {};
     for (const k of Object.keys(o)) out[k] = fromTagged(o[k]);
@@ -27,10 +29,12 @@ export function toTagged(v: Value | undefined): Tagged {
     return v;
   }
   if (v instanceof Uint8Array) return { $b: toHex(v) };
+  if (v instanceof Float32Array) return { $f32: [...v].map((x) => (Object.is(x, -0) ? '-0' : Number.isFinite(x) ? x : String(x))) };
   if (Array.isArray(v)) return v.map(toTagged);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, Tagged> = {};
-    for (const k of Object.keys(v)) out[k] = toTagged(v[k]);
+    const o = v as { [key: string]: Value | undefined };
+    for (const k of Object.keys(o)) out[k] = toTagged(o[k]);
     return out;
   }
   return v;

@@ -17,6 +17,7 @@ export function scalar(r: Rand): Value {
   if (k < 0.16) return chance(r, 0.5);
   if (k < 0.55) return pick(r, NUMBERS);
   if (k < 0.9) return pick(r, STRINGS);
+  if (k < 0.95) return Float32Array.of(...Array.from({ length: int(r, 0, 2) }, () => pick(r, [0, -0, 0.5, 1, NaN])));
   return Uint8Array.of(int(r, 0, 2));
 }
 

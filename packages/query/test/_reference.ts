@@ -16,7 +16,7 @@ export function refGet(doc: Doc, path: Path, id: string): Value | undefined {
     if (Array.isArray(cur)) {
       if (!/^(0|[1-9][0-9]*)$/.test(k)) return undefined;
       cur = cur[Number(k)];
-    } else if (cur !== null && typeof cur === 'object' && !(cur instanceof Uint8Array)) {
+    } else if (cur !== null && typeof cur === 'object' && !ArrayBuffer.isView(cur)) {
       cur = Object.prototype.hasOwnProperty.call(cur, k) ? (cur as Record<string, unknown>)[k] : undefined;
     } else return undefined;
   }
@@ -84,7 +84,7 @@ function refProject(doc: Doc, id: string, select: readonly Path[] | undefined): 
     let cur = out;
     for (let i = 0; i < s.length - 1; i++) {
       const n = cur[s[i]];
-      cur[s[i]] = n !== null && typeof n === 'object' && !Array.isArray(n) && !(n instanceof Uint8Array) ? { ...n } : {};
+      cur[s[i]] = n !== null && typeof n === 'object' && !Array.isArray(n) && !ArrayBuffer.isView(n) ? { ...n } : {};
       cur = cur[s[i]] as Record<string, unknown>;
     }
     cur[s[s.length - 1]] = v;

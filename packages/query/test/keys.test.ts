@@ -135,7 +135,7 @@ test('canonical forms: -0 is 0, NaN is one value above +Infinity, undefined prop
 });
 
 test('values outside the model are refused with HEARTH_UNSUPPORTED_VALUE', () => {
-  for (const bad of [new Date(0), new Map(), new Float32Array(2), 1n, Symbol('x'), () => 1, '\ud800', 'a\udc00b']) {
+  for (const bad of [new Date(0), new Map(), new Float64Array(2), new Int8Array(1), 1n, Symbol('x'), () => 1, '\ud800', 'a\udc00b']) {
     assert.throws(
       () => encodeValueV1(bad as never),
       (e: unknown) => e instanceof QueryError && e.code === 'HEARTH_UNSUPPORTED_VALUE',

@@ -144,3 +144,18 @@ test('property: decodeCursorV1(encodeCursorV1(position)) returns the position', 
     params(1000),
   );
 });
+
+test('vectors (Float32Array) are values: ordered, indexed, opaque to paths and contains', () => {
+  const s = new MemoryQueryStore();
+  s.put('v', 'a', { e: Float32Array.of(0.5, 1) });
+  s.put('v', 'b', { e: Float32Array.of(0.25) });
+  s.put('v', 'c', { e: [0.5, 1] });
+  s.createIndex({ collection: 'v', fields: ['e'] });
+  const q = (f: Query['where'], sort = [asc('e')]) => execute(s, { collection: 'v', where: f, sort }).rows.map((r) => r.id);
+  assert.deepEqual(q(undefined), ['c', 'b', 'a']); // arrays < vectors; vectors element-wise
+  assert.deepEqual(q(eq('e', Float32Array.of(0.5, 1))), ['a']);
+  assert.deepEqual(q(gt('e', Float32Array.of(0.3))), ['a']); // type-bracketed: vectors only
+  assert.deepEqual(q(eq('e.0', 0.5)), ['c']); // paths do not descend into vectors
+  assert.deepEqual(q({ op: 'contains', path: 'e', value: 0.5 }), ['c']); // nor does contains
+  assert.deepEqual(execute(s, { collection: 'v', where: eq('_id', 'a'), select: ['e'] }).rows[0].doc, { e: Float32Array.of(0.5, 1) });
+});
