@@ -628,8 +628,6 @@ class LsmImpl implements Lsm {
     let curLen = -1;
     let lastSeqForKey = SEQ_SENTINEL;
     let n = 0;
-    const runId = 0;
-    void runId;
     const finishTable = async (): Promise<void> => {
       const summary = writer!.finish();
       await handle!.sync();
@@ -671,7 +669,6 @@ class LsmImpl implements Lsm {
             fileNo = this.nextFile++;
             handle = await this.fs.open(this.path(fileName(fileNo, 'table')), { exclusive: true });
             writer = new TableWriter(handle, this.cfg.table);
-            // The iterator's views may have moved during the await? No: `it` is only advanced here.
           }
           writer.add(it.kbuf, it.koff, ulen, it.seq, it.kind, it.vbuf, it.voff, it.vlen);
         }
