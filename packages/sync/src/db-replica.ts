@@ -1,0 +1,154 @@
+/**
+ * {@link SyncReplica} over a `@hearth/db` {@link Database}, and the encoding of membership records as documents.
+ *
+ * Membership records live in the collection `_members` (spec: `docs/sync.md`, "Membership records"): one document
+ * per record, written once with `put`, never changed:
+ *
+ * - id: `<subject hex (64)>.<author hex (64)>.<at (16 hex digits)>`, all lowercase;
+ * - fields: `action` (`"admit"` | `"remove"`) and `role` (`"admin"` | `"member"`; `"member"` for removals).
+ *
+ * Why the author and time are in the id: the document state (LWW) does not say who wrote a document or when, and
+ * membership needs both; the id makes each record its own document (a grow-only set) and ingest checks that the id
+ * tells the truth: the author is the entry's feed and `at` is at most the op's HLC stamp and at least
+ * {@link RECORD_MAX_LAG_MS} before it (the writer takes `at` from its wall clock just before the write, which the
+ * db's HLC stamp never precedes).
+ *
+ * @packageDocumentation
+ */
+import type { Database } from '@hearth/db';
+import { decodeFieldValueV1, decodeOpsV1, type Op } from '@hearth/db';
+import { hlcMs, packHlc } from '@hearth/crdt';
+import { feedIdFromHex, feedIdToHex, type StateVectorEntry, type UnverifiedEntry } from '@hearth/log';
+import { MEMBERS_COLLECTION } from './constants.js';
+import { SyncError, SyncErrorCode } from './errors.js';
+import type { MembershipRecord, Role } from './membership.js';
+import type { CommitNotice, ReplicaFeedResult, SyncReplica } from './types.js';
+
+/** How far a record's `at` may lag behind the HLC stamp of the op that writes it: 10 minutes (ms). */
+export const RECORD_MAX_LAG_MS = 10 * 60 * 1000;
+
+const RECORD_ID = /^([0-9a-f]{64})\.([0-9a-f]{64})\.([0-9a-f]{16})$/;
+
+/** The document id of a record. */
+export function membershipRecordId(subject: Uint8Array, author: Uint8Array, at: bigint): string {
+  return `${feedIdToHex(subject)}.${feedIdToHex(author)}.${at.toString(16).padStart(16, '0')}`;
+}
+
+/** Parses a record document (id + fields); null if it is not a well-formed record. */
+export function parseMembershipRecord(id: string, fields: Readonly<Record<string, unknown>>): MembershipRecord | null {
+  const m = RECORD_ID.exec(id);
+  if (m === null) return null;
+  const keys = Object.keys(fields);
+  if (keys.length !== 2 || !('action' in fields) || !('role' in fields)) return null;
+  const { action, role } = fields;
+  if (action !== 'admit' && action !== 'remove') return null;
+  if (role !== 'admin' && role !== 'member') return null;
+  if (action === 'remove' && role !== 'member') return null;
+  return { subject: feedIdFromHex(m[1]), author: feedIdFromHex(m[2]), at: BigInt('0x' + m[3]), action, role };
+}
+
+function notAdmin(message: string, entry: UnverifiedEntry): SyncError {
+  return new SyncError(SyncErrorCode.NOT_ADMIN, message, { feed: feedIdToHex(entry.feed), seq: entry.seq });
+}
+
+/** Options of {@link DatabaseReplica}. */
+export interface DatabaseReplicaOptions {
+  /** Wall clock used for a record's `at` (ms). Must be the clock the Database's HLC uses. Default `Date.now`. */
+  wallClock?: () => number;
+  /** Entries read per `entriesSince` call while filling a batch. Default 64. */
+  readChunk?: number;
+}
+
+/** A {@link SyncReplica} over a Database. */
+export class DatabaseReplica implements SyncReplica {
+  private readonly wallClock: () => number;
+  private readonly readChunk: number;
+  private lastAt = 0n;
+
+  constructor(
+    readonly db: Database,
+    options: DatabaseReplicaOptions = {},
+  ) {
+    this.wallClock = options.wallClock ?? Date.now;
+    this.readChunk = options.readChunk ?? 64;
+  }
+
+  get feed(): Uint8Array {
+    return this.db.feed;
+  }
+
+  stateVector(): StateVectorEntry[] {
+    return this.db.stateVector();
+  }
+
+  async readEntries(feed: Uint8Array, fromSeq: number, maxBytes: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    let bytes = 0;
+    let next = fromSeq;
+    for (;;) {
+      const got = await this.db.entriesSince(feed, next - 1, this.readChunk);
+      if (got.length === 0) return out;
+      for (const e of got) {
+        if (out.length > 0 && bytes + e.bytes.length > maxBytes) return out;
+        out.push(e.bytes);
+        bytes += e.bytes.length;
+        next = e.seq + 1;
+      }
+      if (got.length < this.readChunk) return out;
+    }
+  }
+
+  async ingest(entries: readonly Uint8Array[]): Promise<readonly ReplicaFeedResult[]> {
+    const r = await this.db.ingest(entries);
+    return r.feeds;
+  }
+
+  onCommit(listener: (commit: CommitNotice) => void): () => void {
+    return this.db.onCommit((e) => listener({ feed: e.feed, seq: e.seq, local: e.local }));
+  }
+
+  membershipRecords(): MembershipRecord[] {
+    const out: MembershipRecord[] = [];
+    for (const [id, doc] of this.db.iterate(MEMBERS_COLLECTION)) {
+      const rec = parseMembershipRecord(id, doc);
+      if (rec !== null) out.push(rec);
+    }
+    return out;
+  }
+
+  recordsIn(entry: UnverifiedEntry): MembershipRecord[] {
+    let ops: Op[];
+    try {
+      ops = decodeOpsV1(entry.ops, { checkValues: false });
+    } catch {
+      return []; // ingest refuses it with HEARTH_MALFORMED_OPS
+    }
+    const out: MembershipRecord[] = [];
+    for (const op of ops) {
+      if (op.collection !== MEMBERS_COLLECTION) continue;
+      if (op.kind !== 'put') throw notAdmin(`a membership record can only be written once with put, got ${op.kind}`, entry);
+      const fields: Record<string, unknown> = {};
+      try {
+        for (const [k, v] of op.fields) fields[k] = decodeFieldValueV1(v);
+      } catch {
+        throw notAdmin('a membership record holds a malformed value', entry);
+      }
+      const rec = parseMembershipRecord(op.id, fields);
+      if (rec === null) throw notAdmin(`malformed membership record ${op.id.slice(0, 80)}`, entry);
+      if (feedIdToHex(rec.author) !== feedIdToHex(entry.feed)) throw notAdmin('a membership record names another author than its feed', entry);
+      if (rec.at > op.hlc || hlcMs(rec.at) < hlcMs(op.hlc) - RECORD_MAX_LAG_MS) {
+        throw notAdmin(`a membership record's time is outside [stamp - ${RECORD_MAX_LAG_MS} ms, stamp]`, entry);
+      }
+      out.push(rec);
+    }
+    return out;
+  }
+
+  async writeMembershipRecord(subject: Uint8Array, action: 'admit' | 'remove', role: Role): Promise<void> {
+    // Distinct, increasing `at` per author even within one millisecond (each record is its own document).
+    const wall = packHlc(this.wallClock(), 0);
+    const at = wall > this.lastAt ? wall : this.lastAt + 1n;
+    this.lastAt = at;
+    await this.db.put(MEMBERS_COLLECTION, membershipRecordId(subject, this.db.feed, at), { action, role: action === 'remove' ? 'member' : role });
+  }
+}
