@@ -18,12 +18,27 @@
  *   SHA-256 per entry plus N `crypto.verify` calls.
  * - `reopen-recover` (ms): `FeedStore.open` of the directory written by `append-sync` (scan, checksums, head hash).
  *
- * Method: each workload runs once to warm up, then 3 times; rows are medians.
+ * Database workloads (`@hearth/db`, `Database` on `NodeFileSystem` in the suite's tmp dir): signed, durable writes
+ * of ~200-byte generated documents (5 fields: title, body, n, tags, done), each acknowledged only after its entry is
+ * signed, appended and fsynced. Baseline: `classic-level` (LevelDB) with `sync: true` batches (the same durability:
+ * fsync before acknowledging), key `c/<id>`, value the document as JSON.
+ * - `put-batch-1`, `put-batch-10`, `put-batch-1000` (docs/s): commits of 1, 10 and 1,000 writes. Hearth: awaited
+ *   `put` (one per entry) and transactions of 10 and 1,000 puts (one entry each); LevelDB: `put` / `batch` of that
+ *   size with `sync: true`. Documents: 1,000 / 10,000 / 100,000 (a fifth with `--quick`).
+ * - `put-concurrent-10000` (docs/s): 10,000 `put` calls issued without awaiting, then awaited together: group commit
+ *   forms the entries. Row `put-concurrent-10000-entries` (unit `entries`): how many entries that produced.
+ *   LevelDB: 10,000 concurrent `put(..., { sync: true })` calls (it groups them in its own write queue).
+ * - `put-single-p50`, `put-single-p99` (ms): latency of awaited single puts (from the `put-batch-1` run).
+ *
+ * Method: each workload runs once to warm up, then 3 times; rows are medians. `HEARTH_BENCH_PART=db` runs only the
+ * database workloads.
  */
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeFileSystem } from '@hearth/io/node';
+import { ClassicLevel } from 'classic-level';
+import { Database, type Document } from '@hearth/db';
 import {
   FeedStore,
   decodeEntryV1,
@@ -33,13 +48,14 @@ import {
   verifyRange,
   type VerifiedEntry,
 } from '@hearth/log';
-import { medianOf, now, type Row, type SuiteContext } from '../lib.js';
+import { median, medianOf, now, percentile, type Row, type SuiteContext } from '../lib.js';
 
 const REPS = 3;
 const OPS_BYTES = 200_000;
 const DOCS_PER_ENTRY = 1000;
 
 export default async function logSuite(ctx: SuiteContext): Promise<Row[]> {
+  if (process.env.HEARTH_BENCH_PART === 'db') return dbWorkloads(ctx);
   const n = ctx.quick ? 100 : 400;
   const rows: Row[] = [];
   const kp = keypairFromSecretKey(new Uint8Array(32).fill(7));
@@ -161,6 +177,159 @@ export default async function logSuite(ctx: SuiteContext): Promise<Row[]> {
       return took;
     });
     row('reopen-recover', 'hearth', ms, 'ms');
+  }
+  rows.push(...(await dbWorkloads(ctx)));
+  return rows;
+}
+
+/** A generated document of about 200 bytes (as JSON). */
+function makeDoc(i: number): Document {
+  return {
+    title: `Document number ${i} of the benchmark`,
+    body: `Lorem ipsum dolor sit amet, consectetur adipiscing elit ${i}, sed do eiusmod tempor incididunt ut labore et dolore.`,
+    n: i,
+    tags: ['alpha', i % 2 ? 'odd' : 'even'],
+    done: i % 3 === 0,
+  };
+}
+
+async function dbWorkloads(ctx: SuiteContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  const scale = ctx.quick ? 5 : 1;
+  const kp = keypairFromSecretKey(new Uint8Array(32).fill(9));
+  let dirNo = 0;
+  const freshDir = (): string => {
+    const dir = join(ctx.tmpDir, `db-${dirNo++}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const withDb = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
+    const dir = freshDir();
+    const db = await Database.open({ fs: new NodeFileSystem(dir), name: 'db', keypair: kp });
+    try {
+      return await fn(db);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const withLevel = async <T>(fn: (db: ClassicLevel<string, string>) => Promise<T>): Promise<T> => {
+    const dir = freshDir();
+    const db = new ClassicLevel<string, string>(dir);
+    await db.open();
+    try {
+      return await fn(db);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  // put-batch-1 (and single-put latency)
+  {
+    const n = Math.round(1000 / scale);
+    ctx.log(`put-batch-1 (hearth, ${n} docs)`);
+    const lat: number[] = [];
+    const rate = await medianOf(REPS, () =>
+      withDb(async (db) => {
+        lat.length = 0;
+        const t0 = now();
+        for (let i = 0; i < n; i++) {
+          const t = now();
+          await db.put('c', `d${i}`, makeDoc(i));
+          lat.push(now() - t);
+        }
+        return n / ((now() - t0) / 1000);
+      }),
+    );
+    rows.push({ workload: 'put-batch-1', system: 'hearth', value: rate, unit: 'docs/s', n });
+    rows.push({ workload: 'put-single-p50', system: 'hearth', value: percentile(lat, 50), unit: 'ms', n });
+    rows.push({ workload: 'put-single-p99', system: 'hearth', value: percentile(lat, 99), unit: 'ms', n });
+    ctx.log(`put-batch-1 (classic-level)`);
+    const llat: number[] = [];
+    const lrate = await medianOf(REPS, () =>
+      withLevel(async (db) => {
+        llat.length = 0;
+        const t0 = now();
+        for (let i = 0; i < n; i++) {
+          const t = now();
+          await db.put(`c/d${i}`, JSON.stringify(makeDoc(i)), { sync: true });
+          llat.push(now() - t);
+        }
+        return n / ((now() - t0) / 1000);
+      }),
+    );
+    rows.push({ workload: 'put-batch-1', system: 'classic-level', value: lrate, unit: 'docs/s', n });
+    rows.push({ workload: 'put-single-p50', system: 'classic-level', value: percentile(llat, 50), unit: 'ms', n });
+    rows.push({ workload: 'put-single-p99', system: 'classic-level', value: percentile(llat, 99), unit: 'ms', n });
+  }
+
+  // put-batch-10, put-batch-1000: one transaction (one entry) per commit
+  for (const size of [10, 1000]) {
+    const n = Math.round((size === 10 ? 10_000 : 100_000) / scale);
+    const docs = Array.from({ length: n }, (_, i) => makeDoc(i));
+    ctx.log(`put-batch-${size} (hearth, ${n} docs)`);
+    let entries = 0;
+    const rate = await medianOf(REPS, () =>
+      withDb(async (db) => {
+        const t0 = now();
+        for (let i = 0; i < n; i += size) {
+          await db.transaction((tx) => {
+            for (let j = i; j < i + size && j < n; j++) tx.put('c', `d${j}`, docs[j]);
+          });
+        }
+        const r = n / ((now() - t0) / 1000);
+        entries = db.stats().ownHead;
+        return r;
+      }),
+    );
+    if (entries !== Math.ceil(n / size)) throw new Error(`put-batch-${size}: ${entries} entries, expected ${Math.ceil(n / size)}`);
+    rows.push({ workload: `put-batch-${size}`, system: 'hearth', value: rate, unit: 'docs/s', n });
+    ctx.log(`put-batch-${size} (classic-level)`);
+    const lrate = await medianOf(REPS, () =>
+      withLevel(async (db) => {
+        const t0 = now();
+        for (let i = 0; i < n; i += size) {
+          const ops = [];
+          for (let j = i; j < i + size && j < n; j++) ops.push({ type: 'put' as const, key: `c/d${j}`, value: JSON.stringify(docs[j]) });
+          await db.batch(ops, { sync: true });
+        }
+        return n / ((now() - t0) / 1000);
+      }),
+    );
+    rows.push({ workload: `put-batch-${size}`, system: 'classic-level', value: lrate, unit: 'docs/s', n });
+  }
+
+  // put-concurrent-10000
+  {
+    const n = 10_000;
+    const docs = Array.from({ length: n }, (_, i) => makeDoc(i));
+    ctx.log('put-concurrent-10000 (hearth)');
+    const entryCounts: number[] = [];
+    const rate = await medianOf(REPS, () =>
+      withDb(async (db) => {
+        const t0 = now();
+        const ps: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) ps.push(db.put('c', `d${i}`, docs[i]));
+        await Promise.all(ps);
+        const r = n / ((now() - t0) / 1000);
+        entryCounts.push(db.stats().ownHead);
+        return r;
+      }),
+    );
+    rows.push({ workload: 'put-concurrent-10000', system: 'hearth', value: rate, unit: 'docs/s', n });
+    rows.push({ workload: 'put-concurrent-10000-entries', system: 'hearth', value: median(entryCounts), unit: 'entries', n });
+    ctx.log('put-concurrent-10000 (classic-level)');
+    const lrate = await medianOf(REPS, () =>
+      withLevel(async (db) => {
+        const t0 = now();
+        const ps: Promise<void>[] = [];
+        for (let i = 0; i < n; i++) ps.push(db.put(`c/d${i}`, JSON.stringify(docs[i]), { sync: true }));
+        await Promise.all(ps);
+        return n / ((now() - t0) / 1000);
+      }),
+    );
+    rows.push({ workload: 'put-concurrent-10000', system: 'classic-level', value: lrate, unit: 'docs/s', n });
   }
   return rows;
 }

@@ -53,10 +53,10 @@ import {
   decodeDocStateV1,
   docFields,
   emptyDocState,
-  encodeDocStateV1,
   type DocState,
 } from '@hearth/crdt';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { encodeDocState } from './_docstate.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
@@ -222,15 +222,25 @@ interface Unit {
   reject(e: unknown): void;
 }
 
-/** An entry ready to apply. */
-interface Applicable {
+/** An entry about to be applied (its hash may not be known yet). */
+interface PendingApply {
   feed: Uint8Array;
-  feedHex: string;
   seq: number;
-  hash: Uint8Array;
   hlc: bigint;
   ops: readonly Op[];
   local: boolean;
+}
+
+/** An entry ready to apply. */
+interface Applicable extends PendingApply {
+  feedHex: string;
+  hash: Uint8Array;
+}
+
+/** New document states and change events computed by `prepare`, not yet in the LSM. */
+interface Prepared {
+  batch: BatchOp[];
+  events: CommitEvent[];
 }
 
 const ZERO_HASH = new Uint8Array(32);
@@ -696,7 +706,11 @@ export class Database {
     while (this.loop !== null) await this.loop;
   }
 
-  /** One group commit: sign one entry for the queued units (up to the size cap), make it durable, apply it. */
+  /**
+   * One group commit: sign one entry for the queued units (up to the size cap), make it durable, apply it.
+   * The new document states are computed while the entry is hashed and signed (WebCrypto works off the main
+   * thread); they reach the memtable only after the entry is durable (invariant 1).
+   */
   private async commitNext(): Promise<void> {
     const units: Unit[] = [];
     let bytes = 0;
@@ -711,14 +725,19 @@ export class Database {
     if (this.failure !== null) return fail(this.failure);
     if (this.ownBehind !== null) return fail(this.feedBehindError());
     const ops: Op[] = units.length === 1 ? units[0].ops : units.flatMap((u) => u.ops);
+    const seq = this.ownHead.seq + 1;
     let entry: VerifiedEntry;
+    let prepared: Prepared;
     try {
       const payload = encodeOpsV1(ops);
-      entry = await signEntry(
-        { seq: this.ownHead.seq + 1, prev: this.ownHead.seq === 0 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload },
-        this.keypair,
-        this.options.crypto,
-      );
+      const signing = signEntry({ seq, prev: seq === 1 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload }, this.keypair, this.options.crypto);
+      try {
+        prepared = this.prepare([{ feed: this.keypair.publicKey, seq, hlc: ops[ops.length - 1].hlc, ops, local: true }], true);
+      } catch (e) {
+        signing.catch(() => undefined);
+        throw e;
+      }
+      entry = await signing;
       await this.feeds.append([entry]); // a failed append is cut back by the feed store: nothing was written
     } catch (e) {
       return fail(e);
@@ -732,9 +751,9 @@ export class Database {
     }
     this.ownHead = { seq: entry.seq, hash: entry.hash };
     this.durable.set(this.ownHex, { feed: entry.feed, seq: entry.seq, hash: entry.hash });
-    let applied: { events: CommitEvent[]; done: Promise<void> };
+    let done: Promise<void>;
     try {
-      applied = this.apply([{ feed: entry.feed, feedHex: this.ownHex, seq: entry.seq, hash: entry.hash, hlc: entry.hlc, ops, local: true }], true);
+      done = this.install(prepared, [entry]);
     } catch (e) {
       this.failure = new DbError(DbErrorCode.FAILED, `applying a durable entry failed (${(e as Error).message}); close and reopen the database (it replays the entry)`, { cause: e });
       return fail(e);
@@ -742,20 +761,26 @@ export class Database {
     this.commits++;
     this.opsCommitted += ops.length;
     for (const u of units) u.resolve();
-    this.emit(applied.events);
+    this.emit(prepared.events);
     try {
-      await applied.done; // back-pressure: wait while the LSM has no room for another memtable
+      await done; // back-pressure: wait while the LSM has no room for another memtable
     } catch (e) {
       this.failure ??= new DbError(DbErrorCode.FAILED, `the LSM failed (${(e as Error).message}); close and reopen the database`, { cause: e });
     }
   }
 
-  /**
-   * Applies entries to the LSM in one batch (invariant 2) and returns the change events (computed only when
-   * `emit` and someone listens). The memtable is updated before this returns; `done` resolves when the LSM has
-   * room again. REQUIRES: inside `exclusive`, entries durable, each feed's entries in seq order.
-   */
+  /** Applies entries: {@link Database.prepare} then {@link Database.install}. REQUIRES: as `prepare`, entries durable. */
   private apply(items: readonly Applicable[], emit: boolean): { events: CommitEvent[]; done: Promise<void> } {
+    const prepared = this.prepare(items, emit);
+    return { events: prepared.events, done: this.install(prepared, items) };
+  }
+
+  /**
+   * Computes the new document states of entries (reading the current ones from the LSM) and the change events
+   * (only when `emit` and someone listens), without changing anything. REQUIRES: inside `exclusive` (no other
+   * write may reach the LSM before the matching `install`), each feed's entries in seq order.
+   */
+  private prepare(items: readonly PendingApply[], emit: boolean): Prepared {
     const wantChanges = emit && this.listeners.size > 0;
     const states = new Map<string, { key: Uint8Array; state: DocState; dirty: boolean }>();
     const events: CommitEvent[] = [];
@@ -785,14 +810,24 @@ export class Database {
         }
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
       }
-      const prev = this.applied.get(item.feedHex);
-      if (prev === undefined || item.seq > prev.seq) this.applied.set(item.feedHex, { feed: item.feed, seq: item.seq, hash: item.hash });
     }
     const batch: BatchOp[] = [];
-    for (const rec of states.values()) if (rec.dirty) batch.push({ type: 'put', key: rec.key, value: encodeDocStateV1(rec.state) });
-    const position = encodeStateVectorV1([...this.applied.values()]);
-    const done = this.lsm.batch(batch, { position });
-    return { events, done };
+    for (const rec of states.values()) if (rec.dirty) batch.push({ type: 'put', key: rec.key, value: encodeDocState(rec.state) });
+    return { batch, events };
+  }
+
+  /**
+   * Writes prepared states to the LSM in one batch whose position is the applied state vector including
+   * `heads` (invariant 2). The memtable is updated before this returns; the promise resolves when the LSM has room
+   * again. REQUIRES: the entries are durable; nothing reached the LSM since `prepare`.
+   */
+  private install(prepared: Prepared, heads: readonly { feed: Uint8Array; seq: number; hash: Uint8Array }[]): Promise<void> {
+    for (const h of heads) {
+      const hex = feedIdToHex(h.feed);
+      const prev = this.applied.get(hex);
+      if (prev === undefined || h.seq > prev.seq) this.applied.set(hex, { feed: h.feed, seq: h.seq, hash: h.hash });
+    }
+    return this.lsm.batch(prepared.batch, { position: encodeStateVectorV1([...this.applied.values()]) });
   }
 
   private emit(events: readonly CommitEvent[]): void {

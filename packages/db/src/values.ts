@@ -140,8 +140,90 @@ function prepare(v: unknown, depth: number, path: string): unknown {
  * @throws DbError `HEARTH_UNSUPPORTED_VALUE` if the value is outside the document model.
  */
 export function encodeFieldValueV1(value: DocValue, path = 'value'): Uint8Array {
+  switch (typeof value) {
+    case 'string': {
+      const out = packString(value);
+      if (out === null) throw unsupported(path, 'a string with a lone surrogate');
+      return out;
+    }
+    case 'number':
+      return packNumber(value);
+    case 'boolean':
+      return Uint8Array.of(value ? 0xc3 : 0xc2);
+    default:
+      if (value === null) return Uint8Array.of(0xc0);
+  }
   const prepared = prepare(value, 0, path);
   return packr.pack(prepared) as Uint8Array;
+}
+
+// Fast paths for top-level scalars, the common field values. They write exactly what msgpackr writes with the
+// options above (pinned by a property test against msgpackr): minimal str header for the UTF-8 length; integers
+// in [-2^31, 2^32) in the smallest int format (fixint up to 127, as msgpackr does with useRecords: false); other
+// numbers as float64.
+
+/** msgpack of a string, or null if it has a lone surrogate. */
+function packString(s: string): Uint8Array | null {
+  let n = 0;
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else {
+      ascii = false;
+      if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c <= 0xdbff) {
+        const d = s.charCodeAt(i + 1);
+        if (!(d >= 0xdc00 && d <= 0xdfff)) return null;
+        n += 4;
+        i++;
+      } else if (c >= 0xdc00 && c <= 0xdfff) return null;
+      else n += 3;
+    }
+  }
+  const h = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  const out = new Uint8Array(h + n);
+  if (h === 1) out[0] = 0xa0 | n;
+  else if (h === 2) {
+    out[0] = 0xd9;
+    out[1] = n;
+  } else if (h === 3) {
+    out[0] = 0xda;
+    out[1] = n >> 8;
+    out[2] = n & 0xff;
+  } else {
+    out[0] = 0xdb;
+    new DataView(out.buffer).setUint32(1, n);
+  }
+  if (ascii) for (let i = 0; i < n; i++) out[h + i] = s.charCodeAt(i);
+  else utf8Encoder.encodeInto(s, out.subarray(h));
+  return out;
+}
+
+const utf8Encoder = new TextEncoder();
+
+function packNumber(v: number): Uint8Array {
+  if (v >>> 0 === v) {
+    if (v < 0x80) return Uint8Array.of(v);
+    if (v < 0x100) return Uint8Array.of(0xcc, v);
+    if (v < 0x10000) return Uint8Array.of(0xcd, v >> 8, v & 0xff);
+    return Uint8Array.of(0xce, v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  }
+  if (v >> 0 === v) {
+    if (v >= -0x20) return Uint8Array.of(0x100 + v);
+    if (v >= -0x80) return Uint8Array.of(0xd0, v + 0x100);
+    if (v >= -0x8000) return Uint8Array.of(0xd1, (v >> 8) & 0xff, v & 0xff);
+    return Uint8Array.of(0xd2, (v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  }
+  const out = new Uint8Array(9);
+  out[0] = 0xcb;
+  new DataView(out.buffer).setFloat64(1, v);
+  return out;
+}
+
+/** msgpackr's own encoding of `value` (no fast path), for the property test that pins the fast paths. */
+export function _packWithMsgpackr(value: DocValue): Uint8Array {
+  return packr.pack(prepare(value, 0, 'value')) as Uint8Array;
 }
 
 /** Turns what msgpackr decoded into a model value: Maps to plain objects, byte arrays to fresh `Uint8Array`s. */

@@ -111,3 +111,23 @@ test('the decoder refuses non-canonical encodings, trailing bytes and values out
     assert.throws(() => decodeFieldValueV1(Buffer.from(h, 'hex')), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CORRUPTION', why);
   }
 });
+
+test('the scalar fast paths write exactly what msgpackr writes', async () => {
+  const { _packWithMsgpackr } = await import('../src/values.js');
+  const scalar = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 60 }),
+    fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !/\p{Cs}/u.test(s)),
+    fc.constantFrom('x'.repeat(65535), 'x'.repeat(65536), 'é'.repeat(40000), 'y'.repeat(255), 'y'.repeat(256), '\u{1F600}'.repeat(8)),
+    fc.integer({ min: -(2 ** 31) - 5, max: 2 ** 32 + 5 }),
+    fc.constantFrom(0, -0, 31, 32, 127, 128, 255, 256, 65535, 65536, -32, -33, -128, -129, -32768, -32769, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, NaN, Infinity, -Infinity, 0.5, 2 ** 53),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  fc.assert(
+    fc.property(scalar, (v) => {
+      assert.equal(hex(encodeFieldValueV1(v)), hex(_packWithMsgpackr(v)));
+    }),
+    { seed: SEED, numRuns: 500 },
+  );
+});
