@@ -48,8 +48,6 @@ import { RunIter, TableReader, TableWriter, type GetResult, type RunTable, type 
 import type { BatchOp, Entry, Lsm, LsmOptions, LsmStats, RangeOptions, Snapshot, WriteOptions } from './types.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** A new manifest is started (and CURRENT swapped) when the current one grows past this many bytes. */
-const MANIFEST_ROLL_BYTES = 4 * 1024 * 1024;
 /** Entries between yields to the event loop during a flush or compaction. */
 const YIELD_EVERY = 4096;
 
@@ -168,6 +166,7 @@ export async function openLsm(options: LsmOptions): Promise<Lsm> {
     },
     blockCacheBytes: positiveInt(options.blockCacheBytes, 'blockCacheBytes', 8 * 1024 * 1024, 0),
     tableBytes: positiveInt(options.tableBytes, 'tableBytes', 4 * 1024 * 1024, 1024),
+    manifestBytes: positiveInt(options.manifestBytes, 'manifestBytes', 4 * 1024 * 1024, 256),
     w,
     autoCompact: options.autoCompact ?? true,
     onWarning: options.onWarning,
@@ -182,6 +181,8 @@ interface Config {
   table: TableOptions;
   blockCacheBytes: number;
   tableBytes: number;
+  /** A new manifest is started (and CURRENT swapped) when the current one grows past this many bytes. */
+  manifestBytes: number;
   w: number;
   autoCompact: boolean;
   onWarning: ((message: string) => void) | undefined;
@@ -714,7 +715,7 @@ class LsmImpl implements Lsm {
         position: this.state.position,
       };
       applyEdit(next, edit, this.manifest!.name, 0);
-      if (this.manifest!.bytes >= MANIFEST_ROLL_BYTES) {
+      if (this.manifest!.bytes >= this.cfg.manifestBytes) {
         const old = this.manifest!;
         const num = this.nextFile++;
         next.nextFile = this.nextFile;

@@ -50,6 +50,11 @@ export interface LsmOptions {
    */
   tableBytes?: number;
   /**
+   * Manifest size that makes the next edit start a new manifest file (a snapshot of the state; CURRENT swapped to
+   * it). Bounds the replay work of open. Default 4 MiB.
+   */
+  manifestBytes?: number;
+  /**
    * Called with a human-readable message when open repairs something it may repair (a torn manifest tail cut off,
    * orphan files removed). Default: none (the same facts are in {@link LsmStats.recovery}).
    */

@@ -55,7 +55,8 @@ function modelAfter(ops: Op[], p: number): Map<string, string> {
   return m;
 }
 
-const OPTIONS = { dir: 'db', memtableBytes: 1024, tableBytes: 1024, blockBytes: 256, compactionW: -2 };
+// manifestBytes is small so that new manifests are started (and CURRENT swapped) during the workload too.
+const OPTIONS = { dir: 'db', memtableBytes: 1024, tableBytes: 1024, blockBytes: 256, compactionW: -2, manifestBytes: 512 };
 
 /** Runs the workload; returns the write number covered by the last resolved flush. Stops at the first error. */
 async function drive(fs: FileSystem, ops: Op[]): Promise<{ acked: number; error: unknown }> {
@@ -129,9 +130,11 @@ async function verify(fs: FileSystem, ops: Op[], acked: number, label: string): 
 for (const seed of [11, 12]) {
   test(`crash: every crash point of a seeded workload recovers to an acknowledged, whole state (seed ${seed})`, async () => {
     const ops = workload(seed, 160);
-    const probe = new FaultFileSystem(new MemoryFileSystem(), { seed });
+    let currentSwaps = 0;
+    const probe = new FaultFileSystem(new MemoryFileSystem(), { seed, onOp: (op) => void (op.kind === 'rename' && op.to === 'db/CURRENT' && currentSwaps++) });
     const clean = await drive(probe, ops);
     assert.equal(clean.error, null, `seed ${seed}: the workload fails without a crash: ${String(clean.error)}`);
+    assert.ok(currentSwaps >= 3, `the workload should start new manifests (CURRENT swapped ${currentSwaps} times)`);
     const total = probe.opCount();
     assert.ok(total > 150, `only ${total} operations`);
     let crashed = 0;
