@@ -52,26 +52,31 @@ function writeHlc(h: bigint, out: Uint8Array, o: number): void {
 }
 
 /** Encodes `state` as document state V1, identical to `encodeDocStateV1`. */
+function indexOf(feeds: Uint8Array[], f: Uint8Array): number {
+  for (let i = 0; i < feeds.length; i++) if (feeds[i] === f) return i;
+  for (let i = 0; i < feeds.length; i++) if (compareBytes(feeds[i], f) === 0) return i;
+  return -1;
+}
+
+function compareFieldNames(a: [string, FieldState], b: [string, FieldState]): number {
+  return compareCodePoints(a[0], b[0]);
+}
+
 export function encodeDocState(state: DocState): Uint8Array {
   const feeds: Uint8Array[] = [];
-  const indexOf = (f: Uint8Array): number => {
-    for (let i = 0; i < feeds.length; i++) if (feeds[i] === f) return i;
-    for (let i = 0; i < feeds.length; i++) if (compareBytes(feeds[i], f) === 0) return i;
-    return -1;
-  };
   const reset = state.reset;
   if (reset !== null) feeds.push(reset.feed);
   const fields: [string, FieldState][] = [];
   for (const e of state.fields) {
     fields.push(e);
-    if (indexOf(e[1].feed) < 0) feeds.push(e[1].feed);
+    if (indexOf(feeds, e[1].feed) < 0) feeds.push(e[1].feed);
   }
   if (feeds.length > 1) feeds.sort(compareBytes);
-  if (fields.length > 1) fields.sort((a, b) => compareCodePoints(a[0], b[0]));
+  if (fields.length > 1) fields.sort(compareFieldNames);
 
   let size = 2 + varintSize(feeds.length);
   for (const f of feeds) size += varintSize(f.length) + f.length;
-  const resetIndex = reset === null ? -1 : indexOf(reset.feed);
+  const resetIndex = reset === null ? -1 : indexOf(feeds, reset.feed);
   if (reset !== null) size += 8 + varintSize(resetIndex);
   size += varintSize(fields.length);
   const nameLengths = new Array<number>(fields.length);
@@ -80,7 +85,7 @@ export function encodeDocState(state: DocState): Uint8Array {
     const [name, f] = fields[i];
     const n = utf8Length(name);
     nameLengths[i] = n;
-    feedIndexes[i] = indexOf(f.feed);
+    feedIndexes[i] = indexOf(feeds, f.feed);
     size += varintSize(n) + n + 8 + varintSize(feedIndexes[i]) + 1;
     if (f.value !== null) size += varintSize(f.value.length) + f.value.length;
   }

@@ -67,13 +67,28 @@ export function collectionEnd(collection: Uint8Array): Uint8Array {
 
 /** The key of a document. REQUIRES: `collection` checked by {@link checkCollection}, `id` by {@link checkId}. */
 export function docKey(collection: Uint8Array, id: string): Uint8Array {
-  const max = collection.length + 2 + id.length * 3;
-  const out = new Uint8Array(max);
+  const base = collection.length + 2;
+  let ascii = true;
+  for (let i = 0; i < id.length; i++) {
+    if (id.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    const out = new Uint8Array(base + id.length);
+    out[0] = PREFIX_DOC;
+    out.set(collection, 1);
+    out[base - 1] = KEY_SEPARATOR;
+    for (let i = 0; i < id.length; i++) out[base + i] = id.charCodeAt(i);
+    return out;
+  }
+  const out = new Uint8Array(base + id.length * 3);
   out[0] = PREFIX_DOC;
   out.set(collection, 1);
-  out[collection.length + 1] = KEY_SEPARATOR;
-  const { written } = utf8.encodeInto(id, out.subarray(collection.length + 2));
-  return out.subarray(0, collection.length + 2 + written!);
+  out[base - 1] = KEY_SEPARATOR;
+  const { written } = utf8.encodeInto(id, out.subarray(base));
+  return out.slice(0, base + written!);
 }
 
 /** Splits a document key into collection and id. Returns null if `key` is not a well-formed document key. */
