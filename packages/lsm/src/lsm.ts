@@ -202,6 +202,8 @@ class LsmImpl implements Lsm {
   private flushing: Promise<void> | null = null;
   private compacting: Promise<void> | null = null;
   private bgError: unknown = null;
+  /** The last transient (quota) failure of a flush, reported by the flush that retries it. */
+  private transient: unknown = null;
   private closing = false;
   private closed = false;
   private readonly snapshots = new Map<number, number>();
@@ -376,8 +378,17 @@ class LsmImpl implements Lsm {
     if (this.bgError !== null) throw this.bgError;
   }
 
+  /**
+   * Records a background failure. A full disk or quota (`HEARTH_QUOTA_EXCEEDED`) is transient: the state on disk is
+   * unchanged, the immutable memtable stays readable and the next flush retries; anything else stops writes.
+   */
   private fail(e: unknown): void {
     if (e instanceof Aborted) return;
+    if (isQuota(e)) {
+      this.transient = e;
+      this.warn(`background work stopped by a full disk or quota; it is retried on the next flush: ${String(e)}`);
+      return;
+    }
     if (this.bgError === null) this.bgError = e;
   }
 
@@ -557,6 +568,11 @@ class LsmImpl implements Lsm {
   private async waitForRoom(): Promise<void> {
     while (this.imm !== null && this.flushing !== null) await this.flushing;
     if (this.bgError !== null) throw this.bgError;
+    if (this.imm !== null && !this.isClosed()) {
+      // The previous flush failed transiently (quota): retry it once; if it fails again, say so to the writer.
+      await this.retryImm();
+      if (this.imm !== null) throw this.transient;
+    }
     if (this.imm === null && this.mem.bytes >= this.cfg.memtableBytes && !this.isClosed()) this.rotate();
   }
 
@@ -565,6 +581,11 @@ class LsmImpl implements Lsm {
     const imm = this.mem;
     this.imm = imm;
     this.mem = new Memtable();
+    this.startFlush(imm);
+  }
+
+  private startFlush(imm: Memtable): void {
+    this.transient = null;
     const job = this.runFlush(imm)
       .catch((e) => this.fail(e))
       .finally(() => {
@@ -573,15 +594,25 @@ class LsmImpl implements Lsm {
     this.flushing = job;
   }
 
+  /** Flushes an immutable memtable left by a transiently failed flush. */
+  private async retryImm(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+    if (this.imm === null || this.bgError !== null) return;
+    this.startFlush(this.imm);
+    while (this.flushing !== null) await this.flushing;
+  }
+
   async flush(): Promise<void> {
     this.checkWritable();
-    while (this.flushing !== null) await this.flushing;
+    await this.retryImm();
     if (this.bgError !== null) throw this.bgError;
+    if (this.imm !== null) throw this.transient;
     this.checkOpen();
     if (this.mem.count === 0 && !this.mem.positionPending) return;
     this.rotate();
     while (this.flushing !== null) await this.flushing;
     if (this.bgError !== null) throw this.bgError;
+    if (this.imm !== null) throw this.transient;
   }
 
   private tooManyRuns(): boolean {
@@ -683,6 +714,9 @@ class LsmImpl implements Lsm {
         this.openTables.delete(t);
         await t.reader.close().catch(() => {});
       }
+      // Best effort: what is left is an orphan that the next open removes.
+      const made = [...out.map((t) => t.meta.file), ...(fileNo > 0 && !out.some((t) => t.meta.file === fileNo) ? [fileNo] : [])];
+      for (const f of made) await this.fs.remove(this.path(fileName(f, 'table'))).catch(() => {});
       throw e;
     }
     return out;
@@ -897,6 +931,10 @@ class LsmImpl implements Lsm {
     await Promise.all([...this.deletions]);
     if (this.manifest !== null) await this.manifest.close().catch(() => {});
   }
+}
+
+function isQuota(e: unknown): boolean {
+  return e instanceof IoError && e.code === IoErrorCode.QUOTA_EXCEEDED;
 }
 
 /** Whether some snapshot sequence S in `snaps` (ascending) has lo <= S < hi. */

@@ -185,3 +185,34 @@ test('api: runs on the Node file system (real files, fsync, rename)', async () =
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('api: a full disk (quota) fails the flush with HEARTH_QUOTA_EXCEEDED, loses nothing, and the next flush retries', async () => {
+  const { FaultFileSystem } = await import('@hearth/io');
+  const fs = new FaultFileSystem(new MemoryFileSystem());
+  let lsm = await openLsm({ fs, dir: 'db', autoCompact: false });
+  await lsm.put(utf8('a'), utf8('1'), { position: utf8('p1') });
+  await lsm.flush();
+  let used = 0;
+  for (const n of await fs.list('db')) {
+    const h = await fs.open(`db/${n}`);
+    used += h.size();
+    await h.close();
+  }
+  fs.setQuota(used + 50);
+  for (let i = 0; i < 50; i++) await lsm.put(utf8(`k${i}`), new Uint8Array(100), { position: utf8('p2') });
+  await assert.rejects(lsm.flush(), { code: 'HEARTH_QUOTA_EXCEEDED' });
+  // Still readable and writable; nothing partial on disk.
+  assert.equal(lsm.get(utf8('k3'))?.length, 100);
+  await lsm.put(utf8('b'), utf8('2'), { position: utf8('p3') });
+  assert.equal(text(lsm.appliedPosition), 'p1');
+  await assert.rejects(lsm.flush(), { code: 'HEARTH_QUOTA_EXCEEDED' });
+  fs.setQuota(undefined);
+  await lsm.flush();
+  assert.equal(text(lsm.appliedPosition), 'p3');
+  await lsm.close();
+  lsm = await openLsm({ fs, dir: 'db' });
+  assert.equal(text(lsm.get(utf8('b'))), '2');
+  assert.equal(lsm.get(utf8('k49'))?.length, 100);
+  assert.deepEqual(lsm.stats().recovery.orphansRemoved, []);
+  await lsm.close();
+});
