@@ -4,7 +4,8 @@
  * `docs/formats/sync-protocol.md`; behaviour: `docs/sync.md`.
  *
  * Life of a session: both ends send HELLO; each answers the other's HELLO with AUTH (a signature over both nonces);
- * once the peer's AUTH verifies and the peer is a member, each sends STATE (its state vector). From then on each
+ * once the peer's AUTH verifies, each sends STATE (its state vector: what it has, so what it lacks), and serves
+ * entries only if it considers the peer a current member. From then on each
  * side streams, per feed in ascending feed order, the entries the other lacks in seq order, as ENTRIES messages of
  * at most `batchBytes` (a larger entry travels alone), never more than the peer's window unacknowledged; the
  * receiver acknowledges each ENTRIES message with a cumulative ACK once it has processed it. New commits are
@@ -134,6 +135,8 @@ export class SyncSession {
   private chain: Promise<void> = Promise.resolve();
   private peerHello: HelloMessage | null = null;
   private authed = false;
+  private authSent = false;
+  private readonly afterAuth: SyncMessage[] = [];
   private serving = false;
   private gotState = false;
   private stateEpoch = 0;
@@ -209,9 +212,10 @@ export class SyncSession {
     this.transport.close(reason);
   }
 
-  /** Sends an admission request (after this side's HELLO; the peer handles it once our AUTH verified). */
+  /** Sends an admission request (queued until this side has sent AUTH: the peer accepts it only after). */
   requestAdmission(request: AdmissionRequestMessage): void {
-    this.send(request);
+    if (this.authSent) this.send(request);
+    else this.afterAuth.push(request); // the peer accepts it only after our AUTH
   }
 
   /** Sends a NOTICE to the peer (ignored if closed). */
@@ -229,8 +233,9 @@ export class SyncSession {
     if (!this.authed || this.closedFlag) return;
     const was = this.serving;
     this.serving = this.host.membership.isMember(this.peerHello!.feed);
+    // A fresh STATE makes the peer offer again what we refused or held under the old view.
+    this.sendState();
     if (this.serving) {
-      this.sendState();
       this.schedulePump();
     } else if (was) {
       this.notice('not-member', null, 0, SyncErrorCode.NOT_MEMBER, 'you are no longer a member of this space');
@@ -403,7 +408,10 @@ export class SyncSession {
         if (!ok) throw new SyncError(SyncErrorCode.AUTH, "the peer's AUTH signature does not verify against the key it named");
         if (equalBytes(this.peerHello.feed, this.host.keypair.publicKey)) throw new SyncError(SyncErrorCode.PROTOCOL, 'the peer uses this replica\'s own key');
         this.authed = true;
-        this.membershipChanged();
+        // STATE goes to every authenticated peer, member or not: it asks for what we lack (entries are judged by
+        // their authors, not by who relays them). Serving the peer is what membership gates.
+        this.serving = this.host.membership.isMember(this.peerHello.feed);
+        this.sendState();
         if (!this.serving) this.notice('not-member', null, 0, SyncErrorCode.NOT_MEMBER, 'you are not a member of this space: request admission with an invite');
         return;
       }
@@ -461,6 +469,8 @@ export class SyncSession {
     this.peerHello = msg;
     const signature = await signEd25519(authMessage(this.host.space, this.host.keypair.publicKey, msg.nonce, this.nonce), this.host.keypair.secretKey);
     this.send({ type: 'auth', signature });
+    this.authSent = true;
+    for (const m of this.afterAuth.splice(0)) this.send(m);
   }
 
   // --- closing --------------------------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+/** Sessions between real Databases over the in-memory transport: catch-up, live, resume, flow control, membership, invites. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryTransportPair } from '../src/index.js';
+import { hex, kinds, openPeer, quiet } from './_helpers.js';
+
+test('two replicas catch up, then stream live commits; state hashes match', async () => {
+  const root = await openPeer('root', null);
+  const dev = await openPeer('dev', root.keypair.publicKey);
+  await root.node.admit(dev.keypair.publicKey);
+  for (let i = 0; i < 20; i++) await root.db.put('notes', `r${i}`, { n: i });
+  for (let i = 0; i < 5; i++) await dev.db.put('notes', `d${i}`, { n: i });
+  const [a, b] = createMemoryTransportPair({ maxMessageBytes: 16 * 1024 });
+  root.node.connect(a);
+  dev.node.connect(b);
+  await quiet([root, dev]);
+  assert.equal(hex(root.db.stateHash()), hex(dev.db.stateHash()));
+  assert.equal(dev.db.get('notes', 'r19')?.n, 19);
+  assert.equal(root.db.get('notes', 'd4')?.n, 4);
+  // live
+  await dev.db.put('notes', 'live', { x: 'y' });
+  await quiet([root, dev]);
+  assert.deepEqual(root.db.get('notes', 'live'), { x: 'y' });
+  assert.equal(hex(root.db.stateHash()), hex(dev.db.stateHash()));
+  assert.deepEqual(kinds(root.events).filter((k) => k.startsWith('rejected')), []);
+  assert.deepEqual(kinds(dev.events).filter((k) => k.startsWith('rejected')), []);
+});
+
+test('a large entry is chunked into 16 KiB frames; the window bounds what is unacknowledged', async () => {
+  const root = await openPeer('root', null, { node: { windowBytes: 64 * 1024, batchBytes: 8 * 1024 } });
+  const dev = await openPeer('dev', root.keypair.publicKey, { node: { windowBytes: 64 * 1024, batchBytes: 8 * 1024 } });
+  await root.node.admit(dev.keypair.publicKey);
+  await root.db.put('blobs', 'big', { data: new Uint8Array(300 * 1024).fill(7) });
+  for (let i = 0; i < 200; i++) await root.db.put('notes', `n${i}`, { text: 'x'.repeat(500) });
+  const [a, b] = createMemoryTransportPair({ maxMessageBytes: 16 * 1024 });
+  let maxUnacked = 0;
+  const s = root.node.connect(a);
+  const orig = a.send.bind(a);
+  a.send = (m: Uint8Array) => {
+    orig(m);
+    maxUnacked = Math.max(maxUnacked, s.stats.bytesSent - s.stats.bytesAcked);
+  };
+  dev.node.connect(b);
+  await quiet([root, dev]);
+  assert.equal(hex(root.db.stateHash()), hex(dev.db.stateHash()));
+  assert.equal((dev.db.get('blobs', 'big')?.data as Uint8Array).length, 300 * 1024);
+  // one oversized message may go alone when nothing is unacknowledged; otherwise the window holds
+  assert.ok(maxUnacked <= 320 * 1024, `unacknowledged reached ${maxUnacked}`);
+  assert.ok(s.stats.entriesSent >= 201);
+});
+
+test('an interrupted sync resumes from the state vectors; duplicates are harmless', async () => {
+  const root = await openPeer('root', null, { node: { batchBytes: 2048 } });
+  const dev = await openPeer('dev', root.keypair.publicKey, { node: { batchBytes: 2048 } });
+  await root.node.admit(dev.keypair.publicKey);
+  for (let i = 0; i < 100; i++) await root.db.put('notes', `r${i}`, { text: 'y'.repeat(200) });
+  const [a, b] = createMemoryTransportPair();
+  root.node.connect(a);
+  dev.node.connect(b);
+  // cut the connection part way
+  for (let i = 0; i < 30 && dev.db.stateVector().find((x) => hex(x.feed) === hex(root.keypair.publicKey)) === undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+  }
+  a.close('cut');
+  await quiet([root, dev]);
+  const partial = dev.db.stateVector().find((x) => hex(x.feed) === hex(root.keypair.publicKey))?.seq ?? 0;
+  assert.ok(partial < 101, `expected a partial sync, got ${partial}`);
+  const [c, d] = createMemoryTransportPair();
+  root.node.connect(c);
+  dev.node.connect(d);
+  await quiet([root, dev]);
+  assert.equal(hex(root.db.stateHash()), hex(dev.db.stateHash()));
+  assert.deepEqual(kinds(dev.events).filter((k) => k.startsWith('rejected')), []);
+});
+
+test('a non-member is served nothing; entries of a device admitted later are held pending, then stored', async () => {
+  const root = await openPeer('root', null);
+  const dev = await openPeer('dev', root.keypair.publicKey);
+  const other = await openPeer('other', root.keypair.publicKey);
+  await root.db.put('notes', 'secret', { s: 1 });
+  await dev.db.put('notes', 'early', { by: 'dev' });
+  const [a, b] = createMemoryTransportPair();
+  root.node.connect(a);
+  dev.node.connect(b);
+  await quiet([root, dev]);
+  assert.equal(dev.db.get('notes', 'secret'), undefined, 'a non-member received data');
+  assert.ok(kinds(dev.events).includes('notice:not-member:HEARTH_NOT_MEMBER'));
+  // admission: root serves dev now; dev learns it is a member and serves its early entry
+  await root.node.admit(dev.keypair.publicKey);
+  await quiet([root, dev]);
+  assert.deepEqual(dev.db.get('notes', 'secret'), { s: 1 });
+  assert.deepEqual(root.db.get('notes', 'early'), { by: 'dev' });
+  // a third replica gets dev's entries from dev before root's admission record: held pending, stored later
+  await root.node.admit(other.keypair.publicKey);
+  const [e, f] = createMemoryTransportPair();
+  dev.node.connect(e);
+  other.node.connect(f);
+  await quiet([dev, other]);
+  // other is not yet known as a member to dev? dev learnt it from root's feed: check
+  assert.equal(hex(dev.db.stateHash()), hex(other.db.stateHash()));
+  assert.equal(hex(root.db.stateHash()), hex(other.db.stateHash()));
+});
+
+test('pending: entries whose admission arrives later on another session are held, not stored, then applied', async () => {
+  const root = await openPeer('root', null);
+  const dev = await openPeer('dev', root.keypair.publicKey);
+  const relay = await openPeer('relay', root.keypair.publicKey);
+  await root.node.admit(dev.keypair.publicKey);
+  await root.node.admit(relay.keypair.publicKey);
+  // relay learns dev's entries first (dev knows relay is a member once it has root's records: give dev root's feed)
+  const [a, b] = createMemoryTransportPair();
+  root.node.connect(a);
+  dev.node.connect(b);
+  await quiet([root, dev]);
+  a.close();
+  await dev.db.put('notes', 'd', { v: 1 });
+  // relay knows nothing yet: dev's entries arrive before root's admission records
+  const [c, d] = createMemoryTransportPair();
+  dev.node.connect(c);
+  relay.node.connect(d);
+  await quiet([dev, relay]);
+  // dev served relay (dev knows relay is a member); relay holds dev's feed pending until it sees root's records,
+  // which dev also serves (root's feed) -- order within the session: feeds ascend by id, so either may come first
+  assert.equal(relay.node.pendingCount, 0);
+  assert.deepEqual(relay.db.get('notes', 'd'), { v: 1 });
+  assert.equal(hex(relay.db.stateHash()), hex(dev.db.stateHash()));
+});
+
+test('invite flow: a device with an invite asks for admission, the admin admits it, data flows', async () => {
+  const root = await openPeer('root', null);
+  const dev = await openPeer('dev', root.keypair.publicKey);
+  await root.db.put('notes', 'hello', { v: 1 });
+  const invite = root.node.createInvite({ relayUrl: 'https://relay.example', role: 'member' });
+  const [a, b] = createMemoryTransportPair();
+  root.node.connect(a);
+  const s = dev.node.connect(b);
+  await dev.node.requestAdmission(s, invite);
+  await quiet([root, dev]);
+  assert.ok(root.events.some((e) => e.type === 'admitted'));
+  assert.ok(kinds(dev.events).includes('notice:admission:OK'));
+  assert.deepEqual(dev.db.get('notes', 'hello'), { v: 1 });
+  assert.ok(dev.node.membership.isMember(dev.keypair.publicKey));
+  // the invite is one-time
+  const other = await openPeer('other', root.keypair.publicKey);
+  const [c, d] = createMemoryTransportPair();
+  root.node.connect(c);
+  const s2 = other.node.connect(d);
+  await other.node.requestAdmission(s2, invite);
+  await quiet([root, other]);
+  assert.ok(kinds(other.events).includes('notice:admission:HEARTH_INVALID_INVITE'));
+  assert.equal(root.node.membership.isMember(other.keypair.publicKey), false);
+});
+
+test('a peer of another space is refused with HEARTH_SPACE_MISMATCH', async () => {
+  const root = await openPeer('root', null);
+  const stranger = await openPeer('stranger', null);
+  const [a, b] = createMemoryTransportPair();
+  const s = root.node.connect(a);
+  stranger.node.connect(b);
+  await quiet([root, stranger]);
+  assert.ok(s.closed);
+  assert.ok(root.events.some((e) => e.type === 'session-error' && (e.error as { code?: string }).code === 'HEARTH_SPACE_MISMATCH'));
+});
