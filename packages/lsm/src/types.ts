@@ -166,6 +166,10 @@ export interface Lsm {
   /** Runs compaction until no level needs it (or fully, with `{ full: true }`). */
   compact(options?: { full?: boolean }): Promise<void>;
   stats(): LsmStats;
-  /** Flushes nothing: unflushed writes are recovered from the log by the caller. Idempotent. */
+  /**
+   * Flushes nothing: unflushed writes are recovered from the log by the caller. Waits for a flush already under way
+   * to finish and stops compaction at its next yield (its partial output is removed on the next open). Reads,
+   * writes, iterators and snapshots used afterwards throw `HEARTH_CLOSED`. Idempotent.
+   */
   close(): Promise<void>;
 }
