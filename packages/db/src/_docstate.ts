@@ -99,8 +99,13 @@ export function encodeDocState(state: DocState): Uint8Array {
     out.set(f, o);
     o += f.length;
   }
+  // Fields written by one put share the reset's stamp: write each distinct HLC once, copy it after.
+  let lastHlc = -1n;
+  let lastHlcAt = 0;
   if (reset !== null) {
     writeHlc(reset.hlc, out, o);
+    lastHlc = reset.hlc;
+    lastHlcAt = o;
     o = writeVarint(out, o + 8, resetIndex);
   }
   o = writeVarint(out, o, fields.length);
@@ -113,7 +118,12 @@ export function encodeDocState(state: DocState): Uint8Array {
       utf8.encodeInto(name, out.subarray(o, o + nameLengths[i]));
     }
     o += nameLengths[i];
-    writeHlc(f.hlc, out, o);
+    if (f.hlc === lastHlc) out.copyWithin(o, lastHlcAt, lastHlcAt + 8);
+    else {
+      writeHlc(f.hlc, out, o);
+      lastHlc = f.hlc;
+      lastHlcAt = o;
+    }
     o = writeVarint(out, o + 8, feedIndexes[i]);
     if (f.value === null) out[o++] = 0x00;
     else {

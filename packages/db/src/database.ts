@@ -244,6 +244,8 @@ interface Prepared {
 }
 
 const ZERO_HASH = new Uint8Array(32);
+/** Field names already found acceptable (`fieldNameProblem`), so hot loops skip the check. Bounded. */
+const checkedFieldNames = new Set<string>();
 const MAX_PAYLOAD_BYTES = logConstants.MAX_ENTRY_BYTES - logConstants.ENTRY_MIN_BYTES;
 /** Entries per LSM batch when replaying or rebuilding. */
 const REPLAY_CHUNK = 256;
@@ -639,15 +641,21 @@ export class Database {
     if (Object.getOwnPropertySymbols(doc).length > 0) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, 'a document has symbol keys', { collection, id });
     const fields = new Map<string, Uint8Array | null>();
     let docBytes = 0;
-    for (const name in doc) {
-      if (!Object.prototype.hasOwnProperty.call(doc, name)) continue;
+    const names = Object.keys(doc);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       const v = doc[name];
       if (v === undefined) continue;
-      const problem = fieldNameProblem(name);
-      if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
+      if (!checkedFieldNames.has(name)) {
+        const problem = fieldNameProblem(name);
+        if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
+        if (checkedFieldNames.size >= 4096) checkedFieldNames.clear();
+        checkedFieldNames.add(name);
+      }
       if (v === null && kind === 'patch') {
         fields.set(name, null);
         docBytes += name.length;
+        bytes += name.length * 3 + 4;
         continue;
       }
       let enc: Uint8Array;
@@ -659,11 +667,11 @@ export class Database {
       }
       fields.set(name, enc);
       docBytes += name.length + enc.length;
+      bytes += name.length * 3 + 10 + enc.length;
     }
     if (docBytes > this.maxDocumentBytes) {
       throw new DbError(DbErrorCode.DOCUMENT_TOO_LARGE, `document of ${docBytes} bytes exceeds the limit of ${this.maxDocumentBytes}`, { collection, id });
     }
-    bytes += docBytes * 3 + fields.size * 12;
     return { kind, collection, id, fields, bytes };
   }
 
