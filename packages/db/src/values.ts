@@ -57,7 +57,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Whether `s` is well-formed UTF-16 (no lone surrogate), i.e. has a UTF-8 encoding. */
 export function isWellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
+  return wellFormed(s);
 }
 
 /** Compares two strings by Unicode code point (= UTF-8 byte order). */
@@ -164,40 +164,32 @@ export function encodeFieldValueV1(value: DocValue, path = 'value'): Uint8Array 
 
 /** msgpack of a string, or null if it has a lone surrogate. */
 function packString(s: string): Uint8Array | null {
-  let n = 0;
-  let ascii = true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else {
-      ascii = false;
-      if (c < 0x800) n += 2;
-      else if (c >= 0xd800 && c <= 0xdbff) {
-        const d = s.charCodeAt(i + 1);
-        if (!(d >= 0xdc00 && d <= 0xdfff)) return null;
-        n += 4;
-        i++;
-      } else if (c >= 0xdc00 && c <= 0xdfff) return null;
-      else n += 3;
-    }
-  }
+  if (!wellFormed(s)) return null;
+  if (scratch.length < s.length * 3 + 5) scratch = new Uint8Array(Math.max(s.length * 3 + 5, scratch.length * 2));
+  // Encode after a 5-byte gap (the largest header), then write the smallest header just before the bytes.
+  const n = utf8Encoder.encodeInto(s, scratch.subarray(5)).written!;
   const h = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-  const out = new Uint8Array(h + n);
-  if (h === 1) out[0] = 0xa0 | n;
+  const at = 5 - h;
+  if (h === 1) scratch[at] = 0xa0 | n;
   else if (h === 2) {
-    out[0] = 0xd9;
-    out[1] = n;
+    scratch[at] = 0xd9;
+    scratch[at + 1] = n;
   } else if (h === 3) {
-    out[0] = 0xda;
-    out[1] = n >> 8;
-    out[2] = n & 0xff;
+    scratch[at] = 0xda;
+    scratch[at + 1] = n >> 8;
+    scratch[at + 2] = n & 0xff;
   } else {
-    out[0] = 0xdb;
-    new DataView(out.buffer).setUint32(1, n);
+    scratch[at] = 0xdb;
+    new DataView(scratch.buffer).setUint32(at + 1, n);
   }
-  if (ascii) for (let i = 0; i < n; i++) out[h + i] = s.charCodeAt(i);
-  else utf8Encoder.encodeInto(s, out.subarray(h));
-  return out;
+  return scratch.slice(at, 5 + n);
+}
+
+let scratch = new Uint8Array(1024);
+const nativeWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+/** Whether `s` has no lone surrogate (native `isWellFormed` where the platform has it). */
+function wellFormed(s: string): boolean {
+  return nativeWellFormed !== undefined ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
 }
 
 const utf8Encoder = new TextEncoder();
