@@ -104,7 +104,9 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   onCommit(listener: (commit: CommitNotice) => void): () => void {
-    return this.db.onCommit((e) => listener({ feed: e.feed, seq: e.seq, local: e.local }));
+    return this.db.onCommit((e) =>
+      listener({ feed: e.feed, seq: e.seq, local: e.local, membership: e.changes.some((c) => c.collection === MEMBERS_COLLECTION) }),
+    );
   }
 
   membershipRecords(): MembershipRecord[] {

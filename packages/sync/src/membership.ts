@@ -83,6 +83,7 @@ export class Membership {
   /** Number of records given, and of those found valid. */
   readonly recordCount: number;
   readonly validCount: number;
+  private fp: string | null = null;
 
   /**
    * @param root the space id (root admin's feed id), 32 bytes.
@@ -195,10 +196,12 @@ export class Membership {
 
   /** A string that is equal for equal views (valid records, in order): for change detection. */
   fingerprint(): string {
+    if (this.fp !== null) return this.fp;
     const parts: string[] = [];
     for (const hex of [...this.valid.keys()].sort()) {
       for (const r of this.valid.get(hex)!) parts.push(`${hex}:${feedIdToHex(r.author)}:${r.at}:${r.action}:${r.role}`);
     }
-    return parts.join('|');
+    this.fp = parts.join('|');
+    return this.fp;
   }
 }

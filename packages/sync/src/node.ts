@@ -141,7 +141,7 @@ export class SyncNode implements SessionHost {
     this.view = new Membership(this.space, replica.membershipRecords());
     this.unsubscribe = replica.onCommit((c) => {
       for (const s of this.sessionSet) s.commitHappened();
-      if (c.local) this.queueRefresh(); // a local write may have been a membership record
+      if (c.local && c.membership) this.queueRefresh(); // a local membership record (ingested ones: see receive)
     });
   }
 

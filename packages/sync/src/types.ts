@@ -26,6 +26,8 @@ export interface CommitNotice {
   readonly seq: number;
   /** Whether this replica wrote it. */
   readonly local: boolean;
+  /** Whether it wrote membership records (the membership view must be recomputed). */
+  readonly membership: boolean;
 }
 
 /**

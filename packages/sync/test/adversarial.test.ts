@@ -240,7 +240,7 @@ test('protocol violations close the session without touching the store: bad chec
     }
     await s.settle();
     assert.ok(s.evil.transport.closed, `${kind}: the session stayed open`);
-    const errs = s.victim.events.filter((e) => e.type === 'session-error').map((e) => (e as { error: { code: string } }).error.code);
+    const errs = s.victim.events.filter((e) => e.type === 'session-error').map((e) => (e as unknown as { error: { code: string } }).error.code);
     assert.deepEqual(errs, ['HEARTH_SYNC_PROTOCOL'], kind);
     if (kind !== 'window') assert.equal(snapshot(s.victim), before);
   }
