@@ -98,12 +98,16 @@ test('lost own-feed entries: writes refused with HEARTH_FEED_BEHIND until ingest
   await assert.rejects(again.put('c', 'z', {}), code('HEARTH_FEED_BEHIND'));
   await assert.rejects(again.transaction((tx) => tx.put('c', 'z', {})), code('HEARTH_FEED_BEHIND'));
   assert.deepEqual(again.stateVector().map((e) => e.seq), [2], 'only held entries are offered to peers');
+  await again.rebuild();
+  await assert.rejects(again.put('c', 'z', {}), code('HEARTH_FEED_BEHIND'), 'rebuild does not lift the guard');
   const r = await again.ingest(lostEntries.map((e) => e.bytes));
   assert.ok(r.ok && r.appended === 2);
   await again.put('c', 'z', { v: 5 });
   const all = await again.entriesSince(again.feed, 0);
   assert.deepEqual(all.map((e) => e.seq), [1, 2, 3, 4, 5]);
   assert.deepEqual(all[3].hash, lostEntries[1].hash, 'entry 4 is the original, not a re-signed one');
+  await again.rebuild();
+  assert.deepEqual(again.get('c', 'a'), { v: 4 });
   assert.notDeepEqual(again.stateHash(), hash);
   await again.close();
 });

@@ -498,7 +498,9 @@ export class Database {
   /**
    * Rebuilds every view from the feeds alone: drops the LSM's files, replays every entry of every feed, flushes.
    * Waits for queued writes first. Snapshots taken before are invalidated (`HEARTH_CLOSED`). Emits no change
-   * events (re-run live queries afterwards).
+   * events (re-run live queries afterwards). If the own feed is behind (`HEARTH_FEED_BEHIND`), writes stay
+   * refused in this session; but the rebuilt views no longer record the lost entries, so after a reopen the guard
+   * is gone: restore the own feed by `ingest` before rebuilding.
    * @throws IoError / CorruptionError from the file system or a damaged feed.
    */
   async rebuild(): Promise<void> {
@@ -516,7 +518,7 @@ export class Database {
         if (head !== null) await this.replayFeed(feed, 1, head.seq);
       }
       await this.lsm.flush();
-      this.ownBehind = null;
+      // `ownBehind` stays: the lost own entries are still lost, and the rebuilt views no longer show it.
     });
   }
 
