@@ -30,7 +30,7 @@ import { DEFAULT_BATCH_BYTES, DEFAULT_PENDING_BYTES, DEFAULT_WINDOW_BYTES, MAX_E
 import { SyncError, SyncErrorCode } from './errors.js';
 import { makeAdmissionRequest, verifyAdmissionRequest, type Invite } from './invite.js';
 import { Membership, type Role } from './membership.js';
-import type { AdmissionRequestMessage } from './messages.js';
+import type { AdmissionRequestMessage, NoticeMessage } from './messages.js';
 import { SyncSession, type SessionHost, type SyncEvent } from './session.js';
 import type { Transport } from './transport.js';
 import type { SyncReplica } from './types.js';
@@ -105,6 +105,8 @@ export class SyncNode implements SessionHost {
   private readonly pending = new Map<string, Map<number, PendingEntry>>();
   private pendingHeld = 0;
   private readonly invites = new Map<string, IssuedInvite>();
+  /** Admission requests forwarded to admins: device hex -> the session the request came from. */
+  private readonly forwarded = new Map<string, SyncSession>();
   private serialQueue: Promise<unknown> = Promise.resolve();
   private busy = 0;
   private idleWaiters: (() => void)[] = [];
@@ -293,15 +295,30 @@ export class SyncNode implements SessionHost {
     return this.serial(() => this.receive(session, feed, raw));
   }
 
+  /**
+   * An admission request arrived. An admin that issued the invite decides it. A node that is not an admin forwards
+   * it to the sessions of peers it considers admins and routes their answer back (this is how a request reaches an
+   * admin through a relay); admins never forward, so requests cannot loop.
+   */
   admissionRequest(session: SyncSession, request: AdmissionRequestMessage): Promise<void> {
     return this.serial(async () => {
       const issued = this.invites.get(feedIdToHex(request.inviteId));
+      if (issued === undefined && !this.view.isAdmin(this.keypair.publicKey)) {
+        const admins = [...this.sessionSet].filter((s) => s !== session && !s.closed && s.peer !== null && this.view.isAdmin(s.peer));
+        if (admins.length > 0) {
+          this.forwarded.set(feedIdToHex(request.device), session);
+          if (this.forwarded.size > 1024) this.forwarded.delete(this.forwarded.keys().next().value!); // unanswered ones
+          for (const s of admins) s.requestAdmission(request);
+          return;
+        }
+      }
       let role: Role = 'member';
       try {
-        if (issued === undefined) throw new SyncError(SyncErrorCode.INVALID_INVITE, 'unknown invite');
+        if (issued === undefined) throw new SyncError(SyncErrorCode.INVALID_INVITE, this.view.isAdmin(this.keypair.publicKey) ? 'unknown invite' : 'unknown invite, and no admin is connected to forward it to');
         if (issued.used) throw new SyncError(SyncErrorCode.INVALID_INVITE, 'the invite was already used');
+        // The proof binds the request to the invite secret and the signature to the device key it names, so a
+        // request relayed by another node admits only the key that signed it.
         await verifyAdmissionRequest(issued.invite, request, this.now());
-        if (!equalBytes(request.device, session.peer!)) throw new SyncError(SyncErrorCode.INVALID_INVITE, 'the request names another key than the one that authenticated the session');
         role = issued.invite.role;
         if (this.approve !== undefined && !(await this.approve({ device: request.device, role, inviteId: request.inviteId }))) {
           throw new SyncError(SyncErrorCode.INVALID_INVITE, 'the admission was declined');
@@ -317,6 +334,16 @@ export class SyncNode implements SessionHost {
         session.notice('admission', request.device, 0, e.code, e.message);
       }
     });
+  }
+
+  noticeReceived(session: SyncSession, notice: NoticeMessage): void {
+    this.report({ type: 'notice', notice, peer: session.peer });
+    if (notice.kind !== 'admission') return;
+    const key = feedIdToHex(notice.feed);
+    const origin = this.forwarded.get(key);
+    if (origin === undefined) return;
+    this.forwarded.delete(key);
+    if (!origin.closed) origin.forwardNotice(notice);
   }
 
   // --- receiving ------------------------------------------------------------------------------------------------

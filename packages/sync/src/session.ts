@@ -56,6 +56,8 @@ export interface SessionHost {
   receiveEntries(session: SyncSession, feed: Uint8Array, entries: readonly Uint8Array[]): Promise<void>;
   /** Handles an admission request that arrived on `session`. */
   admissionRequest(session: SyncSession, request: AdmissionRequestMessage): Promise<void>;
+  /** A NOTICE arrived on `session` (reported; admission answers may be routed back to a requester). */
+  noticeReceived(session: SyncSession, notice: NoticeMessage): void;
   /** Reports something to the application. */
   report(event: SyncEvent): void;
   /** Tracks async work (for `idle()`). */
@@ -145,6 +147,8 @@ export class SyncSession {
   private readonly stopped = new Set<string>();
   /** Feeds whose next entry the membership view did not accept, with the view's fingerprint then. */
   private readonly heldBack = new Map<string, string>();
+  /** Our entries at forked seqs, waiting for window to be sent as evidence. */
+  private readonly evidence: { feed: Uint8Array; entry: Uint8Array }[] = [];
   private pumping = false;
   private pumpAgain = false;
   private closedFlag = false;
@@ -218,6 +222,11 @@ export class SyncSession {
     else this.afterAuth.push(request); // the peer accepts it only after our AUTH
   }
 
+  /** Forwards a NOTICE as received (admission answers routed back by a relaying node). */
+  forwardNotice(notice: NoticeMessage): void {
+    this.send(notice);
+  }
+
   /** Sends a NOTICE to the peer (ignored if closed). */
   notice(kind: NoticeKind, feed: Uint8Array | null, seq: number, code: string, message: string): void {
     this.send({ type: 'notice', kind, feed: feed ?? ZERO32, seq, code, message: message.length > 2000 ? message.slice(0, 2000) + '…' : message });
@@ -284,6 +293,7 @@ export class SyncSession {
     let progress = true;
     while (progress) {
       progress = false;
+      if (!this.sendEvidence()) return; // wait for an ACK
       const membership = this.host.membership;
       const fingerprint = membership.fingerprint();
       const sv: StateVectorEntry[] = this.host.replica.stateVector();
@@ -347,10 +357,14 @@ export class SyncSession {
         this.peerHave.set(hex, { seq: have.seq + batch.length, hash: null });
         progress = true;
       }
+      if (this.evidence.length > 0) progress = true;
     }
   }
 
-  /** The peer's entry at (feed, seq) differs from ours: report, tell the peer, send ours as evidence, stop the feed. */
+  /**
+   * The peer's entry at (feed, seq) differs from ours: report, tell the peer, stop serving the feed, and queue our
+   * entry at seq as evidence (sent by the pump when the window allows and it fits the peer's limit).
+   */
   private async forkFound(feed: Uint8Array, seq: number): Promise<void> {
     const hex = feedIdToHex(feed);
     if (this.stopped.has(hex)) return;
@@ -358,12 +372,22 @@ export class SyncSession {
     this.host.report({ type: 'fork', feed, seq, error: null, peer: this.peer });
     this.notice('fork', feed, seq, 'HEARTH_FORK', `our entry at seq ${seq} differs from yours: fork evidence follows`);
     const mine = await this.host.replica.readEntries(feed, seq, 1);
-    if (mine.length > 0) {
-      const size = ENTRIES_HEADER_BYTES + 4 + mine[0].length;
-      this.send({ type: 'entries', feed, entries: [mine[0]] });
+    if (mine.length > 0 && mine[0].length <= this.peerHello!.maxEntryBytes) this.evidence.push({ feed, entry: mine[0] });
+  }
+
+  /** Sends queued fork evidence while the window allows; false if some must wait for an ACK. */
+  private sendEvidence(): boolean {
+    while (this.evidence.length > 0) {
+      const { feed, entry } = this.evidence[0];
+      const size = ENTRIES_HEADER_BYTES + 4 + entry.length;
+      const unacked = this.sent - this.acked;
+      if (unacked > 0 && unacked + size > this.peerHello!.window) return false;
+      this.evidence.shift();
+      this.send({ type: 'entries', feed, entries: [entry] });
       this.sent += size;
       this.stats.bytesSent += size;
     }
+    return true;
   }
 
   // --- receiving ------------------------------------------------------------------------------------------------
@@ -448,7 +472,7 @@ export class SyncSession {
         return;
       }
       case 'notice':
-        this.host.report({ type: 'notice', notice: msg, peer: this.peer });
+        this.host.noticeReceived(this, msg);
         return;
       case 'admission-request':
         if (!this.authed) throw new SyncError(SyncErrorCode.PROTOCOL, 'ADMISSION_REQUEST before AUTH');

@@ -219,6 +219,37 @@ test('invite flow: a device with an invite asks for admission, the admin admits 
   assert.equal(root.node.membership.isMember(other.keypair.publicKey), false);
 });
 
+test('invite through a relay: a non-admin node forwards the request to an admin and routes the answer back', async () => {
+  const root = await openPeer('root', null);
+  const relay = await openPeer('relay', root.keypair.publicKey);
+  const dev = await openPeer('dev', root.keypair.publicKey);
+  await root.node.admit(relay.keypair.publicKey);
+  await root.db.put('notes', 'hello', { v: 1 });
+  const [a, b] = createMemoryTransportPair();
+  root.node.connect(a);
+  relay.node.connect(b);
+  await quiet([root, relay]);
+  const invite = root.node.createInvite({ relayUrl: 'https://relay.example' });
+  const [c, d] = createMemoryTransportPair();
+  relay.node.connect(c);
+  const s = dev.node.connect(d);
+  await dev.node.requestAdmission(s, invite);
+  await quiet([root, relay, dev]);
+  assert.ok(kinds(dev.events).includes('notice:admission:OK'), kinds(dev.events).join());
+  assert.ok(relay.node.membership.isMember(dev.keypair.publicKey));
+  assert.deepEqual(dev.db.get('notes', 'hello'), { v: 1 }, 'the relay serves the new device');
+  // without an admin behind it, the relay answers itself
+  a.close();
+  await quiet([root, relay, dev]);
+  const other = await openPeer('other', root.keypair.publicKey);
+  const [e, f] = createMemoryTransportPair();
+  relay.node.connect(e);
+  const s2 = other.node.connect(f);
+  await other.node.requestAdmission(s2, root.node.createInvite());
+  await quiet([relay, other]);
+  assert.ok(kinds(other.events).includes('notice:admission:HEARTH_INVALID_INVITE'));
+});
+
 test('a peer of another space is refused with HEARTH_SPACE_MISMATCH', async () => {
   const root = await openPeer('root', null);
   const stranger = await openPeer('stranger', null);
