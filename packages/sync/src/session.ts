@@ -463,6 +463,7 @@ export class SyncSession {
         return;
       }
       case 'ack': {
+        if (!this.authed) throw new SyncError(SyncErrorCode.PROTOCOL, 'ACK before AUTH');
         if (msg.bytes < this.acked || msg.bytes > this.sent) {
           throw new SyncError(SyncErrorCode.PROTOCOL, `ACK of ${msg.bytes} bytes outside [${this.acked}, ${this.sent}]`);
         }
