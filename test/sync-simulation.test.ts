@@ -10,7 +10,7 @@
  * no entry was refused (honest replicas never produce refusals); no pending entry is left.
  *
  * Seeds: SIM_SEEDS (default 64, about 5 s of CPU here; each seed signs and verifies a few hundred ed25519 signatures) consecutive seeds from SIM_FIRST (default 1). A failure prints the seed; replay
- * one with `SIM_FIRST=<seed> SIM_SEEDS=1 node scripts/test.mjs test/sync-simulation`.
+ * one with `SIM_FIRST=<seed> SIM_SEEDS=1 node scripts/test.mjs test/sync-simulation`. SIM_FAULTS multiplies the fault rates.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,8 @@ import { DatabaseReplica, SimNetwork, SyncNode, type SyncEvent, type SyncSession
 
 const FIRST = Number(process.env.SIM_FIRST ?? 1);
 const SEEDS = Number(process.env.SIM_SEEDS ?? 64);
+/** Multiplies every fault probability (SIM_FAULTS=5 for a harsher run). */
+const FAULT_SCALE = Number(process.env.SIM_FAULTS ?? 1);
 const BASE_MS = 1_750_000_000_000;
 const CHAOS_MS = 1500;
 
@@ -54,7 +56,8 @@ interface RunResult {
 async function simulate(seed: number): Promise<RunResult> {
   const net = new SimNetwork({ seed, latencyMs: [1, 15], maxMessageBytes: 16 * 1024 });
   const n = 3 + net.int(3);
-  net.setFaults({ loss: net.random() * 0.02, duplicate: net.random() * 0.03, reorder: net.random() * 0.02, disconnect: net.random() * 0.01 });
+  const scale = (p: number): number => Math.min(1, p * FAULT_SCALE);
+  net.setFaults({ loss: scale(net.random() * 0.02), duplicate: scale(net.random() * 0.03), reorder: scale(net.random() * 0.02), disconnect: scale(net.random() * 0.01) });
   const wallClock = (): number => BASE_MS + Math.floor(net.now);
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {

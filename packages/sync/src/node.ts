@@ -15,6 +15,9 @@
  * 4. if membership records were stored, recompute the view; if it changed, retry pending entries and send every
  *    peer a fresh STATE (so entries refused under the old view are offered again).
  *
+ * Admission requests: an admin that issued the invite decides; a node that is not an admin (a relay) forwards the
+ * request to its admin peers and routes the answer back.
+ *
  * Invariants:
  * 1. Nothing reaches `replica.ingest` unless the membership view accepts its author at its HLC (and, for records,
  *    the record's author as an admin at the record's time).
