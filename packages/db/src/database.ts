@@ -173,13 +173,28 @@ export interface DatabaseStats {
   readonly feeds: number;
 }
 
-/** A consistent read view at one point (an LSM snapshot). Release it when done. */
+/**
+ * A consistent read view at one point (an LSM snapshot). Release it when done.
+ *
+ * It is also the read view the query engine runs on: `getDoc`, `scan`, `indexes` and `scanIndex` have the shapes
+ * of `@hearth/query`'s `QueryStore` (structurally: `@hearth/db` does not import the engine), so
+ * `execute(db.snapshot(), query)` works. No secondary index exists yet (`indexes` is empty); they will live under
+ * the LSM prefix `0x02` (`docs/formats/db-layout.md`).
+ */
 export interface DbSnapshot {
   get(collection: string, id: string): Document | undefined;
   getMany(collection: string, ids: readonly string[]): (Document | undefined)[];
   iterate(collection: string, options?: IterateOptions): IterableIterator<[string, Document]>;
   /** {@link Database.stateHash} at this snapshot. */
   stateHash(): Uint8Array;
+  /** QueryStore: the document, or undefined (also for a collection name or id the database would refuse). */
+  getDoc(collection: string, id: string): Document | undefined;
+  /** QueryStore: every document of the collection, in id order (none for a name the database would refuse). */
+  scan(collection: string): Iterable<readonly [string, Document]>;
+  /** QueryStore: the complete secondary indexes of a collection (none yet). */
+  indexes(collection: string): readonly never[];
+  /** QueryStore: scans an index. @throws RangeError: no index exists yet. */
+  scanIndex(indexId: string, range: unknown): Iterable<never>;
   /** Releases the snapshot. Idempotent; reads after it throw `HEARTH_CLOSED`. */
   release(): void;
 }
@@ -1094,6 +1109,27 @@ export class Database {
       getMany: (c, ids) => ids.map((id) => readDoc(view, c, id)),
       iterate: (c, options) => iterateDocs(view, c, options),
       stateHash: () => hashDocs(view),
+      getDoc: (c, id) => {
+        try {
+          return readDoc(view, c, id);
+        } catch (e) {
+          if (e instanceof DbError && e.code === DbErrorCode.INVALID_KEY) return undefined;
+          throw e;
+        }
+      },
+      scan: (c) => {
+        try {
+          collectionBytes(c);
+        } catch (e) {
+          if (e instanceof DbError && e.code === DbErrorCode.INVALID_KEY) return [];
+          throw e;
+        }
+        return iterateDocs(view, c);
+      },
+      indexes: () => [],
+      scanIndex: (indexId) => {
+        throw new RangeError(`no index ${JSON.stringify(indexId)}: the database has no secondary indexes yet`);
+      },
       release: () => snap.release(),
     };
   }
