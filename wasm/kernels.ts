@@ -129,6 +129,96 @@ export function dist_f32(metric: i32, a: usize, b: usize, n: i32): f32 {
 }
 
 /**
+ * Distances from `q` to rows `a` and `b` at once, written to `out[0]`, `out[1]` (f32). Same accumulation order as
+ * dot_f32 / l2_f32, so the values are bit-identical to two single calls; the two rows' loads interleave.
+ */
+function dist2_f32(metric: i32, q: usize, a: usize, b: usize, n: i32, out: usize): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  const end = q + (<usize>n << 2);
+  const end16 = q + (<usize>(n >> 4) << 6);
+  if (metric == 0) {
+    while (q < end16) {
+      const q0 = v128.load(q);
+      const q1 = v128.load(q, 16);
+      const q2 = v128.load(q, 32);
+      const q3 = v128.load(q, 48);
+      const x0 = f32x4.sub(v128.load(a), q0);
+      const y0 = f32x4.sub(v128.load(b), q0);
+      const x1 = f32x4.sub(v128.load(a, 16), q1);
+      const y1 = f32x4.sub(v128.load(b, 16), q1);
+      const x2 = f32x4.sub(v128.load(a, 32), q2);
+      const y2 = f32x4.sub(v128.load(b, 32), q2);
+      const x3 = f32x4.sub(v128.load(a, 48), q3);
+      const y3 = f32x4.sub(v128.load(b, 48), q3);
+      a0 = f32x4.add(a0, f32x4.mul(x0, x0));
+      b0 = f32x4.add(b0, f32x4.mul(y0, y0));
+      a1 = f32x4.add(a1, f32x4.mul(x1, x1));
+      b1 = f32x4.add(b1, f32x4.mul(y1, y1));
+      a2 = f32x4.add(a2, f32x4.mul(x2, x2));
+      b2 = f32x4.add(b2, f32x4.mul(y2, y2));
+      a3 = f32x4.add(a3, f32x4.mul(x3, x3));
+      b3 = f32x4.add(b3, f32x4.mul(y3, y3));
+      q += 64;
+      a += 64;
+      b += 64;
+    }
+    while (q < end) {
+      const qq = v128.load(q);
+      const x = f32x4.sub(v128.load(a), qq);
+      const y = f32x4.sub(v128.load(b), qq);
+      a0 = f32x4.add(a0, f32x4.mul(x, x));
+      b0 = f32x4.add(b0, f32x4.mul(y, y));
+      q += 16;
+      a += 16;
+      b += 16;
+    }
+  } else {
+    while (q < end16) {
+      const q0 = v128.load(q);
+      const q1 = v128.load(q, 16);
+      const q2 = v128.load(q, 32);
+      const q3 = v128.load(q, 48);
+      a0 = f32x4.add(a0, f32x4.mul(q0, v128.load(a)));
+      b0 = f32x4.add(b0, f32x4.mul(q0, v128.load(b)));
+      a1 = f32x4.add(a1, f32x4.mul(q1, v128.load(a, 16)));
+      b1 = f32x4.add(b1, f32x4.mul(q1, v128.load(b, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(q2, v128.load(a, 32)));
+      b2 = f32x4.add(b2, f32x4.mul(q2, v128.load(b, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(q3, v128.load(a, 48)));
+      b3 = f32x4.add(b3, f32x4.mul(q3, v128.load(b, 48)));
+      q += 64;
+      a += 64;
+      b += 64;
+    }
+    while (q < end) {
+      const qq = v128.load(q);
+      a0 = f32x4.add(a0, f32x4.mul(qq, v128.load(a)));
+      b0 = f32x4.add(b0, f32x4.mul(qq, v128.load(b)));
+      q += 16;
+      a += 16;
+      b += 16;
+    }
+  }
+  const sa = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  const sb = f32x4.add(f32x4.add(b0, b1), f32x4.add(b2, b3));
+  let da = f32x4.extract_lane(sa, 0) + f32x4.extract_lane(sa, 1) + f32x4.extract_lane(sa, 2) + f32x4.extract_lane(sa, 3);
+  let db = f32x4.extract_lane(sb, 0) + f32x4.extract_lane(sb, 1) + f32x4.extract_lane(sb, 2) + f32x4.extract_lane(sb, 3);
+  if (metric != 0) {
+    da = <f32>1 - da;
+    db = <f32>1 - db;
+  }
+  store<f32>(out, da);
+  store<f32>(out, db, 4);
+}
+
+/**
  * Batch distances, gather form: `out[i] = dist(q, base + ids[i] * strideBytes)` for i < count.
  * `ids` is an i32 array, `out` an f32 array. One call per expanded graph node replaces `count` calls.
  */
@@ -176,7 +266,8 @@ export function batch_i8(
 // the neighbour ordinals; `tomb` one byte per node (1 = tombstone: routed through, never returned); `visited` one
 // u32 per node, equal to `mark` once visited in this search. Heaps are arrays of 8-byte entries (f32 distance,
 // i32 ordinal) with room for one entry per node. Results are written to `out` as (f32, i32) pairs, nearest first;
-// the return value is their count. `stats` receives [expanded nodes, distances computed] as two i32s.
+// the return value is their count. `out` (8 bytes per node) doubles as scratch during the search: the unvisited
+// neighbours of the node being expanded and their distances. `stats` receives [expanded nodes, distances computed] as two i32s.
 // Distances: f32 rows (`codes` == 0) or int8 codes as in batch_i8 (`codes` != 0, query codes at `qc`).
 
 // @ts-ignore: decorator
@@ -251,11 +342,28 @@ export function search_layer(
     expanded++;
     const row = links + <usize>c * rowBytes;
     const cnt = load<i32>(row);
+    // Gather the unvisited neighbours into `out` (free until the end), compute their distances two rows at a
+    // time (two independent streams of loads keep more cache misses in flight), then update the heaps in order.
+    let m = 0;
     for (let j = 1; j <= cnt; j++) {
       const e = load<i32>(row + (<usize>j << 2));
       const vp = visited + (<usize>e << 2);
       if (load<u32>(vp) == mark) continue;
       store<u32>(vp, mark);
+      store<i32>(out + (<usize>m << 2), e);
+      m++;
+    }
+    const dd = out + (<usize>cnt << 2);
+    let j = 0;
+    if (codes == 0) {
+      for (; j + 1 < m; j += 2) {
+        const ra = vec + <usize>load<i32>(out + (<usize>j << 2)) * <usize>strideBytes;
+        const rb = vec + <usize>load<i32>(out + (<usize>(j + 1) << 2)) * <usize>strideBytes;
+        dist2_f32(metric, q, ra, rb, n, dd + (<usize>j << 2));
+      }
+    }
+    for (; j < m; j++) {
+      const e = load<i32>(out + (<usize>j << 2));
       let d: f32;
       if (codes == 0) {
         d = dist_f32(metric, q, vec + <usize>e * <usize>strideBytes, n);
@@ -264,8 +372,13 @@ export function search_layer(
         if (metric == 0) d = s2 * <f32>l2_i8(qc, crow, codeStride);
         else d = c0 - c1 * <f32>load<i32>(sums + (<usize>e << 2)) - s2 * <f32>dot_i8(qc, crow, codeStride);
       }
-      ndist++;
+      store<f32>(dd + (<usize>j << 2), d);
+    }
+    ndist += m;
+    for (let t = 0; t < m; t++) {
+      const d = load<f32>(dd + (<usize>t << 2));
       if (nw < ef || d < bound) {
+        const e = load<i32>(out + (<usize>t << 2));
         nc = heapPush(C, nc, d, e, false);
         if (load<u8>(tomb + <usize>e) == 0) {
           nw = heapPush(W, nw, d, e, true);
