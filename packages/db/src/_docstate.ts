@@ -58,31 +58,29 @@ function indexOf(feeds: Uint8Array[], f: Uint8Array): number {
   return -1;
 }
 
-function compareFieldNames(a: [string, FieldState], b: [string, FieldState]): number {
-  return compareCodePoints(a[0], b[0]);
-}
-
 export function encodeDocState(state: DocState): Uint8Array {
   const feeds: Uint8Array[] = [];
   const reset = state.reset;
   if (reset !== null) feeds.push(reset.feed);
-  const fields: [string, FieldState][] = [];
-  for (const e of state.fields) {
-    fields.push(e);
-    if (indexOf(feeds, e[1].feed) < 0) feeds.push(e[1].feed);
-  }
+  const names: string[] = [];
+  const writes: FieldState[] = [];
+  state.fields.forEach((f, name) => {
+    names.push(name);
+    if (indexOf(feeds, f.feed) < 0) feeds.push(f.feed);
+  });
   if (feeds.length > 1) feeds.sort(compareBytes);
-  if (fields.length > 1) fields.sort(compareFieldNames);
-
+  if (names.length > 1) names.sort(compareCodePoints);
+  for (let i = 0; i < names.length; i++) writes.push(state.fields.get(names[i])!);
   let size = 2 + varintSize(feeds.length);
   for (const f of feeds) size += varintSize(f.length) + f.length;
   const resetIndex = reset === null ? -1 : indexOf(feeds, reset.feed);
   if (reset !== null) size += 8 + varintSize(resetIndex);
-  size += varintSize(fields.length);
-  const nameLengths = new Array<number>(fields.length);
-  const feedIndexes = new Array<number>(fields.length);
-  for (let i = 0; i < fields.length; i++) {
-    const [name, f] = fields[i];
+  size += varintSize(names.length);
+  const nameLengths = new Array<number>(names.length);
+  const feedIndexes = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const f = writes[i];
     const n = utf8Length(name);
     nameLengths[i] = n;
     feedIndexes[i] = indexOf(feeds, f.feed);
@@ -108,9 +106,10 @@ export function encodeDocState(state: DocState): Uint8Array {
     lastHlcAt = o;
     o = writeVarint(out, o + 8, resetIndex);
   }
-  o = writeVarint(out, o, fields.length);
-  for (let i = 0; i < fields.length; i++) {
-    const [name, f] = fields[i];
+  o = writeVarint(out, o, names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const f = writes[i];
     o = writeVarint(out, o, nameLengths[i]);
     if (nameLengths[i] === name.length) {
       for (let k = 0; k < name.length; k++) out[o + k] = name.charCodeAt(k);

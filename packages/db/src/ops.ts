@@ -94,7 +94,7 @@ function estimate(op: Op): number {
 
 /**
  * Encodes ops as a payload V1. REQUIRES: at least one op, stamps strictly ascending, names and ids checked (the
- * Database checks them at its API). The result is a new array.
+ * Database checks them at its API). The result is a view of a new buffer (possibly longer than the view).
  * @throws RangeError if `ops` is empty or stamps do not ascend (a caller bug).
  */
 export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
@@ -138,20 +138,21 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
     w.string(op.id);
     if (op.kind === 'delete') continue;
     w.varint(op.fields.size);
-    for (const [name, value] of op.fields) {
+    const patch = op.kind === 'patch';
+    (op.fields as ReadonlyMap<string, Uint8Array | null>).forEach((value, name) => {
       w.varint(strings.get(name)!);
-      if (op.kind === 'patch') {
+      if (patch) {
         if (value === null) {
           w.byte(PATCH_FIELD_REMOVE);
-          continue;
+          return;
         }
         w.byte(PATCH_FIELD_VALUE);
       }
       w.varint(value!.length);
       w.bytes(value!);
-    }
+    });
   }
-  return w.buf.slice(0, w.pos);
+  return w.buf.subarray(0, w.pos);
 }
 
 function malformed(message: string, cause?: unknown): DbError {
