@@ -82,7 +82,7 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
     });
 
     await t.test('errors keep their class and code across the worker boundary', async () => {
-      const r = await run(
+      const r = await run<Record<string, unknown>>(
         page,
         `const out = {};
          const grab = async (k, f) => {

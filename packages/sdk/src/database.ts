@@ -72,10 +72,15 @@ function checkString(v: unknown, label: string): asserts v is string {
 /** A typed handle on one collection. Obtain with {@link HearthDatabase.collection}. */
 export class CollectionHandle<T extends Document = Document> {
   constructor(
-    private readonly db: HearthDatabase,
+    /** The database this collection belongs to. */
+    readonly database: HearthDatabase,
     /** The collection's name. */
     readonly name: string,
   ) {}
+
+  private get db(): HearthDatabase {
+    return this.database;
+  }
 
   /**
    * Replaces (or creates) document `id`. Resolves once the write is durable in the log and applied (a read
