@@ -5,8 +5,9 @@
  *
  * Life of a session: both ends send HELLO; each answers the other's HELLO with AUTH (a signature over both nonces);
  * once the peer's AUTH verifies, each sends STATE (its state vector: what it has, so what it lacks), and serves
- * entries only if it considers the peer a current member. From then on each
- * side streams, per feed in ascending feed order, the entries the other lacks in seq order, as ENTRIES messages of
+ * entries only if it considers the peer a current member. Feeds are served admins' first (they carry membership
+ * records), then in ascending feed id. From then on each
+ * side streams, feed by feed, the entries the other lacks in seq order, as ENTRIES messages of
  * at most `batchBytes` (a larger entry travels alone), never more than the peer's window unacknowledged; the
  * receiver acknowledges each ENTRIES message with a cumulative ACK once it has processed it. New commits are
  * streamed as they happen (live). A new STATE from the peer (sent when its membership view changed) restarts the
@@ -296,7 +297,10 @@ export class SyncSession {
       if (!this.sendEvidence()) return; // wait for an ACK
       const membership = this.host.membership;
       const fingerprint = membership.fingerprint();
-      const sv: StateVectorEntry[] = this.host.replica.stateVector();
+      // Admins' feeds first: membership records then reach the peer before the entries they admit or cut off,
+      // which spares it pending holds and narrows the window of the removal limit (docs/sync.md).
+      const all: StateVectorEntry[] = this.host.replica.stateVector();
+      const sv = [...all.filter((x) => membership.isAdmin(x.feed)), ...all.filter((x) => !membership.isAdmin(x.feed))];
       for (const item of sv) {
         if (this.closed || !this.serving) return;
         const hex = feedIdToHex(item.feed);
