@@ -27,6 +27,7 @@ import {
   MIN_TRANSPORT_MESSAGE_BYTES,
 } from './constants.js';
 import { SyncError, SyncErrorCode } from './errors.js';
+import { fromBase64Url, toBase64Url } from './_base64.js';
 
 /** A decoded frame. `payload` is a view into the input bytes. */
 export interface FrameV1 {
@@ -186,4 +187,24 @@ export class Deframer {
       throw e;
     }
   }
+}
+
+/**
+ * The text form of a frame, for text-only transports (an SSE `data:` line): base64url without padding (RFC 4648
+ * section 5) of the frame's bytes. The frame's CRC-32C checks the decoding.
+ */
+export function encodeFrameTextV1(frame: Uint8Array): string {
+  if (!(frame instanceof Uint8Array)) throw new TypeError('"frame" expected Uint8Array');
+  return toBase64Url(frame);
+}
+
+/**
+ * Bytes of a frame's text form (not yet checked as a frame: pass them to a {@link Deframer}).
+ * @throws SyncError `HEARTH_SYNC_PROTOCOL` if `text` is not base64url.
+ */
+export function decodeFrameTextV1(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new TypeError('"text" expected a string');
+  const bytes = fromBase64Url(text);
+  if (bytes === null) throw protocolError('frame text is not base64url');
+  return bytes;
 }

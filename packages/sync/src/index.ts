@@ -17,7 +17,7 @@ export { BaseTransport, createMemoryTransportPair } from './transport.js';
 export type { Transport, TransportCloseInfo, MemoryTransportOptions } from './transport.js';
 export { SimNetwork } from './sim-network.js';
 export type { SimNetworkOptions, SimFaults } from './sim-network.js';
-export { encodeFrameV1, decodeFrameV1, Framer, Deframer } from './frame.js';
+export { encodeFrameV1, decodeFrameV1, encodeFrameTextV1, decodeFrameTextV1, Framer, Deframer } from './frame.js';
 export type { FrameV1 } from './frame.js';
 export { encodeMessageV1, decodeMessageV1 } from './messages.js';
 export type {

@@ -16,6 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { signEd25519, verifyEd25519, type Keypair } from '@hearth/log';
 import { ADMISSION_CONTEXT, INVITE_ID_BYTES, INVITE_MAGIC, INVITE_SECRET_BYTES, INVITE_TEXT_PREFIX, INVITE_V1 } from './constants.js';
 import { SyncError, SyncErrorCode } from './errors.js';
+import { fromBase64Url, toBase64Url } from './_base64.js';
 import type { Role } from './membership.js';
 import type { AdmissionRequestMessage } from './messages.js';
 
@@ -103,25 +104,6 @@ export function decodeInviteV1(bytes: Uint8Array): Invite {
   };
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw invalid('invite text is not base64url');
-  let s: string;
-  try {
-    s = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-  } catch {
-    throw invalid('invite text is not base64url');
-  }
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
 /** The text form of an invite: `hearth-invite:` + base64url (no padding) of {@link encodeInviteV1}. */
 export function inviteToText(invite: Invite): string {
   return INVITE_TEXT_PREFIX + toBase64Url(encodeInviteV1(invite));
@@ -136,7 +118,9 @@ export function inviteFromText(text: string): Invite {
   const hash = text.indexOf('#invite=');
   const t = hash >= 0 ? decodeURIComponent(text.slice(hash + 8)) : text;
   if (!t.startsWith(INVITE_TEXT_PREFIX)) throw invalid(`invite text does not start with "${INVITE_TEXT_PREFIX}"`);
-  return decodeInviteV1(fromBase64Url(t.slice(INVITE_TEXT_PREFIX.length)));
+  const bytes = fromBase64Url(t.slice(INVITE_TEXT_PREFIX.length));
+  if (bytes === null) throw invalid('invite text is not base64url');
+  return decodeInviteV1(bytes);
 }
 
 /** A link to open the app at the relay with the invite in the fragment (never sent to the server). */

@@ -8,6 +8,8 @@ import {
   Deframer,
   Framer,
   decodeFrameV1,
+  decodeFrameTextV1,
+  encodeFrameTextV1,
   decodeInviteV1,
   decodeMessageV1,
   encodeFrameV1,
@@ -249,4 +251,17 @@ test('an admission request is bound to its device key: another key cannot reuse 
   await verifyAdmissionRequest(inv, req, 0);
   const stolen = await makeAdmissionRequest({ ...inv, secret: new Uint8Array(32).fill(9) }, b);
   await assert.rejects(verifyAdmissionRequest(inv, { ...stolen, proof: req.proof }, 0), { code: 'HEARTH_INVALID_INVITE' });
+});
+
+test('frame text form (for SSE): base64url round trip (property); anything else is HEARTH_SYNC_PROTOCOL', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 70000 }), (b) => {
+      const t = encodeFrameTextV1(b);
+      assert.match(t, /^[A-Za-z0-9_-]*$/);
+      assert.equal(hexOf(decodeFrameTextV1(t)), hexOf(b));
+    }),
+    { seed: 5, numRuns: 100 },
+  );
+  assert.equal(encodeFrameTextV1(fixtureFrames()[4]), Buffer.from(fixtureFrames()[4]).toString('base64url'));
+  for (const bad of ['a', 'ab$c', 'abc d', '====']) assert.throws(() => decodeFrameTextV1(bad), { code: 'HEARTH_SYNC_PROTOCOL' }, bad);
 });
