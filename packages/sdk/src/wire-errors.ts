@@ -20,7 +20,10 @@ import { SdkError } from './errors.js';
 
 /** An error as data (structured-cloneable). */
 export interface WireError {
-  /** The class name (`DbError`, `TypeError`...). */
+  /**
+   * The class (`DbError`, `TypeError`...): the registry key of the error's class when it is one of Hearth's or a
+   * built-in one (found by prototype, so it survives minifiers that rename classes), else the error's `name`.
+   */
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
@@ -68,6 +71,14 @@ function cloneable(v: unknown, depth = 0): boolean {
   return Object.values(v as object).every((x) => cloneable(x, depth + 1));
 }
 
+/** The registry key of `e`'s class: its exact class if registered, else the nearest registered ancestor. */
+function classKey(e: Error): string | undefined {
+  const proto = Object.getPrototypeOf(e) as object | null;
+  for (const [k, cls] of HEARTH_CLASSES) if (cls.prototype === proto) return k;
+  for (const [k, cls] of BUILTIN_CLASSES) if (cls.prototype === proto) return k;
+  return undefined; // an unknown class: rebuilt by `name` (a HearthError when it has a `code`)
+}
+
 /** Encodes any thrown value as a {@link WireError} (a non-Error is wrapped as an `Error` with its string form). */
 export function encodeError(e: unknown, depth = 0): WireError {
   if (!(e instanceof Error)) return { name: 'Error', message: typeof e === 'string' ? e : `non-Error thrown: ${String(e)}` };
@@ -78,7 +89,7 @@ export function encodeError(e: unknown, depth = 0): WireError {
     if (cloneable(v)) fields[k] = v;
   }
   const code = e instanceof HearthError ? e.code : typeof (e as unknown as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : undefined;
-  const out: { -readonly [K in keyof WireError]: WireError[K] } = { name: e.name, message: e.message };
+  const out: { -readonly [K in keyof WireError]: WireError[K] } = { name: classKey(e) ?? e.name, message: e.message };
   if (typeof e.stack === 'string') out.stack = e.stack;
   if (code !== undefined) out.code = code;
   if (Object.keys(fields).length > 0) out.fields = fields;
@@ -102,6 +113,7 @@ export function decodeError(w: WireError): Error {
   if (w.cause !== undefined) hidden('cause', decodeError(w.cause));
   // HearthError sets `code` and `name` as own enumerable fields in its constructor: do the same.
   if (w.code !== undefined) e.code = w.code;
+  // Own `name` = the class's real name, also where a minifier renamed the class (`new.target.name` would be `Q`).
   if (cls.prototype instanceof HearthError || cls === HearthError || w.name !== cls.name) e.name = w.name;
   for (const [k, v] of Object.entries(w.fields ?? {})) e[k] = v;
   return e;
