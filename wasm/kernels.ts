@@ -13,58 +13,33 @@
 //    normalised rows, so the index never calls `cosine_f32` on its hot path; it is exported for callers holding
 //    unnormalised vectors.
 
-/** Dot product of two f32 vectors of `n` elements (four independent accumulators, then the tail). */
+/**
+ * Dot product of two f32 vectors of `n` elements. Canonical order, shared by every f32 kernel here so that a
+ * distance has the same bits whichever kernel computed it: one 4-lane accumulator over the row, 4 floats at a time,
+ * then lanes 0 + 1 + 2 + 3. Speed comes from computing several rows at once (rows4/rows8 below), not from
+ * splitting one row's sum.
+ */
 export function dot_f32(a: usize, b: usize, n: i32): f32 {
-  let s0 = f32x4.splat(0);
-  let s1 = f32x4.splat(0);
-  let s2 = f32x4.splat(0);
-  let s3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   const end = a + (<usize>n << 2);
-  const end16 = a + (<usize>(n >> 4) << 6);
-  while (a < end16) {
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a), v128.load(b)));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(a, 16), v128.load(b, 16)));
-    s2 = f32x4.add(s2, f32x4.mul(v128.load(a, 32), v128.load(b, 32)));
-    s3 = f32x4.add(s3, f32x4.mul(v128.load(a, 48), v128.load(b, 48)));
-    a += 64;
-    b += 64;
-  }
   while (a < end) {
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(a), v128.load(b)));
+    acc = f32x4.add(acc, f32x4.mul(v128.load(a), v128.load(b)));
     a += 16;
     b += 16;
   }
-  const acc = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
-/** Squared Euclidean distance of two f32 vectors of `n` elements (four accumulators, then the tail). */
+/** Squared Euclidean distance of two f32 vectors of `n` elements (canonical order, as dot_f32). */
 export function l2_f32(a: usize, b: usize, n: i32): f32 {
-  let s0 = f32x4.splat(0);
-  let s1 = f32x4.splat(0);
-  let s2 = f32x4.splat(0);
-  let s3 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   const end = a + (<usize>n << 2);
-  const end16 = a + (<usize>(n >> 4) << 6);
-  while (a < end16) {
-    const d0 = f32x4.sub(v128.load(a), v128.load(b));
-    const d1 = f32x4.sub(v128.load(a, 16), v128.load(b, 16));
-    const d2 = f32x4.sub(v128.load(a, 32), v128.load(b, 32));
-    const d3 = f32x4.sub(v128.load(a, 48), v128.load(b, 48));
-    s0 = f32x4.add(s0, f32x4.mul(d0, d0));
-    s1 = f32x4.add(s1, f32x4.mul(d1, d1));
-    s2 = f32x4.add(s2, f32x4.mul(d2, d2));
-    s3 = f32x4.add(s3, f32x4.mul(d3, d3));
-    a += 64;
-    b += 64;
-  }
   while (a < end) {
     const d = f32x4.sub(v128.load(a), v128.load(b));
-    s0 = f32x4.add(s0, f32x4.mul(d, d));
+    acc = f32x4.add(acc, f32x4.mul(d, d));
     a += 16;
     b += 16;
   }
-  const acc = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
   return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
 }
 
@@ -128,94 +103,167 @@ export function dist_f32(metric: i32, a: usize, b: usize, n: i32): f32 {
   return metric == 0 ? l2_f32(a, b, n) : <f32>1 - dot_f32(a, b, n);
 }
 
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// @ts-ignore: decorator
+@inline function fin(metric: i32, s: f32): f32 {
+  return metric == 0 ? s : <f32>1 - s;
+}
+
 /**
- * Distances from `q` to rows `a` and `b` at once, written to `out[0]`, `out[1]` (f32). Same accumulation order as
- * dot_f32 / l2_f32, so the values are bit-identical to two single calls; the two rows' loads interleave.
+ * Distances from `q` to four rows at once, into out[0..3] (f32): each row in the canonical order of dot_f32 /
+ * l2_f32 (so the values equal four dist_f32 calls bit for bit), while the four rows' independent loads keep more
+ * cache misses in flight, which is what a graph search over rows that miss the cache is bound by.
  */
-function dist2_f32(metric: i32, q: usize, a: usize, b: usize, n: i32, out: usize): void {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let b2 = f32x4.splat(0);
-  let b3 = f32x4.splat(0);
+function rows4_f32(metric: i32, q: usize, r0: usize, r1: usize, r2: usize, r3: usize, n: i32, out: usize): void {
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
   const end = q + (<usize>n << 2);
-  const end16 = q + (<usize>(n >> 4) << 6);
   if (metric == 0) {
-    while (q < end16) {
-      const q0 = v128.load(q);
-      const q1 = v128.load(q, 16);
-      const q2 = v128.load(q, 32);
-      const q3 = v128.load(q, 48);
-      const x0 = f32x4.sub(v128.load(a), q0);
-      const y0 = f32x4.sub(v128.load(b), q0);
-      const x1 = f32x4.sub(v128.load(a, 16), q1);
-      const y1 = f32x4.sub(v128.load(b, 16), q1);
-      const x2 = f32x4.sub(v128.load(a, 32), q2);
-      const y2 = f32x4.sub(v128.load(b, 32), q2);
-      const x3 = f32x4.sub(v128.load(a, 48), q3);
-      const y3 = f32x4.sub(v128.load(b, 48), q3);
-      a0 = f32x4.add(a0, f32x4.mul(x0, x0));
-      b0 = f32x4.add(b0, f32x4.mul(y0, y0));
-      a1 = f32x4.add(a1, f32x4.mul(x1, x1));
-      b1 = f32x4.add(b1, f32x4.mul(y1, y1));
-      a2 = f32x4.add(a2, f32x4.mul(x2, x2));
-      b2 = f32x4.add(b2, f32x4.mul(y2, y2));
-      a3 = f32x4.add(a3, f32x4.mul(x3, x3));
-      b3 = f32x4.add(b3, f32x4.mul(y3, y3));
-      q += 64;
-      a += 64;
-      b += 64;
-    }
     while (q < end) {
-      const qq = v128.load(q);
-      const x = f32x4.sub(v128.load(a), qq);
-      const y = f32x4.sub(v128.load(b), qq);
-      a0 = f32x4.add(a0, f32x4.mul(x, x));
-      b0 = f32x4.add(b0, f32x4.mul(y, y));
-      q += 16;
-      a += 16;
-      b += 16;
+      const x = v128.load(q);
+      const d0 = f32x4.sub(x, v128.load(r0));
+      const d1 = f32x4.sub(x, v128.load(r1));
+      const d2 = f32x4.sub(x, v128.load(r2));
+      const d3 = f32x4.sub(x, v128.load(r3));
+      s0 = f32x4.add(s0, f32x4.mul(d0, d0));
+      s1 = f32x4.add(s1, f32x4.mul(d1, d1));
+      s2 = f32x4.add(s2, f32x4.mul(d2, d2));
+      s3 = f32x4.add(s3, f32x4.mul(d3, d3));
+      q += 16; r0 += 16; r1 += 16; r2 += 16; r3 += 16;
     }
   } else {
-    while (q < end16) {
-      const q0 = v128.load(q);
-      const q1 = v128.load(q, 16);
-      const q2 = v128.load(q, 32);
-      const q3 = v128.load(q, 48);
-      a0 = f32x4.add(a0, f32x4.mul(q0, v128.load(a)));
-      b0 = f32x4.add(b0, f32x4.mul(q0, v128.load(b)));
-      a1 = f32x4.add(a1, f32x4.mul(q1, v128.load(a, 16)));
-      b1 = f32x4.add(b1, f32x4.mul(q1, v128.load(b, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(q2, v128.load(a, 32)));
-      b2 = f32x4.add(b2, f32x4.mul(q2, v128.load(b, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(q3, v128.load(a, 48)));
-      b3 = f32x4.add(b3, f32x4.mul(q3, v128.load(b, 48)));
-      q += 64;
-      a += 64;
-      b += 64;
-    }
     while (q < end) {
-      const qq = v128.load(q);
-      a0 = f32x4.add(a0, f32x4.mul(qq, v128.load(a)));
-      b0 = f32x4.add(b0, f32x4.mul(qq, v128.load(b)));
-      q += 16;
-      a += 16;
-      b += 16;
+      const x = v128.load(q);
+      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(r0)));
+      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(r1)));
+      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(r2)));
+      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(r3)));
+      q += 16; r0 += 16; r1 += 16; r2 += 16; r3 += 16;
     }
   }
-  const sa = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-  const sb = f32x4.add(f32x4.add(b0, b1), f32x4.add(b2, b3));
-  let da = f32x4.extract_lane(sa, 0) + f32x4.extract_lane(sa, 1) + f32x4.extract_lane(sa, 2) + f32x4.extract_lane(sa, 3);
-  let db = f32x4.extract_lane(sb, 0) + f32x4.extract_lane(sb, 1) + f32x4.extract_lane(sb, 2) + f32x4.extract_lane(sb, 3);
-  if (metric != 0) {
-    da = <f32>1 - da;
-    db = <f32>1 - db;
+  store<f32>(out, fin(metric, hsum(s0)));
+  store<f32>(out, fin(metric, hsum(s1)), 4);
+  store<f32>(out, fin(metric, hsum(s2)), 8);
+  store<f32>(out, fin(metric, hsum(s3)), 12);
+}
+
+/** As rows4_f32, for eight rows. */
+function rows8_f32(
+  metric: i32, q: usize, r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, r6: usize, r7: usize,
+  n: i32, out: usize,
+): void {
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let s2 = f32x4.splat(0);
+  let s3 = f32x4.splat(0);
+  let s4 = f32x4.splat(0);
+  let s5 = f32x4.splat(0);
+  let s6 = f32x4.splat(0);
+  let s7 = f32x4.splat(0);
+  const end = q + (<usize>n << 2);
+  if (metric == 0) {
+    while (q < end) {
+      const x = v128.load(q);
+      const d0 = f32x4.sub(x, v128.load(r0));
+      const d1 = f32x4.sub(x, v128.load(r1));
+      const d2 = f32x4.sub(x, v128.load(r2));
+      const d3 = f32x4.sub(x, v128.load(r3));
+      s0 = f32x4.add(s0, f32x4.mul(d0, d0));
+      s1 = f32x4.add(s1, f32x4.mul(d1, d1));
+      s2 = f32x4.add(s2, f32x4.mul(d2, d2));
+      s3 = f32x4.add(s3, f32x4.mul(d3, d3));
+      const d4 = f32x4.sub(x, v128.load(r4));
+      const d5 = f32x4.sub(x, v128.load(r5));
+      const d6 = f32x4.sub(x, v128.load(r6));
+      const d7 = f32x4.sub(x, v128.load(r7));
+      s4 = f32x4.add(s4, f32x4.mul(d4, d4));
+      s5 = f32x4.add(s5, f32x4.mul(d5, d5));
+      s6 = f32x4.add(s6, f32x4.mul(d6, d6));
+      s7 = f32x4.add(s7, f32x4.mul(d7, d7));
+      q += 16; r0 += 16; r1 += 16; r2 += 16; r3 += 16; r4 += 16; r5 += 16; r6 += 16; r7 += 16;
+    }
+  } else {
+    while (q < end) {
+      const x = v128.load(q);
+      s0 = f32x4.add(s0, f32x4.mul(x, v128.load(r0)));
+      s1 = f32x4.add(s1, f32x4.mul(x, v128.load(r1)));
+      s2 = f32x4.add(s2, f32x4.mul(x, v128.load(r2)));
+      s3 = f32x4.add(s3, f32x4.mul(x, v128.load(r3)));
+      s4 = f32x4.add(s4, f32x4.mul(x, v128.load(r4)));
+      s5 = f32x4.add(s5, f32x4.mul(x, v128.load(r5)));
+      s6 = f32x4.add(s6, f32x4.mul(x, v128.load(r6)));
+      s7 = f32x4.add(s7, f32x4.mul(x, v128.load(r7)));
+      q += 16; r0 += 16; r1 += 16; r2 += 16; r3 += 16; r4 += 16; r5 += 16; r6 += 16; r7 += 16;
+    }
   }
-  store<f32>(out, da);
-  store<f32>(out, db, 4);
+  store<f32>(out, fin(metric, hsum(s0)));
+  store<f32>(out, fin(metric, hsum(s1)), 4);
+  store<f32>(out, fin(metric, hsum(s2)), 8);
+  store<f32>(out, fin(metric, hsum(s3)), 12);
+  store<f32>(out, fin(metric, hsum(s4)), 16);
+  store<f32>(out, fin(metric, hsum(s5)), 20);
+  store<f32>(out, fin(metric, hsum(s6)), 24);
+  store<f32>(out, fin(metric, hsum(s7)), 28);
+}
+
+/**
+ * `out[i] = dist(q, base + ids[i] * strideBytes)` for i < count: eight rows at a time, then four, then one.
+ * `ids` may be 0 for contiguous rows starting at ordinal `start` (then ids[i] = start + i).
+ */
+function gather_f32(metric: i32, q: usize, base: usize, strideBytes: i32, ids: usize, start: i32, count: i32, out: usize): void {
+  const n = strideBytes >> 2;
+  const sb = <usize>strideBytes;
+  let i = 0;
+  for (; i + 7 < count; i += 8) {
+    let r0: usize, r1: usize, r2: usize, r3: usize, r4: usize, r5: usize, r6: usize, r7: usize;
+    if (ids != 0) {
+      const p = ids + (<usize>i << 2);
+      r0 = base + <usize>load<i32>(p) * sb;
+      r1 = base + <usize>load<i32>(p, 4) * sb;
+      r2 = base + <usize>load<i32>(p, 8) * sb;
+      r3 = base + <usize>load<i32>(p, 12) * sb;
+      r4 = base + <usize>load<i32>(p, 16) * sb;
+      r5 = base + <usize>load<i32>(p, 20) * sb;
+      r6 = base + <usize>load<i32>(p, 24) * sb;
+      r7 = base + <usize>load<i32>(p, 28) * sb;
+    } else {
+      r0 = base + <usize>(start + i) * sb;
+      r1 = r0 + sb;
+      r2 = r1 + sb;
+      r3 = r2 + sb;
+      r4 = r3 + sb;
+      r5 = r4 + sb;
+      r6 = r5 + sb;
+      r7 = r6 + sb;
+    }
+    rows8_f32(metric, q, r0, r1, r2, r3, r4, r5, r6, r7, n, out + (<usize>i << 2));
+  }
+  for (; i + 3 < count; i += 4) {
+    let r0: usize, r1: usize, r2: usize, r3: usize;
+    if (ids != 0) {
+      const p = ids + (<usize>i << 2);
+      r0 = base + <usize>load<i32>(p) * sb;
+      r1 = base + <usize>load<i32>(p, 4) * sb;
+      r2 = base + <usize>load<i32>(p, 8) * sb;
+      r3 = base + <usize>load<i32>(p, 12) * sb;
+    } else {
+      r0 = base + <usize>(start + i) * sb;
+      r1 = r0 + sb;
+      r2 = r1 + sb;
+      r3 = r2 + sb;
+    }
+    rows4_f32(metric, q, r0, r1, r2, r3, n, out + (<usize>i << 2));
+  }
+  for (; i < count; i++) {
+    const r = ids != 0 ? base + <usize>load<i32>(ids + (<usize>i << 2)) * sb : base + <usize>(start + i) * sb;
+    store<f32>(out + (<usize>i << 2), dist_f32(metric, q, r, n));
+  }
 }
 
 /**
@@ -223,21 +271,12 @@ function dist2_f32(metric: i32, q: usize, a: usize, b: usize, n: i32, out: usize
  * `ids` is an i32 array, `out` an f32 array. One call per expanded graph node replaces `count` calls.
  */
 export function batch_f32(metric: i32, q: usize, base: usize, strideBytes: i32, ids: usize, count: i32, out: usize): void {
-  const n = strideBytes >> 2;
-  for (let i = 0; i < count; i++) {
-    const row = base + <usize>load<i32>(ids + (<usize>i << 2)) * <usize>strideBytes;
-    store<f32>(out + (<usize>i << 2), dist_f32(metric, q, row, n));
-  }
+  gather_f32(metric, q, base, strideBytes, ids, 0, count, out);
 }
 
 /** Batch distances, contiguous form: `out[i] = dist(q, base + (start + i) * strideBytes)` for i < count. */
 export function scan_f32(metric: i32, q: usize, base: usize, strideBytes: i32, start: i32, count: i32, out: usize): void {
-  const n = strideBytes >> 2;
-  let row = base + <usize>start * <usize>strideBytes;
-  for (let i = 0; i < count; i++) {
-    store<f32>(out + (<usize>i << 2), dist_f32(metric, q, row, n));
-    row += <usize>strideBytes;
-  }
+  gather_f32(metric, q, base, strideBytes, 0, start, count, out);
 }
 
 /**
@@ -342,8 +381,8 @@ export function search_layer(
     expanded++;
     const row = links + <usize>c * rowBytes;
     const cnt = load<i32>(row);
-    // Gather the unvisited neighbours into `out` (free until the end), compute their distances two rows at a
-    // time (two independent streams of loads keep more cache misses in flight), then update the heaps in order.
+    // Gather the unvisited neighbours into `out` (free until the end), compute their distances several rows at a
+    // time (independent streams of loads keep more cache misses in flight), then update the heaps in order.
     let m = 0;
     for (let j = 1; j <= cnt; j++) {
       const e = load<i32>(row + (<usize>j << 2));
@@ -354,25 +393,17 @@ export function search_layer(
       m++;
     }
     const dd = out + (<usize>cnt << 2);
-    let j = 0;
     if (codes == 0) {
-      for (; j + 1 < m; j += 2) {
-        const ra = vec + <usize>load<i32>(out + (<usize>j << 2)) * <usize>strideBytes;
-        const rb = vec + <usize>load<i32>(out + (<usize>(j + 1) << 2)) * <usize>strideBytes;
-        dist2_f32(metric, q, ra, rb, n, dd + (<usize>j << 2));
-      }
-    }
-    for (; j < m; j++) {
-      const e = load<i32>(out + (<usize>j << 2));
-      let d: f32;
-      if (codes == 0) {
-        d = dist_f32(metric, q, vec + <usize>e * <usize>strideBytes, n);
-      } else {
+      gather_f32(metric, q, vec, strideBytes, out, 0, m, dd);
+    } else {
+      for (let j = 0; j < m; j++) {
+        const e = load<i32>(out + (<usize>j << 2));
         const crow = codes + <usize>e * <usize>codeStride;
+        let d: f32;
         if (metric == 0) d = s2 * <f32>l2_i8(qc, crow, codeStride);
         else d = c0 - c1 * <f32>load<i32>(sums + (<usize>e << 2)) - s2 * <f32>dot_i8(qc, crow, codeStride);
+        store<f32>(dd + (<usize>j << 2), d);
       }
-      store<f32>(dd + (<usize>j << 2), d);
     }
     ndist += m;
     for (let t = 0; t < m; t++) {
