@@ -48,6 +48,7 @@ import {
   logConstants,
 } from '@hearth/log';
 import {
+  ClockDriftError,
   HybridClock,
   applyOp,
   decodeDocStateV1,
@@ -998,7 +999,7 @@ export class Database {
             accepted.push(v);
             decoded.push(ops);
           } catch (e) {
-            if (!(e instanceof HearthError)) throw e;
+            if (!(e instanceof ClockDriftError || (e instanceof DbError && e.code === DbErrorCode.MALFORMED_OPS))) throw e;
             stop = e;
             break;
           }
@@ -1016,7 +1017,8 @@ export class Database {
         }
       }
     } catch (e) {
-      if (!(e instanceof HearthError) || e instanceof IoError || e instanceof CorruptionError) throw e;
+      // Only the input's faults are per-feed results; I/O failures and corruption of this replica propagate.
+      if (!(e instanceof LogError || e instanceof ClockDriftError || (e instanceof DbError && e.code === DbErrorCode.MALFORMED_OPS))) throw e;
       error = e;
     }
     return { feed, appended, duplicates, head: this.feeds.head(feed)?.seq ?? 0, ...(error !== undefined ? { error } : {}) };
