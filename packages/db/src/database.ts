@@ -907,8 +907,16 @@ export class Database {
       const results: IngestFeedResult[] = [];
       const toApply: Applicable[] = [];
       for (const hex of [...byFeed.keys()].sort()) {
-        const r = await this.ingestFeed(byFeed.get(hex)!, toApply);
-        results.push(r);
+        try {
+          results.push(await this.ingestFeed(byFeed.get(hex)!, toApply));
+        } catch (e) {
+          // An I/O failure after entries were appended (not yet synced or applied): the views would miss them
+          // until the next open replays them, so refuse further writes until then.
+          if (toApply.length > 0) {
+            this.failure = new DbError(DbErrorCode.FAILED, `an ingest failed after appending entries (${(e as Error).message}); close and reopen the database`, { cause: e });
+          }
+          throw e;
+        }
       }
       if (toApply.length > 0) {
         try {
