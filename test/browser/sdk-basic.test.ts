@@ -137,32 +137,49 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
       assert.deepEqual(r, { seen: ['absent', 1, 2, 'absent', 3], store: ['none', 'none', 1, 2, 'none', 3], firstIt: 'absent', secondIt: 1 });
     });
 
-    await t.test('queries pass through to the Database (or HEARTH_UNSUPPORTED while it has no query layer)', async () => {
-      const r = await run<{ ok: boolean; rows?: string[]; live?: string[][]; error?: { name: string; code: string; io: boolean } }>(
+    await t.test('queries, explain and live queries (callback, iterator) through the SDK; a bad query is a QueryError', async () => {
+      const r = await run<Record<string, unknown>>(
         page,
         `const items = db.collection('items');
          await db.transaction((tx) => { for (let i = 0; i < 5; i++) tx.put('items', 'i' + i, { n: i, even: i % 2 === 0 }); });
-         try {
-           const res = await items.query({ where: { op: 'eq', path: 'even', value: true }, sort: [{ path: 'n', dir: 'asc' }] });
-           const snaps = [];
-           const live = items.live({ where: { op: 'eq', path: 'even', value: true }, sort: [{ path: 'n', dir: 'asc' }] }, (r) => snaps.push(r.rows.map((x) => x.id)));
-           await live.first();
-           await items.put('i6', { n: 6, even: true });
-           await items.put('i7', { n: 7, even: false });
-           await items.delete('i0');
-           await new Promise((r) => setTimeout(r, 100));
-           live.close();
-           return { ok: true, rows: res.rows.map((x) => x.id), live: snaps };
-         } catch (e) {
-           return { ok: false, error: { name: e.name, code: e.code, io: e instanceof T.IoError } };
-         }`,
+         const q = { where: { op: 'eq', path: 'even', value: true }, sort: [{ path: 'n', dir: 'desc' }] };
+         const res = await items.query(q);
+         const plan = await items.explain(q);
+         const snaps = [];
+         const live = items.live(q, (r) => snaps.push(r.rows.map((x) => x.id)));
+         await live.first();
+         const it = items.live({ where: { op: 'gte', path: 'n', value: 3 } })[Symbol.asyncIterator]();
+         const itFirst = (await it.next()).value.rows.map((x) => x.id);
+         await items.put('i6', { n: 6, even: true });
+         await items.put('i7', { n: 7, even: false });
+         await items.delete('i0');
+         await new Promise((r) => setTimeout(r, 100));
+         const itLater = (await it.next()).value.rows.map((x) => x.id);
+         await it.return();
+         live.close();
+         let bad;
+         try { await items.query({ where: { op: 'near', path: 'n', value: 1 } }); } catch (e) { bad = { name: e.name, code: e.code, q: e instanceof T.QueryError, hearth: e instanceof T.HearthError }; }
+         let liveBad;
+         try { await items.live({ limit: -1 }).first(); } catch (e) { liveBad = { name: e.name, code: e.code }; }
+         return { rows: res.rows.map((x) => x.id), docs: res.rows.map((x) => x.doc.n), access: typeof plan.access?.type, live: snaps, itFirst, itLater, bad, liveBad };`,
       );
-      if (r.ok) {
-        assert.deepEqual(r.rows, ['i0', 'i2', 'i4']);
-        assert.deepEqual(r.live, [['i0', 'i2', 'i4'], ['i0', 'i2', 'i4', 'i6'], ['i2', 'i4', 'i6']]);
-      } else {
-        assert.deepEqual(r.error, { name: 'IoError', code: 'HEARTH_UNSUPPORTED', io: true });
-      }
+      assert.deepEqual(r.rows, ['i4', 'i2', 'i0']);
+      assert.deepEqual(r.docs, [4, 2, 0]);
+      assert.equal(r.access, 'string');
+      assert.deepEqual(r.live, [['i4', 'i2', 'i0'], ['i6', 'i4', 'i2', 'i0'], ['i6', 'i4', 'i2']]);
+      assert.deepEqual(r.itFirst, ['i3', 'i4']);
+      assert.deepEqual(r.itLater, ['i3', 'i4', 'i6', 'i7']);
+      assert.deepEqual(r.bad, { name: 'QueryError', code: 'HEARTH_INVALID_QUERY', q: true, hearth: true });
+      assert.deepEqual(r.liveBad, { name: 'QueryError', code: 'HEARTH_INVALID_QUERY' });
+    });
+
+    await t.test('nearest passes through (HEARTH_UNSUPPORTED while the Database has no vector layer)', async () => {
+      const r = await run<Record<string, unknown>>(
+        page,
+        `try { return { ok: true, value: await db.collection('items').nearest('emb', new Float32Array([1, 0]), { k: 1 }) }; }
+         catch (e) { return { ok: false, name: e.name, code: e.code }; }`,
+      );
+      if (r.ok !== true) assert.deepEqual(r, { ok: false, name: 'IoError', code: 'HEARTH_UNSUPPORTED' });
     });
 
     await t.test('info(): OPFS backend, leader, persistence asked, device feed', async () => {

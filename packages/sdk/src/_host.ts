@@ -14,6 +14,7 @@ import { expose } from 'comlink';
 import { IdbFileSystem, IoError, IoErrorCode, OpfsFileSystem, type FileSystem } from '@hearth/io';
 import { Database, type Document } from '@hearth/db';
 import { feedIdToHex } from '@hearth/log';
+import { createLiveQuery, execute, explain, type Change as QueryChange, type Query, type QueryStore } from '@hearth/query';
 import { loadOrCreateDeviceKeypair } from './_keypair.js';
 import {
   CALLABLE,
@@ -248,6 +249,15 @@ class Host implements WorkerApi {
       return [...db.iterate(collection, options)];
     }
     const fn = db[method];
+    if (typeof fn !== 'function' && (method === 'query' || method === 'explain')) {
+      // The Database has no query layer of its own yet: run `@hearth/query` on a snapshot (a QueryStore).
+      const snap = db.snapshot();
+      try {
+        return method === 'query' ? execute(snap as unknown as QueryStore, args[0] as Query) : explain(snap as unknown as QueryStore, args[0] as Query);
+      } finally {
+        snap.release();
+      }
+    }
     if (typeof fn !== 'function') throw unsupported(`this Database has no ${method}() (its query or vector layer is not wired in)`);
     return await (fn as (...a: unknown[]) => unknown).apply(db, args);
   }
@@ -270,9 +280,9 @@ class Host implements WorkerApi {
   /**
    * Starts a live subscription: sends the current value, then a new one after each commit that changes it.
    * Documents: re-read on a commit that touches the document. Queries: the Database's own `live(query, cb)` when
-   * it has one (incremental maintenance by `@hearth/query`), else `query()` re-run after each commit that
-   * touches the query's collection, sent only when the result differs. Returns the stop function.
-   * @throws IoError `HEARTH_UNSUPPORTED` for a query when the Database has neither `live` nor `query`.
+   * it has one; else its `query()` re-run after each commit that touches the query's collection (sent only when
+   * the result differs); else `@hearth/query`'s `createLiveQuery` on snapshots, fed each commit's changes.
+   * Returns the stop function. @throws QueryError for a malformed query (synchronously).
    */
   private startLive(spec: LiveSpec, send: Emit): () => void {
     const db = this.requireDb();
@@ -294,7 +304,31 @@ class Host implements WorkerApi {
       const h = (db.live as (q: unknown, cb: (v: unknown) => void) => unknown).call(db, query, (v: unknown) => send(true, v));
       return () => stopHandle(h);
     }
-    if (typeof db.query !== 'function') throw unsupported('live queries need the query layer, which this Database lacks');
+    if (typeof db.query === 'function') return this.rerunLive(db, query, send);
+    // No query layer in the Database yet: maintain the query with `@hearth/query`'s live queries on snapshots,
+    // fed the commit events' changes (the Database's `Change` is the engine's shape).
+    const snap = db.snapshot();
+    let lq: ReturnType<typeof createLiveQuery>;
+    try {
+      lq = createLiveQuery(snap as unknown as QueryStore, query as Query);
+    } finally {
+      snap.release();
+    }
+    send(true, lq.result);
+    return db.onCommit((ev) => {
+      const s = db.snapshot();
+      try {
+        if (lq.apply(ev.changes as readonly QueryChange[], s as unknown as QueryStore) !== null) send(true, lq.result);
+      } catch (e) {
+        send(false, undefined, encodeError(e));
+      } finally {
+        s.release();
+      }
+    });
+  }
+
+  /** A live query by re-running the Database's `query()` after each commit that touches its collection. */
+  private rerunLive(db: DbWithExtras, query: unknown, send: Emit): () => void {
     const run = db.query as (q: unknown) => unknown;
     const coll = typeof query === 'object' && query !== null ? (query as { collection?: unknown; traverse?: unknown }) : {};
     const narrow = typeof coll.collection === 'string' && (coll.traverse === undefined || (Array.isArray(coll.traverse) && coll.traverse.length === 0));
