@@ -906,13 +906,14 @@ export class Database {
       if (this.failure !== null) throw this.failure;
       const results: IngestFeedResult[] = [];
       const toApply: Applicable[] = [];
+      const ctx = { appendAttempted: false };
       for (const hex of [...byFeed.keys()].sort()) {
         try {
-          results.push(await this.ingestFeed(byFeed.get(hex)!, toApply));
+          results.push(await this.ingestFeed(byFeed.get(hex)!, toApply, ctx));
         } catch (e) {
           // An I/O failure after entries were appended (not yet synced or applied): the views would miss them
           // until the next open replays them, so refuse further writes until then.
-          if (toApply.length > 0) {
+          if (ctx.appendAttempted) {
             this.failure = new DbError(DbErrorCode.FAILED, `an ingest failed after appending entries (${(e as Error).message}); close and reopen the database`, { cause: e });
           }
           throw e;
@@ -949,7 +950,7 @@ export class Database {
   }
 
   /** Ingests the entries of one feed (see `ingest`); pushes what it appended onto `toApply`. */
-  private async ingestFeed(list: UnverifiedEntry[], toApply: Applicable[]): Promise<IngestFeedResult> {
+  private async ingestFeed(list: UnverifiedEntry[], toApply: Applicable[], ctx: { appendAttempted: boolean }): Promise<IngestFeedResult> {
     const feed = list[0].feed;
     const hex = feedIdToHex(feed);
     list.sort((a, b) => a.seq - b.seq);
@@ -982,6 +983,7 @@ export class Database {
               continue;
             }
             const v = await verifyEntry(e, this.options.crypto); // only a validly signed entry is fork evidence
+            ctx.appendAttempted = true;
             await this.feeds.append([v]); // throws ForkError (evidence kept, feed frozen)
           }
         }
@@ -1013,6 +1015,7 @@ export class Database {
           }
         }
         if (accepted.length > 0) {
+          ctx.appendAttempted = true;
           const r = await this.feeds.append(accepted);
           appended += r.appended;
           duplicates += r.duplicates;
