@@ -36,3 +36,4 @@ export type { Invite } from './invite.js';
 export { SyncError, SyncErrorCode } from './errors.js';
 export type { SyncErrorCodeValue } from './errors.js';
 export * as syncConstants from './constants.js';
+export * from './sse/index.js';
