@@ -218,6 +218,15 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
       assert.deepEqual(r, ['RangeError', 'RangeError', 'RangeError', 'TypeError']);
     });
 
+    await t.test('a worker script that fails to load rejects openDatabase with SdkError HEARTH_WORKER_FAILED', async () => {
+      const r = await run(
+        page,
+        `try { await T.openDatabase('noworker', { worker: () => new Worker('/no-such-worker.js', { type: 'module' }) }); return 'resolved'; }
+         catch (e) { return { name: e.name, code: e.code, sdk: e instanceof T.SdkError }; }`,
+      );
+      assert.deepEqual(r, { name: 'SdkError', code: 'HEARTH_WORKER_FAILED', sdk: true });
+    });
+
     await t.test('close(): later calls reject with HEARTH_CLOSED; a second open sees every write', async () => {
       const r = await run(
         page,

@@ -137,7 +137,14 @@ class Host implements WorkerApi {
       this.bc?.postMessage(m);
     } catch (e) {
       // A value that does not clone (cannot happen for Database results) must not kill the worker: report it.
-      if (m.t === 'res') this.bc?.postMessage({ t: 'res', to: m.to, id: m.id, ok: false, error: encodeError(e) } satisfies BcMessage);
+      // (A closed channel throws too: the caller then retries with the next leader.)
+      if (m.t === 'res' && this.bc !== null) {
+        try {
+          this.bc.postMessage({ t: 'res', to: m.to, id: m.id, ok: false, error: encodeError(e) } satisfies BcMessage);
+        } catch {
+          // the channel is closed
+        }
+      }
     }
   }
 
@@ -387,11 +394,11 @@ class Host implements WorkerApi {
     this.localSubs.clear();
     for (const subs of this.remoteSubs.values()) for (const stop of subs.values()) stop();
     this.remoteSubs.clear();
-    this.bc?.close();
-    this.bc = null;
     try {
-      await this.db?.close();
+      await this.db?.close(); // commits queued writes; their answers still go out on the channel
     } finally {
+      this.bc?.close();
+      this.bc = null;
       this.db = null;
       const fs = this.fs as (FileSystem & { close?: () => Promise<void> | void }) | null;
       this.fs = null;
