@@ -64,10 +64,11 @@ export function encodeDocState(state: DocState): Uint8Array {
   if (reset !== null) feeds.push(reset.feed);
   const names: string[] = [];
   const writes: FieldState[] = [];
-  state.fields.forEach((f, name) => {
+  for (const name of state.fields.keys()) {
     names.push(name);
-    if (indexOf(feeds, f.feed) < 0) feeds.push(f.feed);
-  });
+    const feed = state.fields.get(name)!.feed;
+    if (indexOf(feeds, feed) < 0) feeds.push(feed);
+  }
   if (feeds.length > 1) feeds.sort(compareBytes);
   if (names.length > 1) names.sort(compareCodePoints);
   for (let i = 0; i < names.length; i++) writes.push(state.fields.get(names[i])!);

@@ -139,18 +139,20 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
     if (op.kind === 'delete') continue;
     w.varint(op.fields.size);
     const patch = op.kind === 'patch';
-    (op.fields as ReadonlyMap<string, Uint8Array | null>).forEach((value, name) => {
+    const fields = op.fields as ReadonlyMap<string, Uint8Array | null>;
+    for (const name of fields.keys()) {
+      const value = fields.get(name)!;
       w.varint(strings.get(name)!);
       if (patch) {
         if (value === null) {
           w.byte(PATCH_FIELD_REMOVE);
-          return;
+          continue;
         }
         w.byte(PATCH_FIELD_VALUE);
       }
       w.varint(value!.length);
       w.bytes(value!);
-    });
+    }
   }
   return w.buf.subarray(0, w.pos);
 }
