@@ -1,0 +1,25 @@
+/**
+ * `@hearth/sync/webrtc`: the WebRTC transport of Hearth sync (simple-peer data channels), its signalling
+ * (in-memory, BroadcastChannel, the relay), and the bridge that carries a transport between the page that owns the
+ * connection and the worker that runs the SyncNode. A separate entry point so that `@hearth/sync` does not pull
+ * simple-peer into bundles that do not use WebRTC. Guide: `docs/sync.md` (WebRTC).
+ *
+ * ```ts
+ * // leader tab (main thread)
+ * const connector = new WebRtcConnector({
+ *   signaller: new RelaySignaller({ url, space, token }),
+ *   onConnection: (t) => { const { port1, port2 } = new MessageChannel(); bridgeTransportToPort(t, port1); worker.postMessage({ sync: port2 }, [port2]); },
+ * });
+ * // worker
+ * node.connect(await transportFromPort(port));
+ * ```
+ * @packageDocumentation
+ */
+export { WebRtcTransport, WEBRTC_MAX_MESSAGE_BYTES } from './transport.js';
+export type { WebRtcTransportOptions, PeerLike } from './transport.js';
+export { WebRtcConnector } from './connector.js';
+export type { WebRtcConnectorOptions, ConnectorPeer } from './connector.js';
+export { MemorySignalHub, BroadcastChannelSignaller, parseSignalEnvelope } from './signaller.js';
+export type { Signaller, SignalEnvelope, SignalData } from './signaller.js';
+export { bridgeTransportToPort, transportFromPort } from './port.js';
+export type { PortLike } from './port.js';
