@@ -288,30 +288,25 @@ function sameFields(a: Map<string, Uint8Array> | null, b: Map<string, Uint8Array
   return true;
 }
 
-/** A change whose documents are decoded on first access. */
-class LazyChange implements Change {
-  private b: Document | undefined | null = null;
-  private a: Document | undefined | null = null;
-  constructor(
-    readonly collection: string,
-    readonly id: string,
-    private readonly beforeFields: Map<string, Uint8Array> | null,
-    private readonly afterFields: Map<string, Uint8Array> | null,
-  ) {}
-  get before(): Document | undefined {
-    if (this.b === null) this.b = this.beforeFields === null ? undefined : decodeFields(this.beforeFields);
-    return this.b;
-  }
-  get after(): Document | undefined {
-    if (this.a === null) this.a = this.afterFields === null ? undefined : decodeFields(this.afterFields);
-    return this.a;
-  }
-  toJSON(): Change {
-    const out: { collection: string; id: string; before?: Document; after?: Document } = { collection: this.collection, id: this.id };
-    if (this.before !== undefined) out.before = this.before;
-    if (this.after !== undefined) out.after = this.after;
-    return out;
-  }
+/**
+ * A change whose documents are decoded on first access. `before`/`after` are own enumerable getters, so
+ * `structuredClone`, `postMessage` and `JSON.stringify` see plain values.
+ */
+function lazyChange(collection: string, id: string, beforeFields: Map<string, Uint8Array> | null, afterFields: Map<string, Uint8Array> | null): Change {
+  let b: Document | undefined | null = null;
+  let a: Document | undefined | null = null;
+  return {
+    collection,
+    id,
+    get before(): Document | undefined {
+      if (b === null) b = beforeFields === null ? undefined : decodeFields(beforeFields);
+      return b;
+    },
+    get after(): Document | undefined {
+      if (a === null) a = afterFields === null ? undefined : decodeFields(afterFields);
+      return a;
+    },
+  };
 }
 
 function reportListenerError(e: unknown): void {
@@ -832,7 +827,7 @@ export class Database {
         const changes: Change[] = [];
         for (const [mapKey, t] of touched) {
           const after = docFields(states.get(mapKey)!.state);
-          if (!sameFields(t.before, after)) changes.push(new LazyChange(t.op.collection, t.op.id, t.before, after));
+          if (!sameFields(t.before, after)) changes.push(lazyChange(t.op.collection, t.op.id, t.before, after));
         }
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
       }

@@ -241,6 +241,7 @@ test('onCommit delivers each applied entry with the changed documents, before an
     ],
     'a delete of a missing document is not a visible change',
   );
+  assert.deepEqual(structuredClone(ev.changes[1]), { collection: 'c', id: 'b', before: undefined, after: { v: 3 } }, 'changes survive structured cloning (postMessage)');
   await db.delete('c', 'b');
   assert.deepEqual(events[1].changes.map((c) => [c.id, c.before, c.after]), [['b', { v: 3 }, undefined]]);
   off();
