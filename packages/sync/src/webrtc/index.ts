@@ -23,3 +23,5 @@ export { MemorySignalHub, BroadcastChannelSignaller, parseSignalEnvelope } from 
 export type { Signaller, SignalEnvelope, SignalData } from './signaller.js';
 export { bridgeTransportToPort, transportFromPort } from './port.js';
 export type { PortLike } from './port.js';
+export { RelaySignaller, peerIdOf } from './relay-signaller.js';
+export type { RelaySignallerOptions } from './relay-signaller.js';
