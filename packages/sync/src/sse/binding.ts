@@ -67,7 +67,7 @@ export function encodeSseJsonEvent(name: string, body: unknown): string {
  * A POST batch: for each message a 4-byte big-endian length n then n bytes; at least one message.
  * @throws RangeError if `messages` is empty.
  */
-export function encodeBatchV1(messages: readonly Uint8Array[]): Uint8Array {
+export function encodeBatchV1(messages: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   if (messages.length === 0) throw new RangeError('"messages" expected at least one message');
   let size = 0;
   for (const m of messages) size += 4 + m.length;

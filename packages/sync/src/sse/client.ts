@@ -24,9 +24,10 @@ import { fromBase64url, toBase64url, toHex } from './base64url.js';
 /** The parts of the WHATWG `EventSource` the client uses (browsers' global, or npm `eventsource` in Node). */
 export interface EventSourceLike {
   readonly readyState: number;
-  addEventListener(type: string, listener: (event: { data?: string; lastEventId?: string }) => void): void;
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
   close(): void;
-  onerror: ((event: unknown) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onerror: ((this: any, event: any) => any) | null;
 }
 /** A constructor of {@link EventSourceLike}. */
 export type EventSourceConstructor = new (url: string) => EventSourceLike;
@@ -189,7 +190,7 @@ export class SseClientTransport extends BaseTransport {
         if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
         let res: Response;
         try {
-          res = await this.fetchFn(this.postUrl, { method: 'POST', headers, body: encodeBatchV1(batch) as Uint8Array<ArrayBuffer> });
+          res = await this.fetchFn(this.postUrl, { method: 'POST', headers, body: encodeBatchV1(batch) });
         } catch (e) {
           this.lost(`POST failed: ${(e as Error)?.message ?? e}`);
           return;

@@ -22,6 +22,8 @@ export const RelayErrorCode = {
   NOT_FOUND: 'HEARTH_RELAY_NOT_FOUND',
   /** 503: the relay is shutting down (or the feature is not available on it). */
   UNAVAILABLE: 'HEARTH_RELAY_UNAVAILABLE',
+  /** 500: a failure inside the relay (I/O, a bug); the message says what.  */
+  INTERNAL: 'HEARTH_RELAY_INTERNAL',
   /** Client side: the relay could not be reached, or answered outside this protocol (status without a JSON error). */
   HTTP: 'HEARTH_RELAY_HTTP',
 } as const;
@@ -37,6 +39,7 @@ export const RELAY_ERROR_STATUS: Readonly<Record<RelayErrorCodeValue, number>> =
   HEARTH_RELAY_LIMIT: 429,
   HEARTH_RELAY_NOT_FOUND: 404,
   HEARTH_RELAY_UNAVAILABLE: 503,
+  HEARTH_RELAY_INTERNAL: 500,
   HEARTH_RELAY_HTTP: 502,
 };
 
