@@ -1,0 +1,83 @@
+/**
+ * Page module of `webrtc-db.test.ts`: plays the SDK's leader tab. It starts the database worker
+ * (`webrtc-db.worker.ts`), hosts a `WebRtcConnector` (RTCPeerConnection exists only on the main thread) and bridges
+ * every connection to the worker over a MessagePort. Signalling goes through the Node test (`__signalOut`, an
+ * exposed function, and `__signalIn`), standing in for the relay between two browser profiles.
+ * Exposes `globalThis.W` for `page.evaluate`.
+ */
+import { WebRtcConnector, bridgeTransportToPort, parseSignalEnvelope, type Signaller, type SignalEnvelope, type SignalData, type WebRtcTransport } from '@hearth/sync/webrtc';
+
+type G = { __signalOut(json: string): Promise<void>; __signalIn(json: string): void; W: unknown };
+const g = globalThis as unknown as G;
+
+class TestSignaller implements Signaller {
+  private listeners: ((s: SignalEnvelope) => void)[] = [];
+  private closed = false;
+  constructor(readonly peerId: string) {
+    g.__signalIn = (json) => {
+      const s = parseSignalEnvelope(JSON.parse(json));
+      if (!this.closed && s) for (const l of [...this.listeners]) l(s);
+    };
+  }
+  async send(to: string, connection: string, data: SignalData): Promise<void> {
+    if (this.closed) throw new Error('closed');
+    await g.__signalOut(JSON.stringify({ to, from: this.peerId, connection, data }));
+  }
+  onSignal(l: (s: SignalEnvelope) => void): () => void {
+    this.listeners.push(l);
+    return () => (this.listeners = this.listeners.filter((x) => x !== l));
+  }
+  close(): void {
+    this.closed = true;
+    this.listeners = [];
+  }
+}
+
+let worker: Worker;
+let next = 0;
+const waiting = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
+function call(op: string, args: unknown[] = [], transfer: Transferable[] = []): Promise<unknown> {
+  const id = next++;
+  return new Promise((ok, fail) => {
+    waiting.set(id, { ok, fail });
+    worker.postMessage({ id, op, args }, transfer);
+  });
+}
+
+let connector: WebRtcConnector;
+let signaller: TestSignaller;
+const transports: WebRtcTransport[] = [];
+
+async function attach(t: WebRtcTransport): Promise<void> {
+  transports.push(t);
+  const ch = new MessageChannel();
+  bridgeTransportToPort(t, ch.port1);
+  await call('connect', [], [ch.port2]);
+}
+
+g.W = {
+  async start(cfg: { sk: string; space: string; admit: string[]; peerId: string }) {
+    worker = new Worker('/webrtc-db-worker.js', { type: 'module' });
+    worker.onmessage = (e: MessageEvent<{ id: number; ok: boolean; result?: unknown; error?: string }>) => {
+      const w = waiting.get(e.data.id);
+      waiting.delete(e.data.id);
+      if (e.data.ok) w?.ok(e.data.result);
+      else w?.fail(new Error(e.data.error));
+    };
+    await call('open', [cfg.sk, cfg.space, cfg.admit]);
+    signaller = new TestSignaller(cfg.peerId);
+    connector = new WebRtcConnector({ signaller, onConnection: (t) => void attach(t) });
+  },
+  async connect(peerId: string) {
+    await attach(await connector.connect(peerId));
+  },
+  put: (c: string, id: string, doc: unknown) => call('put', [c, id, doc]),
+  get: (c: string, id: string) => call('get', [c, id]),
+  waitFor: (c: string, id: string, ms: number) => call('waitFor', [c, id, ms]),
+  stats: () => call('stats'),
+  stopSignalling() {
+    connector.close();
+    signaller.close();
+  },
+  openTransports: () => transports.filter((t) => !t.closed).length,
+};
