@@ -62,7 +62,7 @@ export function startApp(options: AppOptions): () => void {
   const stops: (() => void)[] = [() => search.close()];
 
   // ---- layout ----------------------------------------------------------------------------------------------
-  const listEl = h('ul', { class: 'notes', 'aria-label': 'Notes' });
+  const listEl = h('ul', { class: 'notes', 'aria-label': 'Note list' });
   const countEl = h('p', { class: 'muted', role: 'status', 'aria-label': 'Note count' });
   const filterInput = h('input', { type: 'search', id: 'filter', placeholder: 'Filter by text', autocomplete: 'off' });
   const tagSelect = h('select', { id: 'tag' }, h('option', { value: '' }, 'All tags'));
@@ -74,7 +74,7 @@ export function startApp(options: AppOptions): () => void {
   const searchBtn = h('button', { type: 'submit' }, 'Search');
   const searchForm = h(
     'form',
-    { class: 'row', role: 'search', 'aria-label': 'Vector search' },
+    { class: 'row', role: 'search', 'aria-label': 'Similarity search' },
     h('label', { for: 'vsearch' }, 'Vector search'),
     searchInput,
     searchBtn,
@@ -128,7 +128,7 @@ export function startApp(options: AppOptions): () => void {
       { class: 'cols' },
       h(
         'section',
-        { class: 'col list', 'aria-label': 'Note list' },
+        { class: 'col list', 'aria-label': 'Browse notes' },
         h('div', { class: 'row' }, newBtn),
         h(
           'div',

@@ -5,6 +5,8 @@
  * many words and word fragments two texts share. "car" and "automobile" are unrelated to it; "index" and "indexes"
  * are close (shared trigrams). Apps that want meaning bring a real model through {@link Embedder}.
  *
+ * Words in {@link STOP_WORDS} are dropped first.
+ *
  * Invariants:
  * 1. Deterministic: the same text gives bit-identical vectors on every platform (FNV-1a over UTF-16 code units,
  *    float32 arithmetic in a fixed order).
@@ -26,6 +28,14 @@ export interface Embedder {
 
 /** Default dimension of the lexical embedding. 256 keeps collisions rare for note-sized texts (1 KiB per vector). */
 export const LEXICAL_DIM = 256;
+
+/**
+ * Very common English words, left out of the embedding so that "the" and "and" do not make every two notes look
+ * alike. Do not change without changing the embedder id: stored embeddings depend on it.
+ */
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  'a an and are as at be but by for from has have he her his i in is it its of on or our she so that the their them they this to was we were what when which who will with you your'.split(' '),
+);
 
 /** FNV-1a, 32-bit, over UTF-16 code units, with a seed mixed into the offset basis. */
 function fnv1a(s: string, seed: number): number {
@@ -63,7 +73,7 @@ export function lexicalEmbed(text: string, dim = LEXICAL_DIM): Float32Array {
     const sign = fnv1a(feature, 0x9e3779b9) & 1 ? 1 : -1;
     v[h % dim] += sign * weight;
   };
-  const ws = words(text);
+  const ws = words(text).filter((w) => !STOP_WORDS.has(w));
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i];
     add('w:' + w, 1);
