@@ -267,6 +267,51 @@ function gather_f32(metric: i32, q: usize, base: usize, strideBytes: i32, ids: u
 }
 
 /**
+ * int8 dot products (`l2` false) or squared L2 distances (`l2` true) of `q` with four rows at once, as i32 into
+ * out[0..3]. Exact integer arithmetic, so equal to four dot_i8 / l2_i8 calls; the four rows' loads overlap.
+ */
+function rows4_i8(q: usize, r0: usize, r1: usize, r2: usize, r3: usize, n: i32, l2: bool, out: usize): void {
+  let s0 = i32x4.splat(0);
+  let s1 = i32x4.splat(0);
+  let s2 = i32x4.splat(0);
+  let s3 = i32x4.splat(0);
+  const end = q + <usize>n;
+  while (q < end) {
+    const x = v128.load(q);
+    const xl = i16x8.extend_low_i8x16_s(x);
+    const xh = i16x8.extend_high_i8x16_s(x);
+    const y0 = v128.load(r0);
+    const y1 = v128.load(r1);
+    const y2 = v128.load(r2);
+    const y3 = v128.load(r3);
+    if (l2) {
+      const a0 = i16x8.sub(xl, i16x8.extend_low_i8x16_s(y0));
+      const b0 = i16x8.sub(xh, i16x8.extend_high_i8x16_s(y0));
+      const a1 = i16x8.sub(xl, i16x8.extend_low_i8x16_s(y1));
+      const b1 = i16x8.sub(xh, i16x8.extend_high_i8x16_s(y1));
+      const a2 = i16x8.sub(xl, i16x8.extend_low_i8x16_s(y2));
+      const b2 = i16x8.sub(xh, i16x8.extend_high_i8x16_s(y2));
+      const a3 = i16x8.sub(xl, i16x8.extend_low_i8x16_s(y3));
+      const b3 = i16x8.sub(xh, i16x8.extend_high_i8x16_s(y3));
+      s0 = i32x4.add(s0, i32x4.add(i32x4.dot_i16x8_s(a0, a0), i32x4.dot_i16x8_s(b0, b0)));
+      s1 = i32x4.add(s1, i32x4.add(i32x4.dot_i16x8_s(a1, a1), i32x4.dot_i16x8_s(b1, b1)));
+      s2 = i32x4.add(s2, i32x4.add(i32x4.dot_i16x8_s(a2, a2), i32x4.dot_i16x8_s(b2, b2)));
+      s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(a3, a3), i32x4.dot_i16x8_s(b3, b3)));
+    } else {
+      s0 = i32x4.add(s0, i32x4.add(i32x4.dot_i16x8_s(xl, i16x8.extend_low_i8x16_s(y0)), i32x4.dot_i16x8_s(xh, i16x8.extend_high_i8x16_s(y0))));
+      s1 = i32x4.add(s1, i32x4.add(i32x4.dot_i16x8_s(xl, i16x8.extend_low_i8x16_s(y1)), i32x4.dot_i16x8_s(xh, i16x8.extend_high_i8x16_s(y1))));
+      s2 = i32x4.add(s2, i32x4.add(i32x4.dot_i16x8_s(xl, i16x8.extend_low_i8x16_s(y2)), i32x4.dot_i16x8_s(xh, i16x8.extend_high_i8x16_s(y2))));
+      s3 = i32x4.add(s3, i32x4.add(i32x4.dot_i16x8_s(xl, i16x8.extend_low_i8x16_s(y3)), i32x4.dot_i16x8_s(xh, i16x8.extend_high_i8x16_s(y3))));
+    }
+    q += 16; r0 += 16; r1 += 16; r2 += 16; r3 += 16;
+  }
+  store<i32>(out, i32x4.extract_lane(s0, 0) + i32x4.extract_lane(s0, 1) + i32x4.extract_lane(s0, 2) + i32x4.extract_lane(s0, 3));
+  store<i32>(out, i32x4.extract_lane(s1, 0) + i32x4.extract_lane(s1, 1) + i32x4.extract_lane(s1, 2) + i32x4.extract_lane(s1, 3), 4);
+  store<i32>(out, i32x4.extract_lane(s2, 0) + i32x4.extract_lane(s2, 1) + i32x4.extract_lane(s2, 2) + i32x4.extract_lane(s2, 3), 8);
+  store<i32>(out, i32x4.extract_lane(s3, 0) + i32x4.extract_lane(s3, 1) + i32x4.extract_lane(s3, 2) + i32x4.extract_lane(s3, 3), 12);
+}
+
+/**
  * Batch distances, gather form: `out[i] = dist(q, base + ids[i] * strideBytes)` for i < count.
  * `ids` is an i32 array, `out` an f32 array. One call per expanded graph node replaces `count` calls.
  */
@@ -396,7 +441,27 @@ export function search_layer(
     if (codes == 0) {
       gather_f32(metric, q, vec, strideBytes, out, 0, m, dd);
     } else {
-      for (let j = 0; j < m; j++) {
+      let j = 0;
+      for (; j + 3 < m; j += 4) {
+        const p = out + (<usize>j << 2);
+        const e0 = load<i32>(p);
+        const e1 = load<i32>(p, 4);
+        const e2 = load<i32>(p, 8);
+        const e3 = load<i32>(p, 12);
+        const cs = <usize>codeStride;
+        // The integer results go to dd first, then are turned into distances in place (same f32 formula as below).
+        rows4_i8(qc, codes + <usize>e0 * cs, codes + <usize>e1 * cs, codes + <usize>e2 * cs, codes + <usize>e3 * cs, codeStride, metric == 0, dd + (<usize>j << 2));
+        for (let t = 0; t < 4; t++) {
+          const at = dd + (<usize>(j + t) << 2);
+          const r = load<i32>(at);
+          const e = load<i32>(p + (<usize>t << 2));
+          let d: f32;
+          if (metric == 0) d = s2 * <f32>r;
+          else d = c0 - c1 * <f32>load<i32>(sums + (<usize>e << 2)) - s2 * <f32>r;
+          store<f32>(at, d);
+        }
+      }
+      for (; j < m; j++) {
         const e = load<i32>(out + (<usize>j << 2));
         const crow = codes + <usize>e * <usize>codeStride;
         let d: f32;
