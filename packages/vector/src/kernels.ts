@@ -4,7 +4,9 @@
  * The WASM bytes are embedded (base64) in the generated module `_kernels.wasm.ts`, which `node wasm/build.mjs`
  * (run by `npm run build` / `npm test`) writes from source, so loading needs no fetch and works the same in Node and
  * in a browser worker. Compilation is asynchronous and done once; each index then instantiates its own copy
- * synchronously (the module is about 1.5 KiB) so that each index owns its linear memory.
+ * synchronously (`new WebAssembly.Instance`), so that each index owns its linear memory. Browsers allow that in
+ * workers, where Hearth runs; Chromium refuses synchronous instantiation of modules over 4 KiB on the main thread
+ * (the module is about 5 KiB), so code on a page's main thread should use {@link TS_KERNELS}.
  *
  * @packageDocumentation
  */
