@@ -199,6 +199,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       reject(err.code);
       return reply.status(400).send(errorBody(err.code, err.message));
     }
+    const fastifyStatus = (err as { statusCode?: unknown }).statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      // Fastify's own refusals (body over the limit, unsupported content type, unparsable JSON)
+      const code = fastifyStatus === 413 ? RelayErrorCode.TOO_LARGE : RelayErrorCode.BAD_REQUEST;
+      reject(code);
+      return reply.status(fastifyStatus === 413 ? 413 : 400).send(errorBody(code, (err as Error).message));
+    }
     if (err instanceof TypeError || err instanceof RangeError) {
       reject(RelayErrorCode.BAD_REQUEST);
       return reply.status(400).send(errorBody(RelayErrorCode.BAD_REQUEST, err.message));
@@ -570,7 +577,15 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       await Promise.allSettled([...opening.values()]);
       const results = await Promise.allSettled([...spaces.values()].map((h) => h.close()));
       spaces.clear();
-      await app.close();
+      // Every stream has ended and new requests get 503; idle keep-alive sockets close now, and any socket still
+      // open after a short grace (a client that keeps a connection busy) is cut rather than holding shutdown.
+      app.server.closeIdleConnections();
+      const force = setTimeout(() => app.server.closeAllConnections(), 500);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     })();
