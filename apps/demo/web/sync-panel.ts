@@ -5,8 +5,8 @@
  * What the panel reads:
  * - `db.info()` (device feed id, storage backend, leader tab) and `db.stateVector()` through the SDK (per-feed
  *   sequence numbers) — available today;
- * - the browser's `online`/`offline` events and a `HEAD` probe of the relay (no service-worker cache: the worker
- *   only answers `GET`s) for the connection badge;
+ * - the browser's `online`/`offline` events and a probe of the relay's `/health` (never answered by the service
+ *   worker, which serves only app-shell files) for the connection badge;
  * - a {@link SyncControl} for the space, the relay session, peers, entries waiting and invites. The SDK does not
  *   host a `SyncNode` in its worker yet, so {@link findSyncControl} finds none and the panel says so instead of
  *   pretending; see `docs/demo.md`, "Sync".
@@ -165,7 +165,7 @@ export class SyncPanel {
       this.relayReachable = false;
     } else {
       try {
-        const r = await fetch(this.options.relayUrl, { method: 'HEAD', cache: 'no-store' });
+        const r = await fetch(new URL('health', this.options.relayUrl.endsWith('/') ? this.options.relayUrl : this.options.relayUrl + '/'), { cache: 'no-store' });
         this.relayReachable = r.ok;
       } catch {
         this.relayReachable = false;
