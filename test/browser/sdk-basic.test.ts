@@ -71,6 +71,16 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
       assert.deepEqual(r, { out: 'result', commits: 1, ops: 4, a: { v: 1, w: 3 }, b: 'absent', thrown: 'RangeError:boom', c: 'absent', late: 'TypeError' });
     });
 
+    await t.test('collection.transaction: a typed transaction on one collection', async () => {
+      const r = await run(
+        page,
+        `const c = db.collection('ctx');
+         const out = await c.transaction((tx) => { tx.put('a', { v: 1 }); tx.put('b', { v: 2 }); tx.patch('a', { w: 1 }); tx.delete('b'); return 7; });
+         return { out, a: await c.get('a'), b: (await c.get('b')) ?? 'absent' };`,
+      );
+      assert.deepEqual(r, { out: 7, a: { v: 1, w: 1 }, b: 'absent' });
+    });
+
     await t.test('transaction documents are copied when buffered', async () => {
       const r = await run(
         page,

@@ -111,7 +111,7 @@ class Host implements WorkerApi {
       this.fs = fs;
       const wrapped = this.options.wrapFileSystem ? this.options.wrapFileSystem(fs) : fs;
       const { keypair, created } = await loadOrCreateDeviceKeypair(name);
-      const db = await Database.open({ ...params.database, fs: wrapped, name: DB_DIR, keypair });
+      const db = await openRetryingLocked(() => Database.open({ ...params.database, fs: wrapped, name: DB_DIR, keypair }));
       this.db = db as DbWithExtras;
       this.info = {
         name,
@@ -408,6 +408,24 @@ class Host implements WorkerApi {
         this.releaseDbLock?.();
         this.releaseDbLock = null;
       }
+    }
+  }
+}
+
+/**
+ * How long open retries files still locked by a worker that is gone (ms). The db Web Lock is released when the old
+ * worker's context is destroyed; the browser may close that worker's OPFS sync access handles a moment later.
+ */
+const LOCKED_RETRY_MS = 5_000;
+
+async function openRetryingLocked<T>(open: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      return await open();
+    } catch (e) {
+      if (!(e instanceof IoError) || e.code !== IoErrorCode.LOCKED || Date.now() - t0 > LOCKED_RETRY_MS) throw e;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }

@@ -149,6 +149,15 @@ export class CollectionHandle<T extends Document = Document> {
   }
 
   /**
+   * A transaction on this collection only: `fn` buffers `put`/`patch`/`delete` on `tx`, committed as one log entry
+   * (see {@link HearthDatabase.transaction} for the semantics; `tx` has no reads).
+   */
+  transaction<R>(fn: (tx: TransactionCollection<T>) => R | Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('"fn" expected a function'));
+    return this.db.transaction((tx) => fn(tx.collection<T>(this.name)));
+  }
+
+  /**
    * Vector search on this collection: `Database.nearest(collection, ...args)` (the vector layer's signature,
    * `docs/db.md`). @throws IoError `HEARTH_UNSUPPORTED` while the Database has no vector layer.
    */
