@@ -71,6 +71,15 @@ function cloneable(v: unknown, depth = 0): boolean {
   return Object.values(v as object).every((x) => cloneable(x, depth + 1));
 }
 
+/** `String(v)`, or a type description for values without a string form (null-prototype objects, symbols...). */
+function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return `[${typeof v}]`;
+  }
+}
+
 /** The registry key of `e`'s class: its exact class if registered, else the nearest registered ancestor. */
 function classKey(e: Error): string | undefined {
   const proto = Object.getPrototypeOf(e) as object | null;
@@ -81,7 +90,7 @@ function classKey(e: Error): string | undefined {
 
 /** Encodes any thrown value as a {@link WireError} (a non-Error is wrapped as an `Error` with its string form). */
 export function encodeError(e: unknown, depth = 0): WireError {
-  if (!(e instanceof Error)) return { name: 'Error', message: typeof e === 'string' ? e : `non-Error thrown: ${String(e)}` };
+  if (!(e instanceof Error)) return { name: 'Error', message: typeof e === 'string' ? e : `non-Error thrown: ${safeString(e)}` };
   const fields: Record<string, unknown> = {};
   for (const k of Object.keys(e)) {
     if (k === 'code' || k === 'name' || k === 'message' || k === 'stack' || k === 'cause') continue;
