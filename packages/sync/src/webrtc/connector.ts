@@ -167,13 +167,16 @@ export class WebRtcConnector {
       });
     });
 
-    const held = this.early.get(key);
-    if (held) {
-      this.early.delete(key);
-      this.earlyCount -= held.length;
-      for (const d of held) this.give(entry, d);
-    }
     return { open };
+  }
+
+  /** Gives a new answering connection the signals that overtook its offer (after the offer: invariant 1). */
+  private replayEarly(key: string, c: Pending): void {
+    const held = this.early.get(key);
+    if (!held) return;
+    this.early.delete(key);
+    this.earlyCount -= held.length;
+    for (const d of held) this.give(c, d);
   }
 
   private give(c: Pending, data: SignalData): void {
@@ -197,7 +200,9 @@ export class WebRtcConnector {
       const { onConnection, accept } = this.options;
       if (!onConnection || (accept && !accept(s.from))) return;
       const { open } = this.start(s.from, s.connection, false);
-      this.give(this.connections.get(key)!, s.data);
+      const c = this.connections.get(key)!;
+      this.give(c, s.data);
+      this.replayEarly(key, c);
       open.then(
         (t) => onConnection(t, s.from),
         (e: SyncError) => this.options.onError?.(e, s.from),
