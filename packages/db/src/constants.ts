@@ -43,6 +43,9 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 1024 * 1024;
  */
 export const DEFAULT_MAX_COMMIT_BYTES = 1024 * 1024;
 
+/** The database's default LSM memtable size, in bytes (16 MiB; see `DatabaseOptions.lsm`). */
+export const DEFAULT_MEMTABLE_BYTES = 16 * 1024 * 1024;
+
 // --- directory layout and keyspace (docs/formats/db-layout.md) ------------------------------------------------
 
 /** Sub-directory of the feed store. */
