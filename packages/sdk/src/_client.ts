@@ -91,6 +91,8 @@ export class Connection {
   private markersOut = 0;
   private readonly markerWaiters: (() => void)[] = [];
   private closed = false;
+  /** Set when this tab was elected and could not open the database (see `fail`). */
+  private broken: unknown = null;
   private closing: Promise<void> | null = null;
   private readonly lockAbort = new AbortController();
   private releaseClient: (() => void) | null = null;
@@ -130,8 +132,7 @@ export class Connection {
         try {
           await this.lead();
         } catch (e) {
-          this.readyReject(e);
-          this.failLocal(e);
+          this.fail(e);
           return; // releases the lock: another tab may try
         }
         await new Promise<void>((r) => (this.releaseLeader = r));
@@ -156,32 +157,41 @@ export class Connection {
   private async lead(): Promise<void> {
     const worker = this.options.worker ? this.options.worker() : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker = worker;
-    let failed: ((e: unknown) => void) | null = null;
-    const died = new Promise<never>((_, rej) => (failed = rej));
-    died.catch(() => undefined);
-    worker.addEventListener('error', (ev: ErrorEvent) => {
-      const e = new SdkError(SdkErrorCode.WORKER_FAILED, `the database worker failed: ${ev.message || 'it did not load or threw on start'}`);
-      failed!(e);
-      this.failLocal(e);
+    // Until open resolves, an error event means the script failed to load or threw on start. Afterwards an
+    // uncaught error inside the worker does not end it (and a dedicated worker dies only with its tab).
+    let onError!: (ev: ErrorEvent) => void;
+    const died = new Promise<never>((_, reject) => {
+      onError = (ev) => reject(new SdkError(SdkErrorCode.WORKER_FAILED, `the database worker failed to start: ${ev.message || 'it did not load or threw on start'}`));
     });
+    died.catch(() => undefined);
+    worker.addEventListener('error', onError);
     const api = wrap<WorkerApi>(worker);
     const params: OpenParams = { name: this.name, leader: this.clientId, backend: this.options.backend, database: this.options.database };
-    const info = await Promise.race([api.open(params), died]);
-    this.ownInfo = info;
+    try {
+      this.ownInfo = await Promise.race([api.open(params), died]);
+    } catch (e) {
+      worker.terminate();
+      this.worker = null;
+      throw e;
+    } finally {
+      worker.removeEventListener('error', onError);
+    }
     this.api = api;
     this.setLeader(this.clientId, Infinity);
   }
 
-  /** Rejects calls sent to the own worker when it failed (their outcome is unknown). */
-  private failLocal(e: unknown): void {
-    if (this.api === null && this.worker === null) return;
+  /**
+   * This tab was elected but could not open the database (the worker failed to start, `Database.open` refused):
+   * every call in flight and every later call rejects with that error, live values report it.
+   */
+  private fail(e: unknown): void {
+    this.broken = e;
+    this.readyReject(e);
     for (const [id, p] of this.pending) {
-      if (p.sentTo === this.clientId) {
-        this.pending.delete(id);
-        p.reject(e);
-      }
+      this.pending.delete(id);
+      p.reject(e);
     }
-    for (const s of this.subs.values()) if (s.local) s.deliver(false, undefined, e as Error);
+    for (const s of this.subs.values()) s.deliver(false, undefined, e as Error);
   }
 
   private setLeader(leader: string, since: number): void {
@@ -257,6 +267,7 @@ export class Connection {
    */
   async request(req: Request): Promise<unknown> {
     if (this.closed || this.closing !== null) throw closedError();
+    if (this.broken !== null) throw this.broken;
     if (req.t === 'write' && this.api === null) {
       await this.takeMarkerSlot();
       const marker: Marker = { client: this.clientId, seq: ++this.markerSeq };

@@ -9,8 +9,8 @@ import { HearthError } from '@hearth/io';
 /** Codes raised by the SDK. Do not change released values. */
 export const SdkErrorCode = {
   /**
-   * The database worker could not be started or died while this tab led (a failed script load, a crash). Calls in
-   * flight at that moment have an unknown outcome (writes may or may not be committed).
+   * The database worker could not be started (its script failed to load or threw on start) when this tab was
+   * elected leader. The calls of this tab then reject with it; another tab may take the lead.
    */
   WORKER_FAILED: 'HEARTH_WORKER_FAILED',
 } as const;
