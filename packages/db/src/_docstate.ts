@@ -58,12 +58,21 @@ function indexOf(feeds: Uint8Array[], f: Uint8Array): number {
   return -1;
 }
 
+// Scratch arrays reused by every call (the encoder is synchronous and not re-entrant): fewer allocations per
+// document on the write path.
+const names: string[] = [];
+const writes: FieldState[] = [];
+const nameLengths: number[] = [];
+const feedIndexes: number[] = [];
+
 export function encodeDocState(state: DocState): Uint8Array {
   const feeds: Uint8Array[] = [];
   const reset = state.reset;
   if (reset !== null) feeds.push(reset.feed);
-  const names: string[] = [];
-  const writes: FieldState[] = [];
+  names.length = 0;
+  writes.length = 0;
+  nameLengths.length = 0;
+  feedIndexes.length = 0;
   for (const name of state.fields.keys()) {
     names.push(name);
     const feed = state.fields.get(name)!.feed;
@@ -77,8 +86,6 @@ export function encodeDocState(state: DocState): Uint8Array {
   const resetIndex = reset === null ? -1 : indexOf(feeds, reset.feed);
   if (reset !== null) size += 8 + varintSize(resetIndex);
   size += varintSize(names.length);
-  const nameLengths = new Array<number>(names.length);
-  const feedIndexes = new Array<number>(names.length);
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
     const f = writes[i];

@@ -88,7 +88,7 @@ class Writer {
 /** Bytes {@link encodeOpsV1} needs at most for the values of `op` plus a generous per-op overhead estimate. */
 function estimate(op: Op): number {
   let n = 16 + op.id.length * 3;
-  if (op.kind !== 'delete') for (const [, v] of op.fields) n += 8 + (v === null ? 0 : v.length);
+  if (op.kind !== 'delete') for (const v of (op.fields as ReadonlyMap<string, Uint8Array | null>).values()) n += 8 + (v === null ? 0 : v.length);
   return n;
 }
 

@@ -164,6 +164,28 @@ export function encodeFieldValueV1(value: DocValue, path = 'value'): Uint8Array 
 
 /** msgpack of a string, or null if it has a lone surrogate. */
 function packString(s: string): Uint8Array | null {
+  if (s.length < 64) {
+    // Short strings: a loop beats the encodeInto binding call. ASCII-only here; anything else takes the general path.
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      const n = s.length;
+      const h = n < 0x20 ? 1 : 2;
+      const out = new Uint8Array(h + n);
+      if (h === 1) out[0] = 0xa0 | n;
+      else {
+        out[0] = 0xd9;
+        out[1] = n;
+      }
+      for (let i = 0; i < n; i++) out[h + i] = s.charCodeAt(i);
+      return out;
+    }
+  }
   if (!wellFormed(s)) return null;
   if (scratch.length < s.length * 3 + 5) scratch = new Uint8Array(Math.max(s.length * 3 + 5, scratch.length * 2));
   // Encode after a 5-byte gap (the largest header), then write the smallest header just before the bytes.
