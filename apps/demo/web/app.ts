@@ -133,9 +133,9 @@ export function startApp(options: AppOptions): () => void {
         h(
           'div',
           { class: 'filters' },
-          h('label', { for: 'filter' }, 'Filter'),
+          h('label', { for: 'filter' }, 'Text filter'),
           filterInput,
-          h('label', { for: 'tag' }, 'Tag'),
+          h('label', { for: 'tag' }, 'Tag filter'),
           tagSelect,
           h('label', { for: 'sort' }, 'Sort'),
           sortSelect,
