@@ -1,11 +1,21 @@
 /**
- * Page module of `webrtc-db.test.ts`: plays the SDK's leader tab. It starts the database worker
- * (`webrtc-db.worker.ts`), hosts a `WebRtcConnector` (RTCPeerConnection exists only on the main thread) and bridges
- * every connection to the worker over a MessagePort. Signalling goes through the Node test (`__signalOut`, an
- * exposed function, and `__signalIn`), standing in for the relay between two browser profiles.
+ * Page module of `webrtc-db.test.ts` and `webrtc-relay.test.ts`: plays the SDK's leader tab. It starts the
+ * database worker (`webrtc-db.worker.ts`), hosts a `WebRtcConnector` (RTCPeerConnection exists only on the main
+ * thread) and bridges every connection to the worker over a MessagePort. Signalling goes either through the Node
+ * test (`__signalOut`, an exposed function, and `__signalIn`) or through a real relay (`RelaySignaller`).
  * Exposes `globalThis.W` for `page.evaluate`.
  */
-import { WebRtcConnector, bridgeTransportToPort, parseSignalEnvelope, type Signaller, type SignalEnvelope, type SignalData, type WebRtcTransport } from '@hearth/sync/webrtc';
+import { keypairFromSecretKey } from '@hearth/log';
+import {
+  RelaySignaller,
+  WebRtcConnector,
+  bridgeTransportToPort,
+  parseSignalEnvelope,
+  type Signaller,
+  type SignalEnvelope,
+  type SignalData,
+  type WebRtcTransport,
+} from '@hearth/sync/webrtc';
 
 type G = { __signalOut(json: string): Promise<void>; __signalIn(json: string): void; W: unknown };
 const g = globalThis as unknown as G;
@@ -45,7 +55,9 @@ function call(op: string, args: unknown[] = [], transfer: Transferable[] = []): 
 }
 
 let connector: WebRtcConnector;
-let signaller: TestSignaller;
+let signaller: Signaller;
+let secretKey = '';
+const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
 const transports: WebRtcTransport[] = [];
 
 async function attach(t: WebRtcTransport): Promise<void> {
@@ -65,9 +77,33 @@ g.W = {
       else w?.fail(new Error(e.data.error));
     };
     await call('open', [cfg.sk, cfg.space, cfg.admit]);
-    signaller = new TestSignaller(cfg.peerId);
+    secretKey = cfg.sk;
+  },
+  /** Signalling through the Node test. */
+  signalViaTest(peerId: string) {
+    signaller = new TestSignaller(peerId);
     connector = new WebRtcConnector({ signaller, onConnection: (t) => void attach(t) });
   },
+  /** Signalling through the relay; retries while the relay does not know this key as a member yet. */
+  async signalViaRelay(url: string, space: string) {
+    const deadline = performance.now() + 20_000;
+    for (;;) {
+      try {
+        signaller = await RelaySignaller.open({ url, space: fromHex(space), keypair: keypairFromSecretKey(fromHex(secretKey)) });
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'HEARTH_NOT_MEMBER' || performance.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    connector = new WebRtcConnector({ signaller, onConnection: (t) => void attach(t) });
+    return signaller.peerId;
+  },
+  signallerClosed: () => (signaller as RelaySignaller).closed,
+  peers: () => (signaller as RelaySignaller).peers(),
+  /** The worker syncs with the relay over SSE (and admits the relay's key). */
+  relaySync: (url: string) => call('relaySync', [url]),
+  relayOpen: () => call('relayOpen'),
   async connect(peerId: string) {
     await attach(await connector.connect(peerId));
   },

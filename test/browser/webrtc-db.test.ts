@@ -48,6 +48,8 @@ test('two browser profiles sync Databases over WebRTC, and keep syncing after si
     pages.set(ids.b, B.page);
     await run(A.page, `await W.start(${JSON.stringify({ sk: hex(ka.secretKey), space: ids.a, admit: [ids.b], peerId: ids.a })})`);
     await run(B.page, `await W.start(${JSON.stringify({ sk: hex(kb.secretKey), space: ids.a, admit: [], peerId: ids.b })})`);
+    await run(A.page, `W.signalViaTest(${JSON.stringify(ids.a)})`);
+    await run(B.page, `W.signalViaTest(${JSON.stringify(ids.b)})`);
     await run(B.page, `await W.connect(${JSON.stringify(ids.a)})`);
     assert.ok(routed >= 2, `signals routed: ${routed}`);
 

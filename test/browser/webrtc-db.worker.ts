@@ -6,20 +6,22 @@
  */
 import { Database, type Document } from '@hearth/db';
 import { OpfsFileSystem } from '@hearth/io';
-import { keypairFromSecretKey } from '@hearth/log';
-import { DatabaseReplica, SyncNode, type SyncEvent } from '@hearth/sync';
+import { keypairFromSecretKey, type Keypair } from '@hearth/log';
+import { DatabaseReplica, SyncNode, openRelayTransport, type SseClientTransport, type SyncEvent } from '@hearth/sync';
 import { transportFromPort } from '@hearth/sync/webrtc';
 
 const fromHex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 let db: Database | null = null;
+let keypair: Keypair | null = null;
 let node: SyncNode | null = null;
 const events: string[] = [];
+let relayTransport: SseClientTransport | null = null;
 /** Wall-clock times (performance.timeOrigin + now) at which documents first appeared by commit, for the bench. */
 const seenAt = new Map<string, number>();
 
 const ops: Record<string, (args: unknown[], ports: readonly MessagePort[]) => Promise<unknown>> = {
   async open([sk, space, admit]) {
-    const keypair = keypairFromSecretKey(fromHex(sk as string));
+    keypair = keypairFromSecretKey(fromHex(sk as string));
     const fs = await OpfsFileSystem.open('hearth-webrtc-db');
     db = await Database.open({ fs, name: 'db', keypair });
     node = new SyncNode({ replica: new DatabaseReplica(db), keypair, space: fromHex(space as string) });
@@ -32,6 +34,16 @@ const ops: Record<string, (args: unknown[], ports: readonly MessagePort[]) => Pr
     });
     for (const d of admit as string[]) await node.admit(fromHex(d), 'member');
     return null;
+  },
+  async relaySync([url]) {
+    const { transport, grant } = await openRelayTransport({ url: url as string, space: node!.space, keypair: keypair! });
+    relayTransport = transport;
+    node!.connect(transport);
+    await node!.admit(grant.relayKey, 'member');
+    return null;
+  },
+  async relayOpen() {
+    return relayTransport !== null && !relayTransport.closed;
   },
   async connect(_args, ports) {
     const t = await transportFromPort(ports[0]);
