@@ -93,3 +93,29 @@ test('sdk bundlers: vite build with no configuration bundles the SDK and its wor
     rmSync(app, { recursive: true, force: true });
   }
 });
+
+test('sdk bundlers: the vite dev server serves the SDK and its worker with no configuration', { timeout: 180_000 }, async () => {
+  ensureDist();
+  const cache = join(root, 'node_modules/.cache');
+  mkdirSync(cache, { recursive: true });
+  const app = mkdtempSync(join(cache, 'hearth-vite-dev-'));
+  const { createServer } = await import('vite');
+  const server = await createServer({ root: app, logLevel: 'silent', configFile: false, server: { host: '127.0.0.1', port: 0, strictPort: false } });
+  try {
+    writeFileSync(join(app, 'index.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="./main.js"></script>\n');
+    writeFileSync(join(app, 'main.js'), APP);
+    await server.listen();
+    const url = server.resolvedUrls?.local[0];
+    assert.ok(url, 'vite dev server URL');
+    await withBrowser(async (b) => {
+      const page = await b.context.newPage();
+      await page.goto(url);
+      await page.waitForFunction('globalThis.__result !== undefined', undefined, { timeout: 60_000 });
+      assert.deepEqual(await page.evaluate('globalThis.__result'), EXPECTED);
+      await page.close();
+    });
+  } finally {
+    await server.close();
+    rmSync(app, { recursive: true, force: true });
+  }
+});
