@@ -90,3 +90,64 @@ test('two browser profiles connect over WebRTC through relay signalling and keep
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('RelaySignaller against a live relay (Node): addressed delivery, peers, refusals, malformed events, relay stop', async () => {
+  const { EventSource } = await import('eventsource');
+  const { openDevice, connect, closeDevice, startRelay, until: untilNode } = await import('../relay-helpers.js');
+  const { RelaySignaller } = await import('@hearth/sync/webrtc');
+  const ES = EventSource as unknown as import('@hearth/sync').EventSourceConstructor;
+  const r = await startRelay();
+  const a = await openDevice('A', null);
+  const space = a.keypair.publicKey;
+  const kb = generateKeypair();
+  const kc = generateKeypair(); // never admitted
+  try {
+    const { relayKey } = await connect(a, r.relay);
+    await a.node.admit(relayKey);
+    await a.node.admit(kb.publicKey);
+    await untilNode(() => r.relay.spaces.get(hex(space))!.isMember(kb.publicKey), 'the relay to learn B is a member');
+
+    await assert.rejects(RelaySignaller.open({ url: r.relay.url, space, keypair: kc, EventSource: ES }), (e: { code?: string }) => e.code === 'HEARTH_NOT_MEMBER');
+    await assert.rejects(RelaySignaller.open({ url: r.relay.url, space }), TypeError);
+
+    const sa = await RelaySignaller.open({ url: r.relay.url, space, keypair: a.keypair, EventSource: ES });
+    assert.equal(sa.peerId, hex(space));
+    assert.deepEqual(await sa.peers(), []);
+    await assert.rejects(sa.send(hex(kb.publicKey), 'c1', { type: 'offer' }), (e: { code?: string }) => e.code === 'HEARTH_RELAY_NOT_FOUND');
+    await assert.rejects(sa.send(hex(kc.publicKey), 'c1', { type: 'offer' }), (e: { code?: string }) => e.code === 'HEARTH_NOT_MEMBER');
+
+    const sb = await RelaySignaller.open({ url: r.relay.url, space, keypair: kb, EventSource: ES });
+    assert.deepEqual(await sa.peers(), [hex(kb.publicKey)]);
+    const got: { from: string; connection: string; type: unknown }[] = [];
+    sb.onSignal((s) => got.push({ from: s.from, connection: s.connection, type: s.data.type }));
+    await sa.send(sb.peerId, 'c1', { type: 'offer', sdp: 'v=0' });
+    await sa.send(sb.peerId, 'c1', { type: 'candidate' });
+    await untilNode(() => got.length === 2, 'two signals at B');
+    assert.deepEqual(got, [
+      { from: sa.peerId, connection: 'c1', type: 'offer' },
+      { from: sa.peerId, connection: 'c1', type: 'candidate' },
+    ]);
+    // a member posting something that is not a Hearth signal: counted, not delivered
+    const grant = await (await import('@hearth/sync')).authenticateRelay({ url: r.relay.url, space, keypair: a.keypair });
+    const res = await fetch(`${r.relay.url}/v1/spaces/${hex(space)}/signal`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${grant.token}` },
+      body: JSON.stringify({ to: sb.peerId, data: { c: 'not an id', s: 1 } }),
+    });
+    assert.equal(res.status, 204);
+    await untilNode(() => sb.malformed === 1, 'the malformed signal to be counted');
+    assert.equal(got.length, 2);
+
+    const closedWith: string[] = [];
+    sa.onClose((why) => closedWith.push(`a:${why}`));
+    sb.onClose((why) => closedWith.push(`b:${why}`));
+    await closeDevice(a);
+    await r.relay.close();
+    await untilNode(() => closedWith.length === 2, 'both signallers to close when the relay stops');
+    assert.deepEqual(closedWith.sort(), ['a:signalling stream broke', 'b:signalling stream broke']);
+    await assert.rejects(sa.send(sb.peerId, 'c2', {}), (e: { code?: string }) => e.code === 'HEARTH_TRANSPORT_CLOSED');
+  } finally {
+    await closeDevice(a).catch(() => undefined);
+    await r.dispose();
+  }
+});
