@@ -304,6 +304,7 @@ export function startApp(options: AppOptions): () => void {
       return;
     }
     editorHeading.textContent = 'Edit note';
+    editorStatus.textContent = '';
     deleteBtn.disabled = false;
     watch = notes.watch(id);
     let first = true;
@@ -369,6 +370,7 @@ export function startApp(options: AppOptions): () => void {
       () => {
         select(null);
         editorStatus.textContent = 'Deleted.';
+        titleInput.blur();
       },
       (e: Error) => (editorStatus.textContent = `Not deleted: ${e.message}`),
     );

@@ -26,6 +26,13 @@ export interface Embedder {
   embed(text: string): Float32Array | Promise<Float32Array>;
 }
 
+/**
+ * Total weight of a word's character trigrams (a whole word weighs 1). 2 lets variants of one word ("index",
+ * "indexes": cosine 0.34) meet while whole words still dominate. Part of the embedder's definition: do not change
+ * without changing its id.
+ */
+export const TRIGRAM_WEIGHT = 2;
+
 /** Default dimension of the lexical embedding. 256 keeps collisions rare for note-sized texts (1 KiB per vector). */
 export const LEXICAL_DIM = 256;
 
@@ -59,7 +66,7 @@ export function words(text: string): string[] {
 
 /**
  * The lexical embedding of `text` into `dim` dimensions: each word adds weight 1, each pair of adjacent words 0.5,
- * each character trigram of `#word#` 0.5 spread over the word's trigrams, at a hashed index with a hashed sign
+ * the character trigrams of `#word#` {@link TRIGRAM_WEIGHT} in all, spread evenly, at a hashed index with a hashed sign
  * (signed hashing keeps collisions from biasing similarities upward). Then sublinear term weighting
  * (sign(x)·log(1+|x|)) so a repeated word does not dominate, and L2 normalisation.
  * @throws RangeError if `dim` is not an integer in [8, 65536].
@@ -80,7 +87,7 @@ export function lexicalEmbed(text: string, dim = LEXICAL_DIM): Float32Array {
     if (i + 1 < ws.length) add('b:' + w + ' ' + ws[i + 1], 0.5);
     const padded = '#' + w + '#';
     const grams = Math.max(1, padded.length - 2);
-    for (let j = 0; j + 3 <= padded.length; j++) add('c:' + padded.slice(j, j + 3), 0.5 / grams);
+    for (let j = 0; j + 3 <= padded.length; j++) add('c:' + padded.slice(j, j + 3), TRIGRAM_WEIGHT / grams);
   }
   let norm = 0;
   for (let i = 0; i < dim; i++) {

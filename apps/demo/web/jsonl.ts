@@ -100,8 +100,9 @@ export function parseImportLine(text: string, line: number): ImportRecord {
   return rec;
 }
 
-/** Progress of {@link readJsonl}: bytes of the file read so far, of `total`. */
+/** Progress of {@link importJsonl}. */
 export interface ImportProgress {
+  /** Bytes of the file whose lines have been parsed (a line's bytes count once its batch is written or it is refused). */
   readonly bytesRead: number;
   readonly totalBytes: number;
   readonly imported: number;
@@ -146,8 +147,9 @@ export async function importJsonl(file: Blob, options: ImportOptions): Promise<I
     imported += b.length;
     options.onProgress?.(progress());
   };
-  const takeLine = async (text: string): Promise<void> => {
+  const takeLine = async (text: string, newline: boolean): Promise<void> => {
     lineNo++;
+    bytesRead += utf8Length(text) + (newline ? 1 : 0);
     const t = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (t.trim() === '') return;
     try {
@@ -162,7 +164,6 @@ export async function importJsonl(file: Blob, options: ImportOptions): Promise<I
     options.signal?.throwIfAborted();
     const { done, value } = await reader.read();
     if (done) break;
-    bytesRead += value.byteLength;
     let text: string;
     try {
       text = decoder.decode(value, { stream: true });
@@ -174,22 +175,53 @@ export async function importJsonl(file: Blob, options: ImportOptions): Promise<I
     while ((nl = pending.indexOf('\n')) >= 0) {
       const lineText = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      await takeLine(lineText);
+      await takeLine(lineText, true);
     }
     if (pending.length > MAX_LINE_CHARS) throw new ImportError(lineNo + 1, `longer than ${MAX_LINE_CHARS} characters`);
-    options.onProgress?.(progress());
   }
   pending += decoder.decode();
-  if (pending.length > 0) await takeLine(pending);
+  if (pending.length > 0) await takeLine(pending, false);
   await flush();
+  bytesRead = file.size; // a byte-order mark, which the decoder drops, is read too
   const p = progress();
   options.onProgress?.(p);
   return p;
 }
 
-/** One exported line for note `id` (the format of {@link parseImportLine}). */
+/**
+ * The shortest decimal text (at most 9 significant digits) that reads back to the float32 `x`; `-0` keeps its
+ * sign (JSON.stringify would write `0`). So an exported vector imports bit for bit.
+ */
+export function f32Text(x: number): string {
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  for (let p = 1; p <= 9; p++) {
+    const s = Number(x.toPrecision(p));
+    if (Math.fround(s) === x) return String(s);
+  }
+  return String(x);
+}
+
+/** One exported line for note `id` (the format of {@link parseImportLine}); vectors keep every bit. */
 export function exportLine(id: string, note: Note): string {
   const o: Record<string, unknown> = { id, title: note.title, body: note.body, tags: note.tags, created: note.created, updated: note.updated };
-  if (note.vector instanceof Float32Array) o.vector = Array.from(note.vector);
-  return JSON.stringify(o);
+  const json = JSON.stringify(o);
+  if (!(note.vector instanceof Float32Array)) return json;
+  const parts: string[] = new Array(note.vector.length);
+  for (let i = 0; i < note.vector.length; i++) parts[i] = f32Text(note.vector[i]);
+  return `${json.slice(0, -1)},"vector":[${parts.join(',')}]}`;
+}
+
+/** Length of `s` in UTF-8 bytes (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
