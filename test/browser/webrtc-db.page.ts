@@ -111,6 +111,7 @@ g.W = {
   get: (c: string, id: string) => call('get', [c, id]),
   waitFor: (c: string, id: string, ms: number) => call('waitFor', [c, id, ms]),
   stats: () => call('stats'),
+  times: (ids: string[]) => call('times', [ids]),
   stopSignalling() {
     connector.close();
     signaller.close();

@@ -30,7 +30,7 @@ const ops: Record<string, (args: unknown[], ports: readonly MessagePort[]) => Pr
     });
     db.onCommit((c) => {
       const t = performance.timeOrigin + performance.now();
-      for (const op of (c as unknown as { ops?: { id?: string }[] }).ops ?? []) if (op.id && !seenAt.has(op.id)) seenAt.set(op.id, t);
+      for (const ch of c.changes) if (!seenAt.has(ch.id)) seenAt.set(ch.id, t);
     });
     for (const d of admit as string[]) await node.admit(fromHex(d), 'member');
     return null;
@@ -65,6 +65,10 @@ const ops: Record<string, (args: unknown[], ports: readonly MessagePort[]) => Pr
       await new Promise((r) => setTimeout(r, 5));
     }
     throw new Error(`${collection}/${id} did not arrive within ${timeoutMs} ms; sync events: ${events.join('; ') || 'none'}; sessions ${node!.sessions.length}`);
+  },
+  /** When each document was first committed here (local write or ingest), ms since the epoch (or null). */
+  async times([ids]) {
+    return (ids as string[]).map((id) => seenAt.get(id) ?? null);
   },
   async stats() {
     return { sessions: node!.sessions.length, events };
