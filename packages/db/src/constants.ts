@@ -77,3 +77,19 @@ export const KEY_SEPARATOR = 0x00;
 export const META_FORMAT = 'format';
 /** Keyspace format version. */
 export const KEYSPACE_V1 = 0x01;
+
+// --- secondary indexes (docs/formats/db-layout.md, "Secondary indexes") ------------------------------------------
+
+/** The index catalog file (definitions of the declared and adaptive indexes; survives `rebuild`). */
+export const INDEX_CATALOG_FILE = 'indexes';
+/** Temporary name the index catalog is written under before its atomic rename. */
+export const INDEX_CATALOG_TMP_FILE = 'indexes.tmp';
+/** Magic at offset 0 of the index catalog file: ASCII "HRTHIDX1". */
+export const INDEX_CATALOG_MAGIC = new Uint8Array([0x48, 0x52, 0x54, 0x48, 0x49, 0x44, 0x58, 0x31]);
+/** Version byte of the index catalog file. */
+export const INDEX_CATALOG_V1 = 0x01;
+/**
+ * Metadata name prefix of an index's completion record: `0x00 | "index/" | index number u32be` → one byte, the
+ * query engine's `INDEX_KEY_VERSION` the entries were built with. Present = the index is complete in this LSM state.
+ */
+export const META_INDEX_STATE = 'index/';
