@@ -132,7 +132,9 @@ async function main(argv: string[]): Promise<number> {
       const [space] = values.space ?? [];
       if (!space) throw new UsageError('import needs --space');
       const input = values.in ? createReadStream(values.in) : process.stdin;
-      const r = await importSpace(dataDir, space, createInterface({ input, crlfDelay: Infinity }));
+      // create the line iterator now: readline drops lines emitted before an iterator exists
+      const it = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+      const r = await importSpace(dataDir, space, { [Symbol.asyncIterator]: () => it });
       console.error(`imported ${r.documents} documents (written by feed ${r.feed})`);
       return 0;
     }
@@ -160,14 +162,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`${(e as Error).message}\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(e instanceof HearthError ? `${e.code}: ${e.message}` : e);
-    process.exit(1);
-  },
-);
+/** Sets the exit code and lets stdout/stderr drain (process.exit could cut piped output short). */
+function finish(code: number): void {
+  process.exitCode = code;
+  // if a stray handle kept the process alive, leave anyway once the output had time to drain
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+main(process.argv.slice(2)).then(finish, (e: unknown) => {
+  if (e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    finish(2);
+    return;
+  }
+  console.error(e instanceof HearthError ? `${e.code}: ${e.message}` : e);
+  finish(1);
+});
