@@ -117,4 +117,7 @@ g.W = {
     signaller.close();
   },
   openTransports: () => transports.filter((t) => !t.closed).length,
+  dropConnections() {
+    for (const t of transports) t.close('test drop');
+  },
 };

@@ -58,6 +58,12 @@ test('two browser profiles sync Databases over WebRTC, and keep syncing after si
     await run(B.page, `await W.put('notes', 'n2', { text: 'from B' })`);
     assert.deepEqual(await run(A.page, `return W.waitFor('notes', 'n2', 20000)`), { text: 'from B' });
 
+    // the connection drops; A writes meanwhile; B reconnects (a new connection id) and the session resumes
+    await run(B.page, 'W.dropConnections()');
+    await run(A.page, `await W.put('notes', 'offline', { text: 'while apart' })`);
+    await run(B.page, `await W.connect(${JSON.stringify(ids.a)})`);
+    assert.deepEqual(await run(B.page, `return W.waitFor('notes', 'offline', 20000)`), { text: 'while apart' });
+
     // signalling goes away (the relay stops): the data channel carries on, including an entry of ~40 frames
     signalling = false;
     await run(A.page, 'W.stopSignalling()');

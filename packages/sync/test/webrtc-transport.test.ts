@@ -294,3 +294,19 @@ test('WebRtcConnector: trickled signals that overtake their offer are held and r
   x.close();
   y.close();
 });
+
+test('WebRtcConnector: close() rejects connections still being set up and leaves open ones open', async () => {
+  const hub = new MemorySignalHub();
+  let incoming: Transport | null = null;
+  const y = new WebRtcConnector({ signaller: hub.signaller('y'), onConnection: (t) => (incoming = t), createPeer });
+  const x = new WebRtcConnector({ signaller: hub.signaller('x'), createPeer });
+  const open = await x.connect('y');
+  while (incoming === null) await later(1);
+  const pending = x.connect('nobody');
+  x.close();
+  await assert.rejects(pending, (e: { code?: string; message: string }) => e.code === 'HEARTH_TRANSPORT_CLOSED' && /connector closed/.test(e.message));
+  y.close();
+  assert.equal(open.closed, false);
+  assert.equal((incoming as Transport).closed, false);
+  open.close();
+});
