@@ -66,6 +66,10 @@ import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOption
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
 import { encodeFieldValueV1, type DocValue, type Document } from './values.js';
 import { writeVarint } from './_varint.js';
+import { VectorIndexes, type NearestHit, type NearestOptions, type NearestPlan, type VectorIndexInfo, type VectorIndexOptions, type VectorRecovery } from './_vectors.js';
+import type { AdaptivePolicyOptions, Diff, Explain, IndexEntry, IndexInfo, KeyRange, Path, Query, QueryResult, QueryStore } from '@hearth/query';
+import { IndexManager, type CreateIndexOptions, type IndexStatus } from './_indexes.js';
+import { LiveQueries, type LiveHandle, type LiveUpdate } from './_live.js';
 
 /** Options of {@link Database.open}. Sizes in bytes, times in ms. */
 export interface DatabaseOptions {
@@ -98,6 +102,11 @@ export interface DatabaseOptions {
   repairFeeds?: boolean;
   /** Ed25519 backend for signing and verification (default `auto`). */
   crypto?: EntryCryptoOptions;
+  /**
+   * Adaptive indexes (`docs/db.md`, "Adaptive indexes"): the thresholds of `@hearth/query`'s
+   * `AdaptiveIndexPolicy`, or `false` to turn them off. Default: on with the policy's defaults.
+   */
+  adaptiveIndexes?: false | AdaptivePolicyOptions;
 }
 
 /** What open found and did. */
@@ -115,6 +124,8 @@ export interface RecoveryInfo {
   readonly rebuilt: boolean;
   /** Whether a new keypair was created in the database directory. */
   readonly keypairCreated: boolean;
+  /** What open did with each vector index: loaded from its file (and caught up), or rebuilt, and why. */
+  readonly vectors: VectorRecovery;
 }
 
 /** One document change of an applied entry. `before`/`after` are absent when the document did not exist. */
@@ -196,10 +207,14 @@ export interface DbSnapshot {
   getDoc(collection: string, id: string): Document | undefined;
   /** QueryStore: every document of the collection, in id order (none for a name the database would refuse). */
   scan(collection: string): Iterable<readonly [string, Document]>;
-  /** QueryStore: the complete secondary indexes of a collection (none yet). */
-  indexes(collection: string): readonly never[];
-  /** QueryStore: scans an index. @throws RangeError: no index exists yet. */
-  scanIndex(indexId: string, range: unknown): Iterable<never>;
+  /** QueryStore: the secondary indexes of a collection complete at this snapshot. */
+  indexes(collection: string): readonly IndexInfo[];
+  /** QueryStore: the entries of an index in a key range. @throws QueryError `HEARTH_INVALID_QUERY`: no such index here. */
+  scanIndex(indexId: string, range: KeyRange): Iterable<IndexEntry>;
+  /** QueryStore estimate: approximate number of documents of a collection. */
+  countDocs(collection: string): number;
+  /** QueryStore estimate: approximate number of index entries in a range. */
+  estimateRange(indexId: string, range: KeyRange): number;
   /** Releases the snapshot. Idempotent; reads after it throw `HEARTH_CLOSED`. */
   release(): void;
 }
@@ -352,6 +367,12 @@ export class Database {
   private ownBehind: { appliedSeq: number; heldSeq: number } | null = null;
   private commits = 0;
   private opsCommitted = 0;
+  /** Vector indexes (`_vectors.ts`); undefined until open has recovered the documents. */
+  private vectors: VectorIndexes | undefined;
+  /** Secondary indexes, queries and the adaptive policy (`_indexes.ts`). */
+  private readonly ix: IndexManager;
+  /** Live queries (`_live.ts`). */
+  private readonly lives: LiveQueries;
   private readonly maxDocumentBytes: number;
   private readonly maxCommitBytes: number;
 
@@ -371,6 +392,8 @@ export class Database {
     this.ownHead = feeds.head(keypair.publicKey) ?? { seq: 0, hash: ZERO_HASH };
     this.maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
     this.maxCommitBytes = options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES;
+    this.ix = new IndexManager({ lsm: () => this.lsm, exclusive: (fn) => this.exclusive(fn), fs, dir, now: () => (options.wallClock ?? Date.now)() }, options.adaptiveIndexes);
+    this.lives = new LiveQueries({ view: () => this.snapshot(), onCommit: (l) => this.onCommit(l) });
   }
 
   /** This replica's feed id (the keypair's public key). */
@@ -431,8 +454,12 @@ export class Database {
         lost: [],
         rebuilt: options.rebuild === true,
         keypairCreated,
+        vectors: { catalog: 'absent', indexes: [] },
       });
+      await db.ix.load(); // index definitions and completion records, before replay maintains them
       await db.recover();
+      await db.ix.resume();
+      await db.openVectors(options.rebuild === true);
       return db;
     } catch (e) {
       await lsm?.close().catch(() => undefined);
@@ -521,6 +548,7 @@ export class Database {
   async rebuild(): Promise<void> {
     this.checkOpen();
     await this.drain();
+    await this.ix.cancelBuilds();
     await this.exclusive(async () => {
       this.checkOpen();
       await this.lsm.close();
@@ -528,11 +556,14 @@ export class Database {
       if (await this.fs.exists(lsmDir)) await this.fs.remove(lsmDir, { recursive: true });
       this.lsm = await openLsm({ memtableBytes: DEFAULT_MEMTABLE_BYTES, ...this.options.lsm, fs: this.fs, dir: lsmDir });
       this.applied.clear();
+      this.vectors?.pause(); // vector indexes are rebuilt from the documents once they are replayed
+      await this.ix.afterRebuildOpen(); // every index complete and maintained by the replay
       for (const feed of this.feeds.feeds()) {
         const head = this.feeds.head(feed);
         if (head !== null) await this.replayFeed(feed, 1, head.seq);
       }
       await this.lsm.flush();
+      await this.vectors?.rebuildAll();
       // `ownBehind` stays: the lost own entries are still lost, and the rebuilt views no longer show it.
     });
   }
@@ -807,7 +838,7 @@ export class Database {
    */
   private prepare(items: readonly PendingApply[], emit: boolean): Prepared {
     const wantChanges = emit && this.listeners.size > 0;
-    const states = new Map<string, { key: Uint8Array; state: DocState; dirty: boolean }>();
+    const states = new Map<string, { key: Uint8Array; state: DocState; dirty: boolean; c: string; id: string; before?: Map<string, Uint8Array> | null }>();
     const events: CommitEvent[] = [];
     for (const item of items) {
       const touched = wantChanges ? new Map<string, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
@@ -817,7 +848,8 @@ export class Database {
         if (rec === undefined) {
           const key = docKey(collectionBytes(op.collection), op.id);
           const stored = this.lsm.get(key);
-          rec = { key, state: stored === undefined ? emptyDocState() : decodeDocStateV1(stored), dirty: false };
+          rec = { key, state: stored === undefined ? emptyDocState() : decodeDocStateV1(stored), dirty: false, c: op.collection, id: op.id };
+          if (this.ix.has(op.collection)) rec.before = docFields(rec.state); // for index maintenance
           states.set(mapKey, rec);
         }
         if (touched !== null && !touched.has(mapKey)) touched.set(mapKey, { op, before: docFields(rec.state) });
@@ -837,7 +869,13 @@ export class Database {
       }
     }
     const batch: BatchOp[] = [];
-    for (const rec of states.values()) if (rec.dirty) batch.push({ type: 'put', key: rec.key, value: encodeDocState(rec.state) });
+    for (const rec of states.values()) {
+      if (!rec.dirty) continue;
+      batch.push({ type: 'put', key: rec.key, value: encodeDocState(rec.state) });
+      this.ix.noteWrite(rec.c);
+      // Index entries go into the same batch as the document (docs/formats/db-layout.md).
+      if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(rec.state), batch);
+    }
     return { batch, events };
   }
 
@@ -852,7 +890,9 @@ export class Database {
       const prev = this.applied.get(hex);
       if (prev === undefined || h.seq > prev.seq) this.applied.set(hex, { feed: h.feed, seq: h.seq, hash: h.hash });
     }
-    return this.lsm.batch(prepared.batch, { position: encodeStateVectorV1([...this.applied.values()]) });
+    const done = this.lsm.batch(prepared.batch, { position: encodeStateVectorV1([...this.applied.values()]) });
+    this.vectors?.applyBatch(prepared.batch); // same turn as the memtable update (`_vectors.ts`, invariant 1)
+    return done;
   }
 
   private emit(events: readonly CommitEvent[]): void {
@@ -1138,10 +1178,7 @@ export class Database {
         }
         return iterateDocs(view, c);
       },
-      indexes: () => [],
-      scanIndex: (indexId) => {
-        throw new RangeError(`no index ${JSON.stringify(indexId)}: the database has no secondary indexes yet`);
-      },
+      ...this.ix.view(view),
       release: () => snap.release(),
     };
   }
@@ -1174,6 +1211,147 @@ export class Database {
     };
   }
 
+  // ------------------------------------------------------------------------------------------------ queries
+
+  /**
+   * Declares a secondary index on `fields` of `collection` (`docs/db.md`, "Queries and indexes") and builds it
+   * online: writes and queries continue meanwhile; the planner uses it once complete, when the promise resolves.
+   * Entries live in the LSM under prefix `0x02` and are written in the same batch as each document change (local
+   * writes, ingest, replay). Definitions are kept in `<name>/indexes` and are local to this replica (not synced).
+   * An equal definition returns the existing index.
+   * @throws QueryError `HEARTH_INVALID_QUERY` (bad fields, multi-entry with several fields, name in use);
+   *   DbError `HEARTH_INVALID_KEY`; IoError `HEARTH_CLOSED`.
+   */
+  createIndex(collection: string, fields: readonly Path[], options: CreateIndexOptions = {}): Promise<IndexInfo> {
+    this.checkOpen();
+    return this.ix.create(collection, fields, options, 'user', 'createIndex');
+  }
+
+  /** Drops an index by id or name (its entries are deleted). @throws QueryError `HEARTH_INVALID_QUERY` if none. */
+  dropIndex(idOrName: string): Promise<void> {
+    this.checkOpen();
+    return this.ix.drop(idOrName);
+  }
+
+  /** The indexes (declared and adaptive), with origin, reason, creation time, state and use counts. */
+  indexes(collection?: string): IndexStatus[] {
+    return this.ix.list(collection);
+  }
+
+  /** Resolves when no index build is running (tests, benchmarks). */
+  indexesSettled(): Promise<void> {
+    return this.ix.settle();
+  }
+
+  /**
+   * Runs a query (`docs/query.md`) on a consistent snapshot: `options.snapshot` if given (not released), else a
+   * fresh one. Feeds the adaptive index policy.
+   * @throws QueryError `HEARTH_INVALID_QUERY`, `HEARTH_INVALID_CURSOR`, `HEARTH_UNSUPPORTED_VALUE`;
+   *   CorruptionError if an index names a missing document; IoError `HEARTH_CLOSED`.
+   */
+  query(query: Query, options: { snapshot?: DbSnapshot } = {}): QueryResult {
+    return this.withView(options.snapshot, (v) => this.ix.query(v, query));
+  }
+
+  /** Runs a query and returns its plan and counts (`Explain`, `docs/query.md`). Same errors as {@link query}. */
+  explain(query: Query, options: { snapshot?: DbSnapshot } = {}): Explain {
+    return this.withView(options.snapshot, (v) => this.ix.explain(v, query));
+  }
+
+  private withView<T>(snapshot: DbSnapshot | undefined, fn: (v: QueryStore) => T): T {
+    this.checkOpen();
+    if (snapshot !== undefined) return fn(snapshot as QueryStore);
+    const snap = this.snapshot();
+    try {
+      return fn(snap as QueryStore);
+    } finally {
+      snap.release();
+    }
+  }
+
+  /**
+   * A live query: `callback(result, null)` runs at once with the current result, then `callback(result, diff)`
+   * after every applied entry (local commit or ingested) that changes the result, synchronously after the entry
+   * is applied. `diff` lists removed, added and changed rows with positions (`applyDiff` from `@hearth/query`
+   * turns the previous rows into the new ones). Maintained incrementally by the engine (only queries a change can
+   * affect do work). Returns the handle; `unsubscribe()` stops it. An exception in `callback` is reported.
+   * @throws QueryError for a malformed query; IoError `HEARTH_CLOSED`.
+   */
+  live(query: Query, callback: (result: QueryResult, diff: Diff | null) => void): LiveHandle {
+    this.checkOpen();
+    return this.lives.add(query, callback);
+  }
+
+  /** {@link live} as an async iterator of `{ result, diff }` (the first has `diff: null`); `return()` stops it. */
+  liveIterator(query: Query): AsyncIterableIterator<LiveUpdate> {
+    this.checkOpen();
+    return this.lives.iterator(query);
+  }
+
+  // ------------------------------------------------------------------------------------------------ vectors
+
+  /** Loads (or rebuilds) the vector indexes after the documents are recovered. */
+  private async openVectors(rebuild: boolean): Promise<void> {
+    const { vectors, recovery } = await VectorIndexes.open(
+      { fs: this.fs, dir: this.dir, feeds: this.feeds, lsm: () => this.lsm, applied: () => [...this.applied.values()], snapshot: () => this.snapshot() },
+      { rebuild },
+    );
+    this.vectors = vectors;
+    (this.recovery as { vectors: VectorRecovery }).vectors = recovery;
+  }
+
+  /**
+   * Declares a vector index on top-level `field` of `collection` (`docs/vector.md`, "Using vectors in a
+   * Database") and builds it from the documents; from then on every applied change (local writes, ingest, replay)
+   * keeps it current. A document whose field is missing, null, of another dimension, not finite or (cosine) zero is
+   * left out and counted (`vectorIndexes()[i].skipped`); the write itself is never refused. The definition is
+   * local to this replica (kept in `<name>/vectors/catalog`, not synced). Idempotent for an identical definition.
+   * @throws DbError `HEARTH_VECTOR_INDEX_CONFLICT` (another definition on that field), `HEARTH_INVALID_KEY`;
+   *   TypeError / RangeError for bad options; IoError from saving the index.
+   */
+  createVectorIndex(collection: string, field: string, options: VectorIndexOptions): Promise<VectorIndexInfo> {
+    this.checkOpen();
+    return this.exclusive(async () => {
+      this.checkOpen();
+      return this.vectors!.create(collection, field, options);
+    });
+  }
+
+  /** Drops the vector index on `collection`.`field` and its files. Resolves whether one existed. */
+  dropVectorIndex(collection: string, field: string): Promise<boolean> {
+    this.checkOpen();
+    return this.exclusive(async () => {
+      this.checkOpen();
+      return this.vectors!.drop(collection, field);
+    });
+  }
+
+  /** The vector indexes: definition, flat or HNSW, size, skipped documents, unsaved changes. */
+  vectorIndexes(): VectorIndexInfo[] {
+    this.checkOpen();
+    return this.vectors!.list();
+  }
+
+  /**
+   * The `k` documents of `collection` whose `field` is nearest to `vector`, nearest first: `{ id, doc, distance }`.
+   * `filter` (a `@hearth/query` filter) keeps only matching documents and is exact however selective it is: the
+   * matching set is computed by the query engine, then the vector index picks filter-then-flat (few matches) or a
+   * filtered graph search (`explainNearest` says which). Synchronous: index, filter and documents are read in one
+   * turn, at the latest state.
+   * @throws DbError `HEARTH_NO_VECTOR_INDEX`; RangeError for a vector of another dimension or a bad k/ef;
+   *   QueryError for a malformed filter; IoError `HEARTH_CLOSED`.
+   */
+  nearest(collection: string, field: string, vector: ArrayLike<number>, options: NearestOptions): NearestHit[] {
+    this.checkOpen();
+    return this.vectors!.nearest(collection, field, vector, options).hits;
+  }
+
+  /** {@link nearest}, and how it ran: flat or HNSW index, strategy, ef, filter selectivity, distances computed. */
+  explainNearest(collection: string, field: string, vector: ArrayLike<number>, options: NearestOptions): { hits: NearestHit[]; plan: NearestPlan } {
+    this.checkOpen();
+    return this.vectors!.nearest(collection, field, vector, options);
+  }
+
   /** Counters (see {@link DatabaseStats}). */
   stats(): DatabaseStats {
     return { ownHead: this.ownHead.seq, commits: this.commits, opsCommitted: this.opsCommitted, pending: this.queue.reduce((n, u) => n + u.ops.length, 0), feeds: this.durable.size };
@@ -1183,7 +1361,10 @@ export class Database {
   async flush(): Promise<void> {
     this.checkOpen();
     await this.drain();
-    await this.exclusive(() => this.lsm.flush());
+    await this.exclusive(async () => {
+      await this.lsm.flush();
+      await this.vectors?.save();
+    });
   }
 
   /**
@@ -1197,9 +1378,12 @@ export class Database {
 
   private async doClose(options: { flush?: boolean }): Promise<void> {
     this.closing = true;
+    this.lives.close();
     await this.drain();
+    await this.ix.close();
     await this.exclusive(async () => {
       try {
+        if (this.failure === null) await this.vectors?.close();
         if (options.flush !== false && this.failure === null) await this.lsm.flush();
       } finally {
         this.closed = true;

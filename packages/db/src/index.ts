@@ -27,3 +27,12 @@ export { encodeOpsV1, decodeOpsV1 } from './ops.js';
 export type { Op, DecodeOpsOptions } from './ops.js';
 export { encodeKeypairFileV1, decodeKeypairFileV1 } from './keypair-file.js';
 export * as dbConstants from './constants.js';
+export type {
+  VectorIndexOptions, VectorIndexInfo, NearestOptions, NearestHit, NearestPlan, VectorRecovery, VectorIndexRecovery,
+} from './_vectors.js';
+export { encodeVectorCatalogV1, decodeVectorCatalogV1 } from './vector-catalog.js';
+export type { VectorCatalogV1, VectorCatalogIndex } from './vector-catalog.js';
+export type { CreateIndexOptions, IndexStatus } from './_indexes.js';
+export type { LiveHandle, LiveUpdate } from './_live.js';
+export { encodeIndexCatalogV1, decodeIndexCatalogV1 } from './index-catalog.js';
+export type { IndexCatalog, IndexRecord } from './index-catalog.js';
