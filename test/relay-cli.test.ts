@@ -62,6 +62,23 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
       } finally {
         await closeDevice(check);
       }
+      // keygen + token: a server-side app's key, admitted by the admin device, gets a token and queries
+      const keyFile = join(dir, 'app.key');
+      const kg = run(['keygen', '--out', keyFile]);
+      assert.equal(kg.code, 0, kg.err);
+      const appKey = kg.out.trim();
+      assert.match(appKey, /^[0-9a-f]{64}$/);
+      await device.node.admit(Uint8Array.from(Buffer.from(appKey, 'hex')));
+      await new Promise((r) => setTimeout(r, 300));
+      let tok = run(['token', '--url', url, '--space', spaceHex, '--key', keyFile]);
+      for (let i = 0; i < 20 && tok.code !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 200)); // the admission is still on its way to the relay
+        tok = run(['token', '--url', url, '--space', spaceHex, '--key', keyFile]);
+      }
+      assert.equal(tok.code, 0, tok.err);
+      const q = await fetch(`${url}/v1/spaces/${spaceHex}/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tok.out.trim()}` }, body: JSON.stringify({ query: { collection: 'notes', select: ['title'] } }) });
+      assert.deepEqual(((await q.json()) as { rows: unknown[] }).rows, [{ id: 'n1', doc: { title: 'hello' } }, { id: 'n3', doc: { title: 'three' } }]);
+      assert.equal(run(['keygen', '--out', keyFile]).code, 1, 'keygen overwrote a key file');
     } finally {
       await closeDevice(device);
     }
@@ -75,7 +92,7 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
     // verify: every feed checks out
     const v = run(['verify', '--data', data]);
     assert.equal(v.code, 0, v.out + v.err);
-    assert.match(v.out, new RegExp(`${spaceHex}: 1 feeds, 7 entries verified, 0 problems`));
+    assert.match(v.out, new RegExp(`${spaceHex}: 1 feeds, 8 entries verified, 0 problems`));
 
     // export → import into a fresh directory → export again: the same documents
     const file = join(dir, 'docs.jsonl');

@@ -8,16 +8,23 @@
  *   import   --data dir --space <hex> [--in file.jsonl]       documents from JSON lines (stdin by default)
  *   verify   --data dir [--space <hex>]                       every feed: decoding, chain, signatures, heads
  *   rebuild  --data dir [--space <hex>]                       rebuild the views from the feeds
+ *   keygen   --out key.file                                   a device keypair for a server-side app (prints its
+ *                                                             public key: admit it from an admin device)
+ *   token    --url http://127.0.0.1:8787 --space <hex> --key key.file
+ *                                                             answers the relay's challenge, prints an access token
  *
  * Exit codes: 0 success, 1 a check failed or an error, 2 bad usage. Guide: `docs/relay.md`.
  * @packageDocumentation
  */
 import { parseArgs } from 'node:util';
-import { createReadStream, createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HearthError } from '@hearth/io';
+import { decodeKeypairFileV1, encodeKeypairFileV1 } from '@hearth/db';
+import { generateKeypair } from '@hearth/log';
+import { authenticateRelay } from '@hearth/sync';
 import { createRelay } from './relay.js';
 import { exportSpace, importSpace, rebuildSpace, verifySpace } from './tools.js';
 
@@ -27,7 +34,9 @@ const USAGE = `usage: hearth-relay <serve|export|import|verify|rebuild> [options
   export   --data DIR --space HEX [--out FILE]
   import   --data DIR --space HEX [--in FILE]
   verify   --data DIR [--space HEX]
-  rebuild  --data DIR [--space HEX]`;
+  rebuild  --data DIR [--space HEX]
+  keygen   --out FILE
+  token    --url URL --space HEX --key FILE`;
 
 class UsageError extends Error {}
 
@@ -58,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       'max-spaces': { type: 'string' },
       log: { type: 'boolean', default: false },
       out: { type: 'string' },
+      url: { type: 'string', default: 'http://127.0.0.1:8787' },
+      key: { type: 'string' },
       in: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -155,6 +166,21 @@ async function main(argv: string[]): Promise<number> {
         const r = await rebuildSpace(dataDir, space);
         console.log(`${space}: rebuilt from ${r.feeds} feeds, state hash ${r.stateHash}`);
       }
+      return 0;
+    }
+    case 'keygen': {
+      if (!values.out) throw new UsageError('keygen needs --out');
+      const kp = generateKeypair();
+      writeFileSync(values.out, encodeKeypairFileV1(kp), { mode: 0o600, flag: 'wx' });
+      console.log(Buffer.from(kp.publicKey).toString('hex'));
+      return 0;
+    }
+    case 'token': {
+      const [space] = values.space ?? [];
+      if (!space || !values.key) throw new UsageError('token needs --space and --key');
+      const keypair = decodeKeypairFileV1(new Uint8Array(readFileSync(values.key)), values.key);
+      const grant = await authenticateRelay({ url: values.url!, space: Uint8Array.from(Buffer.from(space, 'hex')), keypair });
+      console.log(grant.token);
       return 0;
     }
     default:
