@@ -16,8 +16,9 @@
  *
  * Screenshots of the key steps go to `test-output/demo/`.
  *
- * Not covered here, because the SDK's worker does not run a sync node yet (see docs/demo.md, "Sync"): a second
- * profile joining by invite, and offline edits on two devices converging through the relay.
+ * Not covered here, because the SDK's worker does not run a sync node yet and the relay serves members only (see
+ * docs/demo.md, "Sync"): a second profile joining by invite, and offline edits on two devices converging through
+ * the relay. The test checks that an invite link is recognised and the panel says it cannot join.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -242,6 +243,8 @@ test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL impo
     assert.equal(await page.locator('#import-progress').evaluate((b) => (b as HTMLProgressElement).value), 1);
     await page.getByLabel('Sort').selectOption('updated');
     await page.waitForFunction(() => document.querySelector('[aria-label="Note count"]')?.textContent?.startsWith('782 notes'), undefined, { timeout: 30_000 });
+    // The imported documents were last modified before today: the edited shopping list is the newest note.
+    await waitForTitles(page, (t) => t[0] === 'Groceries for Saturday', 'sorted by last edit after the import');
     await shot(page, '04-imported');
     console.log(`# imported 778 documents (${(statSync(importFile).size / 1e6).toFixed(1)} MB) in ${importMs} ms`);
 
@@ -298,6 +301,13 @@ test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL impo
     await context.setOffline(false);
     relay = await createRelay({ dataDir, port, staticDir: dist });
     await page.waitForFunction(() => document.querySelector('[aria-label="Connection"]')?.textContent === 'Online', undefined, { timeout: 20_000 });
+    // An invite link is recognised; until the SDK runs sync, the panel says it cannot join rather than pretend.
+    const invited = await context.newPage();
+    await openApp(invited, url + '#invite=hearth-invite:AAAA');
+    assert.match(await invited.getByRole('status', { name: 'Sync status' }).innerText(), /opened from an invite link, but this build cannot join/);
+    assert.equal(await invited.getByLabel('Invite link to join').inputValue(), url + '#invite=hearth-invite:AAAA');
+    assert.ok(await invited.getByRole('button', { name: 'Create invite link', exact: true }).isDisabled());
+    await invited.close();
     assert.deepEqual(log.filter((l) => !/Failed to load resource|net::ERR_/.test(l)), [], 'no page errors');
   } catch (e) {
     if (log.length) console.log(log.join('\n'));
