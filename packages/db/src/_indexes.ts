@@ -422,6 +422,10 @@ export class IndexManager {
         const done = this.host.lsm().batch(ops);
         this.setReady(li); // same turn as the batch (invariant 4)
         await done;
+        // Make the completion durable now (else a crash before the next flush would rebuild the index).
+        await this.host.exclusive(async () => {
+          if (gen === this.generation) await this.host.lsm().flush();
+        });
         if (li.rec.origin === 'adaptive') this.policy.indexBuilt(li.info, this.host.now());
       } finally {
         snap.release();
@@ -449,6 +453,14 @@ export class IndexManager {
     const name = options.name;
     if (name !== undefined && (typeof name !== 'string' || name === '')) throw new TypeError('"options.name" expected a non-empty string');
     const id = indexIdOf(norm);
+    const p = this.createById(id, norm, name, origin, reason);
+    const tracked = p.then(() => undefined, () => undefined);
+    this.builds.add(tracked);
+    void tracked.finally(() => this.builds.delete(tracked));
+    return p;
+  }
+
+  private async createById(id: string, norm: NormalizedIndex, name: string | undefined, origin: 'user' | 'adaptive', reason: string): Promise<IndexInfo> {
     let li = this.byId.get(id);
     if (li === undefined) {
       if (name !== undefined && this.findByName(name) !== undefined) {
