@@ -70,6 +70,11 @@ export interface RelayOptions {
   node?: Partial<Omit<SyncNodeOptions, 'replica' | 'keypair' | 'space'>>;
   /** Rebuild every space's views from its feeds while opening. */
   rebuild?: boolean;
+  /**
+   * Origins allowed to call the API from a page served elsewhere (CORS), e.g. a dev server
+   * `http://127.0.0.1:5173`; `'*'` allows any. Default none: the app is served by the relay itself (same origin).
+   */
+  corsOrigins?: readonly string[];
   /** Fastify request logging. Default false. */
   logger?: boolean;
   /** Sync events of every space (logging). */
@@ -220,6 +225,27 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     if (closing !== null && req.url !== '/health') throw new RelayError(RelayErrorCode.UNAVAILABLE, 'relay is shutting down');
   });
 
+  // CORS for pages served from other origins (dev servers, tests); none by default.
+  const cors = new Set(options.corsOrigins ?? []);
+  const corsHeaders = (req: FastifyRequest): Record<string, string> => {
+    const origin = req.headers.origin;
+    if (typeof origin !== 'string' || !(cors.has('*') || cors.has(origin))) return {};
+    return { 'access-control-allow-origin': origin, vary: 'Origin' };
+  };
+  if (cors.size > 0) {
+    app.addHook('onSend', async (req, reply) => {
+      for (const [k, v] of Object.entries(corsHeaders(req))) reply.header(k, v);
+    });
+    app.options('/*', async (req, reply) => {
+      const h = corsHeaders(req);
+      if (Object.keys(h).length === 0) return reply.status(204).send();
+      return reply
+        .headers({ ...h, 'access-control-allow-methods': 'GET, POST, DELETE', 'access-control-allow-headers': `authorization, content-type, ${SEQ_HEADER}`, 'access-control-max-age': '600' })
+        .status(204)
+        .send();
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------- helpers
 
   const spaceParam = (req: FastifyRequest): { space: Uint8Array; spaceHex: string } => {
@@ -266,6 +292,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
+      ...corsHeaders(req),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
