@@ -191,6 +191,14 @@ export class HearthDatabase {
     return this.conn.name;
   }
 
+  /**
+   * Whether this tab's worker serves the database now (this tab won the election). The leader tab is where
+   * main-thread-only duties belong (e.g. hosting WebRTC peers for sync). Synchronous, no round trip.
+   */
+  get isLeader(): boolean {
+    return this.conn.isLeader;
+  }
+
   /** A typed handle on a collection (no round trip; the name is checked by the worker on use). */
   collection<T extends Document = Document>(name: string): CollectionHandle<T> {
     checkString(name, 'name');
