@@ -1,20 +1,18 @@
 /**
  * Page module of `webrtc-db.test.ts` and `webrtc-relay.test.ts`: plays the SDK's leader tab. It starts the
- * database worker (`webrtc-db.worker.ts`), hosts a `WebRtcConnector` (RTCPeerConnection exists only on the main
- * thread) and bridges every connection to the worker over a MessagePort. Signalling goes either through the Node
+ * database worker (`webrtc-db.worker.ts`) and a `WebRtcHost` (RTCPeerConnection exists only on the main thread),
+ * which bridges every connection to the worker over a MessagePort. Signalling goes either through the Node
  * test (`__signalOut`, an exposed function, and `__signalIn`) or through a real relay (`RelaySignaller`).
  * Exposes `globalThis.W` for `page.evaluate`.
  */
 import { keypairFromSecretKey } from '@hearth/log';
 import {
   RelaySignaller,
-  WebRtcConnector,
-  bridgeTransportToPort,
+  WebRtcHost,
   parseSignalEnvelope,
   type Signaller,
   type SignalEnvelope,
   type SignalData,
-  type WebRtcTransport,
 } from '@hearth/sync/webrtc';
 
 type G = { __signalOut(json: string): Promise<void>; __signalIn(json: string): void; W: unknown };
@@ -54,18 +52,11 @@ function call(op: string, args: unknown[] = [], transfer: Transferable[] = []): 
   });
 }
 
-let connector: WebRtcConnector;
+let host: WebRtcHost;
 let signaller: Signaller;
 let secretKey = '';
 const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (x) => parseInt(x, 16));
-const transports: WebRtcTransport[] = [];
-
-async function attach(t: WebRtcTransport): Promise<void> {
-  transports.push(t);
-  const ch = new MessageChannel();
-  bridgeTransportToPort(t, ch.port1);
-  await call('connect', [], [ch.port2]);
-}
+const toWorker = (port: MessagePort): void => void call('connect', [], [port]);
 
 g.W = {
   async start(cfg: { sk: string; space: string; admit: string[]; peerId: string }) {
@@ -82,7 +73,7 @@ g.W = {
   /** Signalling through the Node test. */
   signalViaTest(peerId: string) {
     signaller = new TestSignaller(peerId);
-    connector = new WebRtcConnector({ signaller, onConnection: (t) => void attach(t) });
+    host = new WebRtcHost({ signaller, toWorker });
   },
   /** Signalling through the relay; retries while the relay does not know this key as a member yet. */
   async signalViaRelay(url: string, space: string) {
@@ -96,7 +87,7 @@ g.W = {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    connector = new WebRtcConnector({ signaller, onConnection: (t) => void attach(t) });
+    host = new WebRtcHost({ signaller, toWorker });
     return signaller.peerId;
   },
   signallerClosed: () => (signaller as RelaySignaller).closed,
@@ -104,20 +95,16 @@ g.W = {
   /** The worker syncs with the relay over SSE (and admits the relay's key). */
   relaySync: (url: string) => call('relaySync', [url]),
   relayOpen: () => call('relayOpen'),
-  async connect(peerId: string) {
-    await attach(await connector.connect(peerId));
-  },
+  connect: (peerId: string) => host.connect(peerId),
   put: (c: string, id: string, doc: unknown) => call('put', [c, id, doc]),
   get: (c: string, id: string) => call('get', [c, id]),
   waitFor: (c: string, id: string, ms: number) => call('waitFor', [c, id, ms]),
   stats: () => call('stats'),
   times: (ids: string[]) => call('times', [ids]),
   stopSignalling() {
-    connector.close();
+    host.stopSignalling();
     signaller.close();
   },
-  openTransports: () => transports.filter((t) => !t.closed).length,
-  dropConnections() {
-    for (const t of transports) t.close('test drop');
-  },
+  openTransports: () => host.connections,
+  dropConnections: () => host.disconnectAll('test drop'),
 };

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Transport } from '../src/index.js';
-import { MemorySignalHub, WebRtcConnector, WebRtcTransport, type ConnectorPeer, type SignalData, type Signaller } from '../src/webrtc/index.js';
+import { MemorySignalHub, WebRtcConnector, WebRtcHost, WebRtcTransport, transportFromPort, type ConnectorPeer, type PortLike, type SignalData, type Signaller } from '../src/webrtc/index.js';
 import { transportComplianceCases } from './transport-compliance.js';
 
 const later = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -309,4 +309,33 @@ test('WebRtcConnector: close() rejects connections still being set up and leaves
   assert.equal(open.closed, false);
   assert.equal((incoming as Transport).closed, false);
   open.close();
+});
+
+test('WebRtcHost: hands each connection (both directions) to the worker as a port; stopSignalling keeps them, disconnectAll closes them', async () => {
+  const hub = new MemorySignalHub();
+  const ports: { port: MessagePort; peer: string; side: string }[] = [];
+  const hx = new WebRtcHost({ signaller: hub.signaller('x'), toWorker: (port, peer) => ports.push({ port, peer, side: 'x' }), createPeer });
+  const hy = new WebRtcHost({ signaller: hub.signaller('y'), toWorker: (port, peer) => ports.push({ port, peer, side: 'y' }), createPeer });
+  await hx.connect('y');
+  while (ports.length < 2) await later(1);
+  assert.deepEqual(ports.map((p) => `${p.side}->${p.peer}`).sort(), ['x->y', 'y->x']);
+  const [tx, ty] = await Promise.all(['x', 'y'].map((side) => transportFromPort(ports.find((p) => p.side === side)!.port as unknown as PortLike)));
+  const got: number[] = [];
+  ty.onMessage((m) => got.push(m[0]));
+  hx.stopSignalling();
+  hy.stopSignalling();
+  tx.send(new Uint8Array([9]));
+  while (got.length === 0) await later(1);
+  assert.deepEqual(got, [9]);
+  assert.equal(hx.connections, 1);
+  let closed = 0;
+  tx.onClose(() => closed++);
+  ty.onClose(() => closed++);
+  hx.disconnectAll();
+  while (closed < 2) await later(1);
+  while (hx.connections + hy.connections > 0) await later(1);
+  await assert.rejects(hx.connect('y'), (e: { code?: string }) => e.code === 'HEARTH_TRANSPORT_CLOSED');
+  assert.throws(() => new WebRtcHost({ signaller: hub.signaller('z') } as never), TypeError);
+  hx.close();
+  hy.close();
 });

@@ -25,3 +25,5 @@ export { bridgeTransportToPort, transportFromPort } from './port.js';
 export type { PortLike } from './port.js';
 export { RelaySignaller, peerIdOf } from './relay-signaller.js';
 export type { RelaySignallerOptions } from './relay-signaller.js';
+export { WebRtcHost } from './host.js';
+export type { WebRtcHostOptions } from './host.js';
