@@ -175,7 +175,10 @@ export class IndexManager {
   private readonly byCollection = new Map<string, LiveIndex[]>();
   /** Bumped to cancel running builds (close, rebuild). */
   private generation = 0;
+  /** Running scans of online builds (what `cancelBuilds` waits for). */
   private readonly builds = new Set<Promise<void>>();
+  /** `create` calls in flight (what `settle` also waits for). */
+  private readonly creates = new Set<Promise<void>>();
   readonly policy: AdaptiveIndexPolicy;
   private queries = 0;
   private closed = false;
@@ -455,8 +458,8 @@ export class IndexManager {
     const id = indexIdOf(norm);
     const p = this.createById(id, norm, name, origin, reason);
     const tracked = p.then(() => undefined, () => undefined);
-    this.builds.add(tracked);
-    void tracked.finally(() => this.builds.delete(tracked));
+    this.creates.add(tracked);
+    void tracked.finally(() => this.creates.delete(tracked));
     return p;
   }
 
@@ -552,7 +555,7 @@ export class IndexManager {
 
   /** Resolves when every index is complete (or failed), e.g. before a benchmark or test reads `explain`. */
   async settle(): Promise<void> {
-    while (this.builds.size > 0) await Promise.all([...this.builds]);
+    while (this.builds.size > 0 || this.creates.size > 0) await Promise.all([...this.builds, ...this.creates]);
   }
 
   // ---------------------------------------------------------------------------------------------- rebuild, close
