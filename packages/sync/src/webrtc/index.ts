@@ -6,11 +6,10 @@
  *
  * ```ts
  * // leader tab (main thread)
- * const connector = new WebRtcConnector({
- *   signaller: new RelaySignaller({ url, space, token }),
- *   onConnection: (t) => { const { port1, port2 } = new MessageChannel(); bridgeTransportToPort(t, port1); worker.postMessage({ sync: port2 }, [port2]); },
- * });
- * // worker
+ * const signaller = await RelaySignaller.open({ url, space, keypair });
+ * const host = new WebRtcHost({ signaller, toWorker: (port, peerId) => worker.postMessage({ type: 'sync-port', peerId }, [port]) });
+ * for (const peer of await signaller.peers()) host.connect(peer).catch(console.warn);
+ * // database worker
  * node.connect(await transportFromPort(port));
  * ```
  * @packageDocumentation
