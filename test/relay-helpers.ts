@@ -6,14 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventSource } from 'eventsource';
 import { MemoryFileSystem, type FileSystem } from '@hearth/io';
 import { Database } from '@hearth/db';
 import { generateKeypair, type Keypair } from '@hearth/log';
-import { DatabaseReplica, SyncNode, openRelayTransport, type EventSourceConstructor, type SseClientTransport, type SyncEvent } from '@hearth/sync';
+import { DatabaseReplica, FetchEventSource, SyncNode, openRelayTransport, type EventSourceConstructor, type SseClientTransport, type SyncEvent } from '@hearth/sync';
 import { createRelay, type Relay, type RelayOptions } from '@hearth/relay';
 
-export const ES = EventSource as unknown as EventSourceConstructor;
+/** Node 20 has no EventSource: the fetch-based one of `@hearth/sync`. */
+export const ES: EventSourceConstructor = FetchEventSource;
 
 export interface TestRelay {
   relay: Relay;

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { EventSource } from 'eventsource';
 import {
   SseHub,
   SseClientTransport,
+  FetchEventSource,
   RelayError,
   encodeBatchV1,
   decodeBatchV1,
@@ -131,7 +131,7 @@ after(async () => {
 });
 
 async function pair(): Promise<[Transport, Transport]> {
-  const client = await SseClientTransport.open({ url: `${base}/events`, EventSource });
+  const client = await SseClientTransport.open({ url: `${base}/events`, EventSource: FetchEventSource });
   const srv = hub.get(client.connectionId);
   assert.ok(srv, 'the server end exists');
   return [client, srv];

@@ -7,6 +7,8 @@
 export { SseClientTransport, authenticateRelay, openRelayTransport, RelayConnection, relayErrorFromResponse } from './client.js';
 export type { SseClientOptions, EventSourceLike, EventSourceConstructor, RelayAuthOptions, RelayGrant, OpenRelayOptions, RelayConnectionOptions } from './client.js';
 export { SseHub, SseServerTransport } from './server.js';
+export { FetchEventSource } from './fetch-event-source.js';
+export type { FetchEventSourceInit } from './fetch-event-source.js';
 export type { SseSink, SseHubOptions, SsePostResult } from './server.js';
 export { RelayError, RelayErrorCode, RELAY_ERROR_STATUS } from './errors.js';
 export type { RelayErrorCodeValue } from './errors.js';

@@ -1,0 +1,104 @@
+/**
+ * FetchEventSource parses `text/event-stream` as the HTML standard says, whatever the chunking: CR, LF and CRLF
+ * line ends (CRLF split across chunks too), comments, multi-line data, ids, named events, blank-line dispatch; it
+ * fires `error` once (non-SSE answer, stream end) and dispatches nothing after `close()`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FetchEventSource } from '../src/index.js';
+
+const SEED = Number(process.env.SSE_SEED ?? 20261121);
+
+function fakeFetch(chunks: string[], init: { status?: number; type?: string } = {}): typeof fetch {
+  return (async () => {
+    const enc = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const ch of chunks) c.enqueue(enc.encode(ch));
+        c.close();
+      },
+    });
+    return new Response(body, { status: init.status ?? 200, headers: { 'content-type': init.type ?? 'text/event-stream' } });
+  }) as typeof fetch;
+}
+
+interface Seen {
+  type: string;
+  data?: string;
+  id?: string;
+}
+
+async function collect(chunks: string[], types = ['message', 'hello', 'close'], init?: { status?: number; type?: string }): Promise<{ events: Seen[]; errors: number }> {
+  const es = new FetchEventSource('http://x/events', { fetch: fakeFetch(chunks, init) });
+  const events: Seen[] = [];
+  let errors = 0;
+  for (const t of types) es.addEventListener(t, (e) => events.push({ type: t, data: e.data, id: e.lastEventId }));
+  es.onerror = () => errors++;
+  for (let i = 0; i < 50 && es.readyState !== 2; i++) await new Promise((r) => setTimeout(r, 1));
+  return { events, errors };
+}
+
+const STREAM = 'retry: 5000\r\nevent: hello\r\ndata: {"v":1}\r\n\r\n: ping\n\nid: 0\ndata: AQ\n\nid: 1\rdata: line1\rdata: line2\r\rdata\n\nevent: close\ndata: {"reason":"bye"}\n\nid: 9\n\n';
+const EXPECTED: Seen[] = [
+  { type: 'hello', data: '{"v":1}', id: '' },
+  { type: 'message', data: 'AQ', id: '0' },
+  { type: 'message', data: 'line1\nline2', id: '1' },
+  { type: 'message', data: '', id: '1' },
+  { type: 'close', data: '{"reason":"bye"}', id: '1' },
+];
+
+test('parses a stream with every line ending, comments, multi-line data, ids and named events', async () => {
+  const { events, errors } = await collect([STREAM]);
+  assert.deepEqual(events, EXPECTED);
+  assert.equal(errors, 1, 'the end of the stream is one error');
+});
+
+test('the same events whatever the chunking (seeded property)', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: STREAM.length - 1 }), { maxLength: 12 }), async (cuts) => {
+      const at = [...new Set(cuts)].sort((a, b) => a - b);
+      const chunks: string[] = [];
+      let prev = 0;
+      for (const c of at) {
+        chunks.push(STREAM.slice(prev, c));
+        prev = c;
+      }
+      chunks.push(STREAM.slice(prev));
+      assert.deepEqual((await collect(chunks)).events, EXPECTED);
+    }),
+    { seed: SEED, numRuns: 60 },
+  );
+});
+
+test('a non-SSE answer or an error status fires error once and dispatches nothing', async () => {
+  for (const init of [{ status: 401, type: 'application/json' }, { status: 200, type: 'text/plain' }, { status: 500 }]) {
+    const { events, errors } = await collect(['data: x\n\n'], undefined, init);
+    assert.deepEqual(events, []);
+    assert.equal(errors, 1);
+  }
+});
+
+test('close() stops dispatch', async () => {
+  let pull: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const f = (async () =>
+    new Response(new ReadableStream<Uint8Array>({ start: (c) => void (pull = c) }), { headers: { 'content-type': 'text/event-stream' } })) as typeof fetch;
+  const es = new FetchEventSource('http://x/', { fetch: f });
+  const got: string[] = [];
+  let errors = 0;
+  es.addEventListener('message', (e) => got.push(String(e.data)));
+  es.onerror = () => errors++;
+  while (pull === null || es.readyState !== 1) await new Promise((r) => setTimeout(r, 1));
+  pull!.enqueue(new TextEncoder().encode('data: one\n\n'));
+  while (got.length < 1) await new Promise((r) => setTimeout(r, 1));
+  es.close();
+  try {
+    pull!.enqueue(new TextEncoder().encode('data: two\n\n'));
+  } catch {
+    /* the stream may already be cancelled */
+  }
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(got, ['one']);
+  assert.equal(errors, 0, 'close() is not an error');
+  assert.equal(es.readyState, 2);
+});
