@@ -217,6 +217,9 @@ test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL impo
     const results = page.getByRole('list', { name: 'Search results' });
     await results.locator('button.hit').first().waitFor({ timeout: 10_000 });
     assert.equal(await results.locator('button.hit .title').first().innerText(), 'HNSW parameters');
+    const where = await page.locator('button.hit').first().evaluate(() => document.querySelector('[aria-labelledby="search-heading"] p[title]')?.getAttribute('title') ?? '');
+    assert.match(where, /^Where: /);
+    console.log(`# vector search ran in: ${where.slice(7)}`);
     await shot(page, '03-similar-and-search');
 
     // ---- import the example file with its progress -----------------------------------------------------------

@@ -384,7 +384,10 @@ export function startApp(options: AppOptions): () => void {
     searchNote.textContent = 'Searching…';
     void search.searchText(text, 10).then(
       async (hits) => {
-        searchNote.textContent = hits.length === 0 ? 'Nothing shares words with that.' : `${hits.length} nearest notes (cosine similarity).`;
+        searchNote.textContent =
+          (hits.length === 0 ? 'Nothing shares words with that.' : `${hits.length} nearest notes (cosine similarity)`) +
+          (search.backend === 'database' ? ', found by the database’s vector index.' : ', found in this page (exact scan).');
+        searchNote.title = `Where: ${search.backendReason}`;
         await renderHits(searchList, hits);
       },
       (e: Error) => (searchNote.textContent = `Search failed: ${e.message}`),

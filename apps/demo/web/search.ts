@@ -7,17 +7,21 @@
  * - `vector`: a document's own vector (e.g. imported with it), used for "similar" among notes whose own vector has
  *   the same length.
  *
- * Where the search runs: the Database's `nearest` when the worker has a vector layer wired in (see
- * {@link NoteSearch.backend}); until then, in the page, with `@hearth/vector`'s exact `FlatIndex` per space, kept
- * current incrementally by a live query of every note's `updated` stamp (only notes whose stamp changed are
- * read again).
+ * Where the search runs ({@link NoteSearch.backend}):
+ * - `'database'`: the Database's own vector indexes (`Database.createVectorIndex` on `notes.embedding` and, per
+ *   dimension met, `notes.vector`; then `Database.nearest`, exact below 10,000 vectors, HNSW above), when the SDK
+ *   lets the page call `createVectorIndex`;
+ * - `'page'` otherwise (today: the SDK passes `nearest` through but refuses `createVectorIndex`, and `nearest`
+ *   needs an index): `@hearth/vector`'s exact `FlatIndex` per space in this tab, kept current incrementally by a
+ *   live query of every note's `updated` stamp (only notes whose stamp changed are read again).
+ * {@link NoteSearch.backendReason} says why.
  *
- * Invariant: after {@link NoteSearch.ready} resolves and while no change is being applied, each page index holds
- * exactly the notes whose stored vector is in its space, under the note's id.
+ * Invariant: once page indexing has started and its first load is indexed, and while no change is being applied,
+ * each page index holds exactly the notes whose stored vector is in its space, under the note's id.
  * @packageDocumentation
  */
 import type { CollectionHandle, HearthDatabase, Live } from '@hearth/sdk';
-import type { QueryResult } from '@hearth/query';
+import type { Filter, QueryResult } from '@hearth/query';
 import { FlatIndex, type VectorIndex } from '@hearth/vector';
 import type { Embedder } from './embed.js';
 import type { Note } from './notes.js';
@@ -39,6 +43,11 @@ function isZero(v: Float32Array): boolean {
 export class NoteSearch {
   /** Where searches run: `'database'` (the worker's `nearest`) or `'page'` (exact search in this tab). */
   backend: 'database' | 'page' = 'page';
+  /** Why {@link backend} is what it is (shown in the UI). */
+  backendReason = 'not decided yet';
+  /** Fields with a Database vector index, by `field:dimension`. */
+  private readonly dbIndexes = new Set<string>();
+  private dbProbe: Promise<boolean> | null = null;
   private readonly indexes = new Map<Space, VectorIndex>();
   /** Note id → its `updated` stamp and the spaces it is indexed in. */
   private readonly known = new Map<string, { updated: unknown; spaces: Space[] }>();
@@ -56,17 +65,24 @@ export class NoteSearch {
     readonly embedder: Embedder,
   ) {}
 
-  /** Starts following `notes`. */
+  /** A search over `notes`. Page-side indexes are built on first need (see the module documentation). */
   static start(db: HearthDatabase, notes: CollectionHandle<Note>, embedder: Embedder): NoteSearch {
-    const s = new NoteSearch(db, notes, embedder);
-    s.live = notes.live({ select: ['updated'] });
-    s.live.listen(
-      (r) => {
-        s.queue = s.queue.then(() => s.sync(r)).catch((e: unknown) => console.error('search index update failed', e));
-      },
-      (e) => console.error('search live query failed', e),
-    );
-    return s;
+    return new NoteSearch(db, notes, embedder);
+  }
+
+  /** Starts following `notes` into page-side indexes (once); resolves when the first load is indexed. */
+  private ensurePage(): Promise<void> {
+    if (this.live === null) {
+      const live = this.notes.live({ select: ['updated'] });
+      this.live = live;
+      live.listen(
+        (r) => {
+          this.queue = this.queue.then(() => this.sync(r)).catch((e: unknown) => console.error('search index update failed', e));
+        },
+        (e) => console.error('search live query failed', e),
+      );
+    }
+    return this.ready;
   }
 
   /** Number of vectors indexed per space (for the UI). */
@@ -133,11 +149,56 @@ export class NoteSearch {
     this.known.set(id, { updated: doc.updated, spaces });
   }
 
+  /**
+   * Makes sure the Database has a vector index on `field` of `dim` dimensions. Resolves false when the SDK or the
+   * Database cannot (the page searches instead; `backendReason` says why).
+   */
+  private async databaseIndex(field: string, dim: number): Promise<boolean> {
+    const key = `${field}:${dim}`;
+    if (this.dbIndexes.has(key)) return true;
+    if (this.backend === 'page' && this.dbProbe !== null && !(await this.dbProbe)) return false;
+    const attempt = (async (): Promise<boolean> => {
+      try {
+        await this.db._call('createVectorIndex', [this.notes.name, field, { dimension: dim, metric: 'cosine' }]);
+        this.dbIndexes.add(key);
+        this.backend = 'database';
+        this.backendReason = 'the Database\'s vector indexes (nearest)';
+        return true;
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        if (err.code === 'HEARTH_VECTOR_INDEX_CONFLICT') {
+          this.backendReason = `the Database already indexes ${field} differently (${err.message}); searching in the page`;
+        } else {
+          this.backendReason = `the Database cannot index vectors for this page (${err.code ?? err.name}: ${err.message}); searching in the page with an exact flat index`;
+        }
+        this.backend = 'page';
+        return false;
+      }
+    })();
+    if (this.dbProbe === null) this.dbProbe = attempt;
+    return attempt;
+  }
+
+  private async searchDatabase(field: string, q: Float32Array, k: number, exclude: string | undefined, filter: Filter | undefined): Promise<Hit[] | null> {
+    if (!(await this.databaseIndex(field, q.length))) return null;
+    const hits = (await this.db.nearest(this.notes.name, field, q, { k: k + (exclude ? 1 : 0), ...(filter ? { filter } : {}) })) as { id: string; distance: number }[];
+    return hits
+      .filter((h) => h.id !== exclude)
+      .slice(0, k)
+      .map((h) => ({ id: h.id, score: 1 - h.distance }));
+  }
+
   private async searchSpace(space: Space, q: Float32Array, k: number, exclude?: string): Promise<Hit[]> {
-    await this.ready;
+    if (isZero(q)) return [];
+    const [kind, rest] = [space.slice(0, 3), space.slice(4)];
+    const field = kind === 'emb' ? 'embedding' : 'vector';
+    const filter: Filter | undefined = kind === 'emb' ? { op: 'eq', path: 'embedder', value: rest } : undefined;
+    const fromDb = await this.searchDatabase(field, q, k, exclude, filter);
+    if (fromDb !== null) return fromDb;
+    await this.ensurePage();
     await this.queue;
     const ix = this.indexes.get(space);
-    if (ix === undefined || ix.size === 0 || isZero(q)) return [];
+    if (ix === undefined || ix.size === 0) return [];
     const hits = ix.search(q, { k: Math.min(ix.size, k + (exclude ? 1 : 0)) });
     return hits
       .filter((h) => h.id !== exclude)
