@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFileSystem } from '@hearth/io';
-import { Database, type Document } from '@hearth/db';
+import { Database, type Document, type LiveUpdate } from '@hearth/db';
 import { applyDiff, asc, eq, gte, hop, type Diff, type Query, type Row } from '@hearth/query';
 import { chance, doc, int, pick, query } from '../packages/query/test/_gen.js';
 import { allEntries, prng } from './db-helpers.js';
@@ -90,15 +90,15 @@ test('live queries: ingested changes trigger them; async iterator; unsubscribe',
     await a.ingest(await allEntries(b)); // remote writes: three entries, three change events
     assert.deepEqual(seen.map((s) => s.ids), [[], ['t1'], ['t2', 't1']], 'ingested entries trigger the live query; the unaffecting one does not');
     assert.deepEqual(seen[2].diff, { removed: [], added: [{ id: 't2', doc: { at: 1, done: false }, index: 0 }], changed: [] });
-    const u = await it.next();
-    assert.deepEqual(u.value?.result.rows.map((x) => x.id), ['t1']);
-    assert.deepEqual(u.value?.diff?.added.map((x) => x.index), [0]);
+    const u = (await it.next()) as IteratorResult<LiveUpdate, undefined>;
+    assert.deepEqual(u.value?.result.rows.map((x: { id: string }) => x.id), ['t1']);
+    assert.deepEqual(u.value?.diff?.added.map((x: { index: number }) => x.index), [0]);
 
     await a.patch('todos', 't2', { at: 9 }); // local: moves t2 after t1
     assert.deepEqual(seen.at(-1)!.ids, ['t1', 't2']);
     assert.deepEqual(seen.at(-1)!.diff!.changed.map((c) => [c.id, c.from, c.to]), [['t2', 0, 1]]);
-    const v = await it.next();
-    assert.deepEqual(v.value?.result.rows.map((x) => x.id), ['t1', 't2']);
+    const v = (await it.next()) as IteratorResult<LiveUpdate, undefined>;
+    assert.deepEqual(v.value?.result.rows.map((x: { id: string }) => x.id), ['t1', 't2']);
 
     h.unsubscribe();
     h.unsubscribe();

@@ -179,7 +179,7 @@ test('rebuild and close while an online build is in flight', async () => {
   assert.equal(db.indexes()[0].state, 'ready');
   assert.equal(db.query({ collection: 'c', where: eq('k', 3) }).rows.length, 500);
   assert.equal(db.explain({ collection: 'c', where: eq('k', 3) }).access.type, 'index');
-  const second = db.createIndex('c', ['k', '_id']).then(() => 'done', (e: { code?: string }) => e.code);
+  const second = db.createIndex('c', ['k', '_id']).then(() => 'done', (e: { code?: string }) => String(e.code));
   await new Promise((r) => setTimeout(r, 1));
   await db.close();
   assert.ok(['done', 'HEARTH_CLOSED'].includes(await second));
