@@ -114,3 +114,38 @@ test('a member key the relay does not know yet, and a stranger, are refused acce
     await r.dispose();
   }
 });
+
+test('shutdown while entries stream in loses nothing stored: the reopened replica verifies and the device converges', async () => {
+  const r = await startRelay();
+  const a = await openDevice('A', null);
+  const space = a.keypair.publicKey;
+  try {
+    const { relayKey } = await connect(a, r.relay);
+    await a.node.admit(relayKey);
+    const host = r.relay.spaces.get(hex(space))!;
+    // a burst of writes; close the relay while they are being ingested
+    const writes = [
+      (async () => {
+        for (let i = 0; i < 200; i++) await a.db.put('burst', `d${i}`, { i, pad: 'x'.repeat(500) }); // one entry each
+      })(),
+    ];
+    await until(() => held(host.db) >= 20, 'the relay to have started ingesting');
+    await r.relay.close();
+    await Promise.all(writes);
+    const { verifySpace } = await import('@hearth/relay');
+    const report = await verifySpace(r.dir, hex(space));
+    assert.deepEqual(report.problems, []);
+    assert.ok(report.entries >= 20, `only ${report.entries} entries survived`);
+    const r2 = await startRelay({}, r.dir);
+    try {
+      await connect(a, r2.relay);
+      await until(() => sameState(r2.relay.spaces.get(hex(space))!.db, a.db), 'the reopened relay to converge with A');
+    } finally {
+      await disconnect(a);
+      await r2.relay.close();
+    }
+  } finally {
+    await closeDevice(a);
+    await r.dispose();
+  }
+});

@@ -3,7 +3,7 @@
  * vectors or non-finite numbers, so those travel as one-key objects:
  * - `Uint8Array` ↔ `{ "$bytes": "<base64url>" }`
  * - `Float32Array` ↔ `{ "$f32": [numbers] }` (float32 values are exact in JSON doubles)
- * - `NaN`, `Infinity`, `-Infinity` ↔ `{ "$num": "NaN" | "Infinity" | "-Infinity" }`
+ * - `NaN`, `Infinity`, `-Infinity`, `-0` ↔ `{ "$num": "NaN" | "Infinity" | "-Infinity" | "-0" }`
  * A document field whose value is an object with exactly one of these keys is decoded as that type, so a
  * document cannot hold a plain object of that exact shape through this API (documented in `docs/relay.md`).
  * @packageDocumentation
@@ -14,7 +14,7 @@ import { fromBase64url, toBase64url } from '@hearth/sync';
 export function toJsonValue(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $bytes: toBase64url(v) };
   if (v instanceof Float32Array) return { $f32: Array.from(v) };
-  if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
+  if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { $num: Object.is(v, -0) ? '-0' : String(v) };
   if (typeof v === 'bigint') return v.toString();
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v !== null && typeof v === 'object') {
@@ -48,7 +48,8 @@ export function fromJsonValue(v: unknown): unknown {
         if (o.$num === 'NaN') return NaN;
         if (o.$num === 'Infinity') return Infinity;
         if (o.$num === '-Infinity') return -Infinity;
-        throw new TypeError('"$num" expected "NaN", "Infinity" or "-Infinity"');
+        if (o.$num === '-0') return -0;
+        throw new TypeError('"$num" expected "NaN", "Infinity", "-Infinity" or "-0"');
       }
     }
     const out: Record<string, unknown> = {};
