@@ -33,7 +33,7 @@ export const DbErrorCode = {
    * outcome of those writes is unknown until reopen, so the database refuses further writes. Close and reopen.
    */
   FAILED: 'HEARTH_DB_FAILED',
-  /** `nearest` (or `dropVectorIndex`'s callers) named a collection and field with no vector index declared. */
+  /** `nearest` / `explainNearest` named a collection and field with no vector index declared. */
   NO_VECTOR_INDEX: 'HEARTH_NO_VECTOR_INDEX',
   /** `createVectorIndex` on a collection and field that already has a vector index with another definition. */
   VECTOR_INDEX_CONFLICT: 'HEARTH_VECTOR_INDEX_CONFLICT',
