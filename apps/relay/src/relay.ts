@@ -183,7 +183,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   }
 
   const app = Fastify({
-    logger: options.logger ?? false,
+    // access tokens ride in the query of event-stream URLs: never write them to logs
+    logger: options.logger ? { serializers: { req: (req: { method?: string; url?: string }) => ({ method: req.method, url: (req.url ?? '').replace(/([?&]token=)[^&]*/g, '$1…') }) } } : false,
     bodyLimit: options.maxJsonBytes ?? 1024 * 1024,
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
   }) as unknown as FastifyInstance;
@@ -342,7 +343,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     if (!host.isMember(key)) throw new RelayError(RelayErrorCode.NOT_MEMBER, 'the key is not a current member of the space');
     const t = auth.grant(spaceHex, key);
     const relayKeyHex = Buffer.from(host.relayKey).toString('hex');
-    return { ...t, relayKey: relayKeyHex, member: host.node.membership.isMember(host.relayKey) };
+    return { ...t, relayKey: relayKeyHex, relayAdmitted: host.node.membership.isMember(host.relayKey) };
   });
 
   app.get('/v1/spaces/:space/events', async (req, reply) => {

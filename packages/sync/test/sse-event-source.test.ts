@@ -80,20 +80,20 @@ test('a non-SSE answer or an error status fires error once and dispatches nothin
 });
 
 test('close() stops dispatch', async () => {
-  let pull: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const holder: { c?: ReadableStreamDefaultController<Uint8Array> } = {};
   const f = (async () =>
-    new Response(new ReadableStream<Uint8Array>({ start: (c) => void (pull = c) }), { headers: { 'content-type': 'text/event-stream' } })) as typeof fetch;
+    new Response(new ReadableStream<Uint8Array>({ start: (c) => void (holder.c = c) }), { headers: { 'content-type': 'text/event-stream' } })) as typeof fetch;
   const es = new FetchEventSource('http://x/', { fetch: f });
   const got: string[] = [];
   let errors = 0;
   es.addEventListener('message', (e) => got.push(String(e.data)));
   es.onerror = () => errors++;
-  while (pull === null || es.readyState !== 1) await new Promise((r) => setTimeout(r, 1));
-  pull!.enqueue(new TextEncoder().encode('data: one\n\n'));
+  while (holder.c === undefined || es.readyState !== 1) await new Promise((r) => setTimeout(r, 1));
+  holder.c!.enqueue(new TextEncoder().encode('data: one\n\n'));
   while (got.length < 1) await new Promise((r) => setTimeout(r, 1));
   es.close();
   try {
-    pull!.enqueue(new TextEncoder().encode('data: two\n\n'));
+    holder.c!.enqueue(new TextEncoder().encode('data: two\n\n'));
   } catch {
     /* the stream may already be cancelled */
   }

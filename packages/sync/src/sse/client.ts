@@ -244,8 +244,8 @@ export interface RelayGrant {
   readonly expiresAt: number;
   /** The relay's own feed id in this space (admit it so devices serve it; `docs/relay.md`). */
   readonly relayKey: Uint8Array;
-  /** Whether the relay considers the key a current member (false: the root of a space the relay just opened). */
-  readonly member: boolean;
+  /** Whether the relay's own key is admitted in the relay's view (false: an admin must still admit `relayKey`). */
+  readonly relayAdmitted: boolean;
 }
 
 function spaceUrl(base: string, space: Uint8Array, rest: string): string {
@@ -278,7 +278,7 @@ export async function authenticateRelay(options: RelayAuthOptions): Promise<Rela
   const grant = await call('auth', { key: toHex(options.keypair.publicKey), nonce: challenge.nonce, timestamp, signature: toBase64url(signature) });
   const relayKey = typeof grant.relayKey === 'string' && /^[0-9a-f]{64}$/.test(grant.relayKey) ? Uint8Array.from(grant.relayKey.match(/../g)!.map((h) => parseInt(h, 16))) : null;
   if (typeof grant.token !== 'string' || typeof grant.expiresAt !== 'number' || relayKey === null) throw new RelayError(RelayErrorCode.HTTP, 'auth: malformed grant');
-  return { token: grant.token, expiresAt: grant.expiresAt, relayKey, member: grant.member === true };
+  return { token: grant.token, expiresAt: grant.expiresAt, relayKey, relayAdmitted: grant.relayAdmitted === true };
 }
 
 /** Options of {@link openRelayTransport}. */
