@@ -38,7 +38,7 @@ export interface RelaySignallerOptions {
   /** A token from `authenticateRelay` for this space, or the keypair to obtain one with. */
   token?: string;
   keypair?: Keypair;
-  /** Default `globalThis.EventSource` (Node: the npm `eventsource` package's class). */
+  /** Default `globalThis.EventSource` (Node 20 has none: pass `FetchEventSource` from `@hearth/sync`). */
   EventSource?: EventSourceConstructor;
   /** Default `globalThis.fetch`. */
   fetch?: typeof fetch;
@@ -83,7 +83,7 @@ export class RelaySignaller implements Signaller {
       token = (await authenticateRelay({ url: options.url, space: options.space, keypair: options.keypair, fetch: fetchFn })).token;
     }
     const ES = options.EventSource ?? (globalThis as unknown as { EventSource?: EventSourceConstructor }).EventSource;
-    if (!ES) throw new TypeError('no EventSource: pass "EventSource" (Node: the eventsource package)');
+    if (!ES) throw new TypeError('no EventSource: pass "EventSource" (Node 20: FetchEventSource from @hearth/sync)');
     const url = new URL(spaceUrl(options.url, options.space, 'signal'));
     url.searchParams.set('token', token);
     const source = new ES(url.toString());
