@@ -232,6 +232,8 @@ export class VectorIndexes {
   private readonly live = new Map<string, Live>();
   private readonly byCollection = new Map<string, Live[]>();
   private nextNumber = 1;
+  /** Last generation used per index number (file names are never reused). */
+  private readonly generations = new Map<number, number>();
   private chain: Promise<void> = Promise.resolve();
   private paused = false;
 
@@ -269,6 +271,7 @@ export class VectorIndexes {
       const cat = decodeVectorCatalogV1(bytes, path);
       v.nextNumber = cat.nextNumber;
       defs = cat.indexes;
+      for (const d of defs) v.generations.set(d.number, d.generation);
     } catch (e) {
       if (!(e instanceof CorruptionError)) throw e;
       // The definitions are local configuration, not derived from the log: they cannot be rebuilt. Report it and
@@ -484,16 +487,19 @@ export class VectorIndexes {
 
   private async doSave(): Promise<void> {
     this.saveScheduled = false;
+    await this.host.fs.mkdir(this.vdir);
     const lives = [...this.live.values()];
     let error: unknown;
     for (const lv of lives) {
       if (lv.saved !== null && lv.unsaved === 0) continue;
-      const generation = (lv.saved?.generation ?? 0) + 1;
-      // Invariant 2: the file's bytes, the state vector and the skipped set are taken in this one turn.
+      // A fresh name per save, even for an index rebuilt since (never overwrite the file the catalog names).
+      const generation = (this.generations.get(lv.def.number) ?? 0) + 1;
+      this.generations.set(lv.def.number, generation);
+      // Invariant 2: the file's bytes, the state vector and the skipped set are taken in this one turn (no await
+      // between here and the synchronous encoding inside `save`).
       const state = encodeStateVectorV1(this.host.applied());
       const skipped = [...lv.skipped].map(([id, reason]) => ({ id, reason }));
       const unsaved = lv.unsaved;
-      await this.host.fs.mkdir(this.vdir);
       const writing = lv.index.save(this.host.fs, this.fileOf(lv.def, generation));
       lv.unsaved -= unsaved;
       try {
@@ -653,14 +659,15 @@ export class VectorIndexes {
         filter = (id) => ids.has(id as string);
       }
       const { hits, plan } = lv.index.explain(vector, { k: options.k, ...(options.ef !== undefined ? { ef: options.ef } : {}), ...(filter !== undefined ? { filter } : {}), ...(options.filterStrategy !== undefined ? { filterStrategy: options.filterStrategy } : {}) });
-      const out: NearestHit[] = hits.map((h) => {
+      const out = hits.map((h): NearestHit | null => {
         const doc = snap.getDoc(collection, h.id as string);
+        if (doc === undefined && this.paused) return null; // a rebuild is replaying the documents: not there yet
         if (doc === undefined) {
           throw new CorruptionError(`vector index ${collection}.${field} names document ${JSON.stringify(h.id)}, which does not exist; rebuild() the database's views`);
         }
         return { id: h.id as string, doc: doc as Document, distance: h.distance };
       });
-      return { hits: out, plan: { ...plan, collection, field, ...(filterMatches !== undefined ? { filterMatches } : {}) } };
+      return { hits: out.filter((h): h is NearestHit => h !== null), plan: { ...plan, collection, field, ...(filterMatches !== undefined ? { filterMatches } : {}) } };
     } finally {
       snap.release();
     }

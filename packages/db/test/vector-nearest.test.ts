@@ -54,7 +54,8 @@ test('nearest: recall@10 >= 0.95 against exact search (HNSW, int8), with and wit
   for (const c of cases) {
     let sum = 0;
     let strategies = new Set<string>();
-    for (const q of queries) {
+    const qs = c.filter === undefined ? queries : queries.slice(0, 12); // a filtered call evaluates the filter over the collection
+    for (const q of qs) {
       const truth = exactNearest(docs, 'docs', 'emb', DIM, 'cosine', q, 10, c.keep);
       const { hits, plan } = db.explainNearest('docs', 'emb', q, { k: 10, ef: 64, ...(c.filter ? { filter: c.filter } : {}), ...('graph' in c ? { filterStrategy: 'graph' as const } : {}) });
       strategies.add(plan.strategy);
@@ -74,7 +75,7 @@ test('nearest: recall@10 >= 0.95 against exact search (HNSW, int8), with and wit
         if (t) assert.ok(Math.abs(t.distance - h.distance) < 1e-4, `${c.name}: distance ${h.distance} vs exact ${t.distance}`);
       }
     }
-    const r = sum / queries.length;
+    const r = sum / qs.length;
     console.log(`  ${c.name}: recall@10 ${r.toFixed(3)}, strategies ${[...strategies].join(', ')}`);
     assert.ok(r >= 0.95, `${c.name}: recall@10 ${r} < 0.95, ${label}`);
     if (c.name.startsWith('rare') || c.name.startsWith('n in') || c.name === 'matches nothing') {
