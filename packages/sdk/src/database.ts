@@ -284,6 +284,29 @@ export class HearthDatabase {
     return this._call('nearest', args);
   }
 
+  /** `Database.explainNearest(...args)`: vector search and its plan (flat or HNSW, strategy). */
+  explainNearest(...args: unknown[]): Promise<unknown> {
+    return this._call('explainNearest', args);
+  }
+
+  /**
+   * `Database.createVectorIndex(collection, field, options)`: declares a vector index in the worker's database
+   * (local to this device, idempotent; `docs/vector.md`, "Using vectors in a Database").
+   */
+  createVectorIndex(...args: unknown[]): Promise<unknown> {
+    return this._call('createVectorIndex', args);
+  }
+
+  /** `Database.dropVectorIndex(collection, field)`. */
+  dropVectorIndex(...args: unknown[]): Promise<unknown> {
+    return this._call('dropVectorIndex', args);
+  }
+
+  /** `Database.vectorIndexes()`: each vector index with its size and skipped documents. */
+  vectorIndexes(): Promise<unknown> {
+    return this._call('vectorIndexes', []);
+  }
+
   /** Counters of the database (`Database.stats()`). */
   stats(): Promise<Record<string, number>> {
     return this._call('stats', []) as Promise<Record<string, number>>;
