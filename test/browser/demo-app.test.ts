@@ -127,7 +127,7 @@ async function openApp(page: Page, url: string): Promise<void> {
   await page.waitForSelector('html[data-ready="true"]', { timeout: 30_000 });
 }
 
-test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL import/export, offline after first load', { timeout: 300_000 }, async () => {
+test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL import/export, offline after first load', { timeout: 600_000 }, async () => {
   assert.ok(existsSync(CHROMIUM_PATH), `Chromium is required at ${CHROMIUM_PATH} (apt-get install chromium)`);
   assert.ok(existsSync(fioriDir), 'the example data is installed (npm ci installs @sap-ux/fiori-docs-embeddings)');
   mkdirSync(out, { recursive: true });
@@ -170,6 +170,11 @@ test('demo e2e: notes, filters, live tabs, similar and vector search, JSONL impo
     const manifest = (await (await page.request.get(url + 'manifest.webmanifest')).json()) as { name: string; icons: { src: string }[] };
     assert.equal(manifest.name, 'Hearth Notes');
     for (const icon of manifest.icons) assert.equal((await page.request.get(url + icon.src)).status(), 200, `icon ${icon.src} is served`);
+    // Chromium's own installability check (manifest fields, icons, a service worker with a fetch handler).
+    const cdp = await context.newCDPSession(page);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    assert.deepEqual(installabilityErrors.map((e) => e.errorId), [], 'Chromium considers the app installable');
+    await cdp.detach();
 
     // ---- create, filter, edit, delete ------------------------------------------------------------------------
     await createNote(page, 'Groceries', 'Buy apples, pears and rye bread for the week.', 'home, shopping');

@@ -413,6 +413,8 @@ export function startApp(options: AppOptions): () => void {
     };
     void importJsonl(file, {
       write,
+      // 128 notes per log entry: fewer commits (each re-delivers the live list) while an entry stays near 1.5 MB.
+      batchSize: 128,
       onProgress: (p) => {
         progress.value = p.totalBytes === 0 ? 1 : p.bytesRead / p.totalBytes;
         importStatus.textContent = `Imported ${p.imported} notes` + (p.refused.length ? `, refused ${p.refused.length} lines` : '') + '…';
