@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultFileSystem, MemoryFileSystem, type FileSystem } from '@hearth/io';
-import { keypairFromSecretKey } from '@hearth/log';
-import { Database, type NearestHit } from '@hearth/db';
+import { decodeStateVectorV1, encodeStateVectorV1, keypairFromSecretKey } from '@hearth/log';
+import { Database, decodeVectorCatalogV1, encodeVectorCatalogV1, type NearestHit } from '@hearth/db';
 import { clustered, exactNearest, recall } from './_vdata.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 777);
@@ -169,6 +169,35 @@ test('rebuild() and open({ rebuild: true }) rebuild the vector indexes; a corrup
   assert.match(db.recovery.vectors.catalogError ?? '', /checksum/);
   assert.deepEqual(db.vectorIndexes(), [], 'definitions are gone (local configuration): declare them again');
   await db.createVectorIndex('v', 'e', { ...OPTS, threshold: 10_000 });
+  assert.deepEqual(strip(run(db, q)), strip(before));
+  await db.close();
+});
+
+test('a saved index whose recorded state vector is not in the log is stale: rebuilt, not caught up', async () => {
+  const fs = new MemoryFileSystem();
+  const vecs = clustered(SEED + 6, 120, DIM);
+  let db = await open(fs);
+  await putAll(db, vecs, 0, 100);
+  await db.createVectorIndex('v', 'e', { ...OPTS, threshold: 10_000 });
+  await putAll(db, vecs, 100, 120);
+  const q = vecs.slice(0, 5);
+  const before = run(db, q);
+  assert.equal(db.explainNearest('v', 'e', q[0], { k: 3 }).plan.index, 'flat');
+  await db.close();
+  // rewrite the catalog so that it records another hash at the saved seq (as if the file came from another history)
+  const h = await fs.open('db/vectors/catalog');
+  const cat = decodeVectorCatalogV1(h.read(0, h.size()));
+  await h.close();
+  const [sv] = decodeStateVectorV1(cat.indexes[0].state);
+  const forged = { ...cat, indexes: [{ ...cat.indexes[0], state: encodeStateVectorV1([{ ...sv, hash: new Uint8Array(32).fill(7) }]) }] };
+  const w = await fs.open('db/vectors/catalog', { truncate: true });
+  w.write(0, encodeVectorCatalogV1(forged));
+  await w.sync();
+  await w.close();
+  db = await open(fs);
+  const rep = db.recovery.vectors.indexes[0];
+  assert.equal(rep.action, 'rebuilt');
+  assert.match(rep.reason ?? '', /stale: feed .* another entry at seq/);
   assert.deepEqual(strip(run(db, q)), strip(before));
   await db.close();
 });
