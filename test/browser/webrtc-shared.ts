@@ -16,13 +16,13 @@ export const WEBRTC_PAIR_CASES = [
   'port bridge: a worker-side close reaches the WebRTC peer; malformed port messages close both',
 ] as const;
 
-/** The compliance suite's case names (kept in step with packages/sync/test/transport-compliance.ts by the test). */
+/** Throws `check failed: <what>` unless `cond` holds. */
 export function checkThat(cond: unknown, what: string): asserts cond {
   if (!cond) throw new Error(`check failed: ${what}`);
 }
 
-/** Lets real network deliveries happen: one 10 ms timer turn. */
-export const settleReal = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
+/** Lets real network deliveries happen: one 25 ms timer turn (the suite waits up to 200 turns: 5 s under load). */
+export const settleReal = (): Promise<void> => new Promise((r) => setTimeout(r, 25));
 
 /**
  * Pair makers over one hub: `direct` = two WebRTC transports in this page; `bridged` = the same, each end carried
