@@ -335,3 +335,19 @@ async function randomRun(seed: number): Promise<void> {
   );
   await db.close();
 }
+
+test('non-Uint8Array views are stored by their bytes; flush() checks the status', async () => {
+  const db = new HearthLevel<ArrayBufferView, ArrayBufferView>('v', {
+    fs: new MemoryFileSystem(),
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+  });
+  const bytes = Uint8Array.from([1, 2, 3, 4, 5, 6]);
+  // A DataView and an Int16Array over the middle 4 bytes: stored as those bytes, read back as Uint8Array.
+  await db.put(new DataView(bytes.buffer, 1, 4), new Int16Array(bytes.buffer, 2, 2));
+  assert.deepEqual(await db.get(Uint8Array.from([2, 3, 4, 5])), Uint8Array.from([3, 4, 5, 6]));
+  assert.deepEqual(await db.keys().all(), [Uint8Array.from([2, 3, 4, 5])]);
+  await db.flush();
+  await db.close();
+  await assert.rejects(db.flush(), (e: { code?: string }) => e.code === 'LEVEL_DATABASE_NOT_OPEN');
+});
