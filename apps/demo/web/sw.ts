@@ -8,7 +8,7 @@
  *
  * Strategy:
  * - navigations: network first (a new build is seen at once), the cached `index.html` when the network or the relay
- *   fails;
+ *   fails, answers with an error status, or takes longer than {@link NAVIGATION_TIMEOUT_MS};
  * - other same-origin `GET`s of shell files: cache first (their names carry content hashes);
  * - the relay's API (`/v1/...`), event streams, `HEAD` probes, other methods and other origins: never touched.
  * @packageDocumentation
@@ -34,6 +34,8 @@ interface SwScope {
 const sw = self as unknown as SwScope;
 
 const PREFIX = 'hearth-notes-shell-';
+/** How long a navigation waits for the network before the cached shell answers, ms. */
+const NAVIGATION_TIMEOUT_MS = 4000;
 const CACHE = PREFIX + __VERSION__;
 const scope = new URL(sw.registration.scope);
 const shell = new Set(__PRECACHE__.map((p) => new URL(p, scope).pathname));
@@ -69,7 +71,11 @@ sw.addEventListener('fetch', (e) => {
     e.respondWith(
       (async () => {
         try {
-          const res = await fetch(req);
+          // A network that hangs (no answer rather than a refusal) must not keep the app from opening.
+          const res = await Promise.race([
+            fetch(req),
+            new Promise<never>((_, fail) => setTimeout(() => fail(new Error('timeout')), NAVIGATION_TIMEOUT_MS)),
+          ]);
           if (res.ok) return res;
           throw new Error(`status ${res.status}`);
         } catch {
