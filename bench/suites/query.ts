@@ -214,7 +214,7 @@ export default async function querySuite(ctx: SuiteContext): Promise<Row[]> {
     const st = sq.prepare(sql);
     return (params) => {
       const out: unknown[] = [];
-      st.bind(params as never);
+      if (params.length > 0) st.bind(params as never);
       while (st.step()) out.push(st.get({}));
       st.reset(true);
       return out;

@@ -160,6 +160,14 @@ export function indexStateKey(n: number): Uint8Array {
   return k;
 }
 
+/** A short string form of key bytes (a cache key). */
+function latin1(b: Uint8Array | undefined): string {
+  if (b === undefined) return '';
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
 const yieldTurn = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /** Index numbers served by an access path (union branches included). */
@@ -183,6 +191,10 @@ export class IndexManager {
   private queries = 0;
   private closed = false;
   private readonly counts = new Map<string, { n: number; writes: number }>();
+  /** Document writes per collection since open (ages cached range estimates). */
+  private readonly writesTo = new Map<string, number>();
+  /** Range estimates by index number and bounds: the count and the collection's write counter when counted. */
+  private readonly estimates = new Map<string, { n: number; at: number }>();
 
   constructor(private readonly host: IndexHost, adaptive: false | AdaptivePolicyOptions | undefined) {
     this.policy = new AdaptiveIndexPolicy(adaptive === false ? { enabled: false } : (adaptive ?? {}));
@@ -336,6 +348,7 @@ export class IndexManager {
   noteWrite(collection: string): void {
     const c = this.counts.get(collection);
     if (c !== undefined) c.writes++;
+    this.writesTo.set(collection, (this.writesTo.get(collection) ?? 0) + 1);
   }
 
   /**
@@ -620,13 +633,23 @@ export class IndexManager {
         for (const e of view.iterate(lsmRange(li, range))) yield { key: e.key.subarray(5), id: utf8Strict.decode(e.value) };
       },
       countDocs: (collection: string): number => this.countDocs(view, collection),
-      /** Counts entries up to 256; past that, guesses the larger of 257 and 5% of the collection. */
+      /**
+       * Counts entries up to 64; past that, guesses the larger of 65 and 5% of the collection. Cached per range
+       * until the collection has seen writes amounting to an eighth of the count (at least 16).
+       */
       estimateRange: (indexId: string, range: KeyRange): number => {
         const li = ready.get(indexId);
         if (li === undefined) return 0;
+        const key = `${li.rec.number}:${latin1(range.gte)}:${latin1(range.gt)}:${latin1(range.lte)}:${latin1(range.lt)}`;
+        const writes = this.writesTo.get(li.rec.collection) ?? 0;
+        const hit = this.estimates.get(key);
+        if (hit !== undefined && writes - hit.at < Math.max(16, hit.n / 8)) return hit.n;
         let n = 0;
-        for (const _ of view.iterate({ ...lsmRange(li, range), limit: 257 })) n++;
-        return n > 256 ? Math.max(257, Math.round(this.countDocs(view, li.rec.collection) * 0.05)) : n;
+        for (const _ of view.iterate({ ...lsmRange(li, range), limit: 65 })) n++;
+        if (n > 64) n = Math.max(65, Math.round(this.countDocs(view, li.rec.collection) * 0.05));
+        if (this.estimates.size >= 4096) this.estimates.clear();
+        this.estimates.set(key, { n, at: writes });
+        return n;
       },
     };
   }
