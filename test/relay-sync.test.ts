@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayConnection, RelayError, authenticateRelay } from '@hearth/sync';
+import { RelayConnection, RelayError, authenticateRelay, openRelayTransport } from '@hearth/sync';
 import { ES, closeDevice, connect, disconnect, held, hex, openDevice, sameState, startRelay, until } from './relay-helpers.js';
 
 test('two devices never online together sync through the relay (and through a relay restart)', async () => {
@@ -146,6 +146,49 @@ test('shutdown while entries stream in loses nothing stored: the reopened replic
     }
   } finally {
     await closeDevice(a);
+    await r.dispose();
+  }
+});
+
+test('a new device redeems an invite through the relay on an admission-only connection, then syncs on it', async () => {
+  const r = await startRelay({ maxAdmissionConnections: 1 });
+  const a = await openDevice('A', null);
+  const space = a.keypair.publicKey;
+  const d = await openDevice('D', space);
+  try {
+    const { relayKey } = await connect(a, r.relay);
+    await a.node.admit(relayKey);
+    for (let i = 0; i < 5; i++) await a.db.put('notes', `n${i}`, { i });
+    const invite = a.node.createInvite({ relayUrl: r.relay.url });
+    const host = r.relay.spaces.get(hex(space))!;
+    await until(() => host.isMember(relayKey), 'the relay to learn its own admission');
+
+    // not a member: a member token is refused; an admission token opens a sync connection and nothing else
+    await assert.rejects(authenticateRelay({ url: r.relay.url, space, keypair: d.keypair }), (e: unknown) => e instanceof RelayError && e.code === 'HEARTH_NOT_MEMBER');
+    const { transport, grant } = await openRelayTransport({ url: r.relay.url, space, keypair: d.keypair, purpose: 'admission', EventSource: ES });
+    assert.equal(grant.scope, 'admission');
+    const q = await fetch(`${r.relay.url}/v1/spaces/${hex(space)}/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${grant.token}` }, body: '{"query":{"collection":"notes"}}' });
+    assert.equal(q.status, 403);
+    // one admission connection per space at once (maxAdmissionConnections: 1)
+    const other = await openDevice('E', space);
+    const g2 = await authenticateRelay({ url: r.relay.url, space, keypair: other.keypair, purpose: 'admission' });
+    assert.equal((await fetch(`${r.relay.url}/v1/spaces/${hex(space)}/events?token=${g2.token}`)).status, 429);
+    await closeDevice(other);
+
+    // D's data writes before admission are held, never stored
+    await d.db.put('notes', 'from-d', { early: true });
+    const session = d.node.connect(transport);
+    d.transport = transport;
+    await d.node.requestAdmission(session, invite);
+    await until(() => d.events.some((e) => e.type === 'notice' && e.notice.kind === 'admission'), 'the admission answer routed back by the relay');
+    const answer = d.events.find((e) => e.type === 'notice' && e.notice.kind === 'admission') as { notice: { code: string } };
+    assert.equal(answer.notice.code, 'OK');
+    // the relay now serves D on the same connection, and D's early write reaches A
+    await until(() => sameState(d.db, a.db), 'D and A to converge through the relay');
+    assert.deepEqual(a.db.get('notes', 'from-d'), { early: true });
+  } finally {
+    await closeDevice(a);
+    await closeDevice(d);
     await r.dispose();
   }
 });

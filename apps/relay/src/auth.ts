@@ -7,6 +7,11 @@
  * the caller (the relay) at grant time and again on every request, so a removal takes effect without waiting for
  * the token to expire.
  *
+ * A key that is not a member may ask for an **admission** token instead (when the relay allows it): it opens one
+ * sync connection, on which the relay serves nothing (the sync node serves members only) and stores nothing (the
+ * node holds a non-member's entries pending in memory, bounded); it exists so a device holding an invite can send
+ * its admission request through the relay to an admin (`docs/sync.md`, "Joining a space").
+ *
  * Invariants:
  * 1. A nonce is accepted at most once, for the space it was issued for, before it expires.
  * 2. At most `maxChallenges` nonces and `maxTokens` tokens are held; issuing past that evicts the oldest (a flood
@@ -25,8 +30,13 @@ import {
   toBase64url,
 } from '@hearth/sync';
 
+/** Lifetime of an admission token and of the connection it opens, ms (2 minutes). */
+export const ADMISSION_TOKEN_TTL_MS = 2 * 60 * 1000;
+
 /** A granted token's subject. */
 export interface Grant {
+  /** `member`: full access while the key is a member; `admission`: a sync connection only, to ask for admission. */
+  readonly scope: 'member' | 'admission';
   readonly spaceHex: string;
   readonly key: Uint8Array;
   readonly keyHex: string;
@@ -96,11 +106,11 @@ export class RelayAuth {
     return key;
   }
 
-  /** Issues an access token for a proven key in a space. */
-  grant(spaceHex: string, key: Uint8Array): { token: string; expiresAt: number } {
+  /** Issues an access token for a proven key in a space (admission tokens live at most `ADMISSION_TOKEN_TTL_MS`). */
+  grant(spaceHex: string, key: Uint8Array, scope: Grant['scope'] = 'member'): { token: string; expiresAt: number } {
     const token = toBase64url(crypto.getRandomValues(new Uint8Array(32)));
-    const expiresAt = this.now() + this.tokenTtlMs;
-    this.tokens.set(token, { spaceHex, key: key.slice(), keyHex: hex(key), expiresAt });
+    const expiresAt = this.now() + (scope === 'admission' ? Math.min(this.tokenTtlMs, ADMISSION_TOKEN_TTL_MS) : this.tokenTtlMs);
+    this.tokens.set(token, { scope, spaceHex, key: key.slice(), keyHex: hex(key), expiresAt });
     while (this.tokens.size > this.maxTokens) this.tokens.delete(this.tokens.keys().next().value!);
     return { token, expiresAt };
   }

@@ -30,7 +30,7 @@ import { exportSpace, importSpace, rebuildSpace, verifySpace } from './tools.js'
 
 const USAGE = `usage: hearth-relay <serve|export|import|verify|rebuild> [options]
   serve    --port 8787 --host 127.0.0.1 --data .hearth-data [--tls-cert FILE --tls-key FILE] [--static DIR]
-           [--space HEX ...] [--max-spaces N] [--cors-origin ORIGIN ...] [--log]
+           [--space HEX ...] [--max-spaces N] [--cors-origin ORIGIN ...] [--no-admissions] [--log]
   export   --data DIR --space HEX [--out FILE]
   import   --data DIR --space HEX [--in FILE]
   verify   --data DIR [--space HEX]
@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       'no-static': { type: 'boolean', default: false },
       space: { type: 'string', multiple: true },
       'cors-origin': { type: 'string', multiple: true },
+      'no-admissions': { type: 'boolean', default: false },
       'max-spaces': { type: 'string' },
       log: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -100,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values['tls-cert'] ? { tls: { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!) } } : {}),
         ...(values.space ? { spaces: values.space } : {}),
         ...(values['cors-origin'] ? { corsOrigins: values['cors-origin'] } : {}),
+        ...(values['no-admissions'] ? { admissions: false } : {}),
         ...(maxSpaces !== undefined ? { maxSpaces } : {}),
         onSyncEvent: (e, space) => {
           if (e.type === 'rejected') console.error(`[${space.slice(0, 8)}] rejected ${e.error.code}: ${e.error.message}`);

@@ -6,7 +6,9 @@
  *
  * Invariants:
  * 1. No route reads or writes a space without a token granted for it to a key that is a member now (re-checked on
- *    every request: a removal cuts access at once).
+ *    every request: a removal cuts access at once). The one exception is an admission token (a key that is not a
+ *    member, asking to join): it opens one sync connection, on which the sync node serves nothing and stores
+ *    nothing of a non-member (`auth.ts`); at most `maxAdmissionConnections` per space, each for 2 minutes.
  * 2. A space is created on the relay only by its root (the key equal to the space id) answering a challenge, and
  *    only if the space is allowed (`spaces` allow-list, or any when the relay is open) and `maxSpaces` is not
  *    reached; existing space directories are opened at start.
@@ -32,7 +34,7 @@ import {
   type SyncEvent,
   type SyncNodeOptions,
 } from '@hearth/sync';
-import { RelayAuth, parseKeyHex, type Grant } from './auth.js';
+import { ADMISSION_TOKEN_TTL_MS, RelayAuth, parseKeyHex, type Grant } from './auth.js';
 import { SpaceHost } from './space.js';
 import { toJsonValue } from './json.js';
 
@@ -62,6 +64,13 @@ export interface RelayOptions {
   maxPostBytes?: number;
   /** Largest JSON body (auth, query, nearest). Default 1 MiB. Signalling messages: 64 KiB. */
   maxJsonBytes?: number;
+  /**
+   * Let keys that are not members open an admission-only sync connection (to redeem an invite through the relay;
+   * `docs/relay.md`). Default true.
+   */
+  admissions?: boolean;
+  /** Most admission-only connections open at once per space. Default 4. */
+  maxAdmissionConnections?: number;
   /** Access token lifetime. Default 1 hour. */
   tokenTtlMs?: number;
   /** Heartbeat on idle streams. Default 15 s. */
@@ -263,15 +272,25 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     return typeof q === 'string' ? q : undefined;
   };
 
-  /** Invariant 1: a token for this space, of a key that is a member now. */
-  const authorize = (req: FastifyRequest): { host: SpaceHost; grant: Grant } => {
+  /**
+   * Invariant 1: a token for this space, of a key that is a member now; or, where `admission` is true (the sync
+   * connection routes), an admission token.
+   */
+  const authorize = (req: FastifyRequest, admission = false): { host: SpaceHost; grant: Grant } => {
     const { spaceHex } = spaceParam(req);
     const grant = auth.check(tokenOf(req), spaceHex);
     const host = spaces.get(spaceHex);
     if (host === undefined) throw new RelayError(RelayErrorCode.NOT_FOUND, 'space is not served by this relay');
+    if (grant.scope === 'admission') {
+      if (!admission) throw new RelayError(RelayErrorCode.NOT_MEMBER, 'an admission token opens a sync connection only');
+      return { host, grant };
+    }
     if (!host.isMember(grant.key)) throw new RelayError(RelayErrorCode.NOT_MEMBER, 'the key is not a current member of the space');
     return { host, grant };
   };
+  const admissionsAllowed = options.admissions ?? true;
+  const maxAdmissions = options.maxAdmissionConnections ?? 4;
+  const admissionConns = new Map<string, number>(); // space hex -> open admission-only connections
 
   const acquireStream = (grant: Grant): (() => void) => {
     const k = `${grant.spaceHex}:${grant.keyHex}`;
@@ -340,21 +359,56 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       if (spaces.size + opening.size >= maxSpaces && !opening.has(spaceHex)) throw new RelayError(RelayErrorCode.LIMIT, `this relay serves at most ${maxSpaces} spaces`);
       host = await openSpace(spaceHex);
     }
-    if (!host.isMember(key)) throw new RelayError(RelayErrorCode.NOT_MEMBER, 'the key is not a current member of the space');
-    const t = auth.grant(spaceHex, key);
     const relayKeyHex = Buffer.from(host.relayKey).toString('hex');
-    return { ...t, relayKey: relayKeyHex, relayAdmitted: host.node.membership.isMember(host.relayKey) };
+    const relayAdmitted = host.node.membership.isMember(host.relayKey);
+    if (!host.isMember(key)) {
+      if ((req.body as { purpose?: unknown } | null)?.purpose === 'admission' && admissionsAllowed) {
+        return { ...auth.grant(spaceHex, key, 'admission'), scope: 'admission', relayKey: relayKeyHex, relayAdmitted };
+      }
+      throw new RelayError(RelayErrorCode.NOT_MEMBER, 'the key is not a current member of the space');
+    }
+    return { ...auth.grant(spaceHex, key), scope: 'member', relayKey: relayKeyHex, relayAdmitted };
   });
 
   app.get('/v1/spaces/:space/events', async (req, reply) => {
-    const { host, grant } = authorize(req);
-    const release = acquireStream(grant);
+    const { host, grant } = authorize(req, true);
+    let releaseAdmission = (): void => undefined;
+    if (grant.scope === 'admission') {
+      const n = admissionConns.get(grant.spaceHex) ?? 0;
+      if (n >= maxAdmissions) throw new RelayError(RelayErrorCode.LIMIT, `at most ${maxAdmissions} admission connections per space at once`);
+      admissionConns.set(grant.spaceHex, n + 1);
+      let done = false;
+      releaseAdmission = () => {
+        if (done) return;
+        done = true;
+        const m = (admissionConns.get(grant.spaceHex) ?? 1) - 1;
+        if (m <= 0) admissionConns.delete(grant.spaceHex);
+        else admissionConns.set(grant.spaceHex, m);
+      };
+    }
+    let release: () => void;
+    try {
+      release = acquireStream(grant);
+    } catch (e) {
+      releaseAdmission();
+      throw e;
+    }
     const stream = startStream(req, reply);
     const t = hub.open({ write: stream.write, end: stream.end }, { spaceHex: grant.spaceHex, keyHex: grant.keyHex }, (id) => `connections/${id}`);
     counters.connectionsOpened++;
     stream.onClose(() => t.streamEnded());
+    // an admission-only connection lives ADMISSION_TOKEN_TTL_MS unless its key became a member meanwhile
+    const expiry =
+      grant.scope === 'admission'
+        ? setTimeout(() => {
+            if (!host.isMember(grant.key)) t.close('admission connection expired');
+          }, ADMISSION_TOKEN_TTL_MS)
+        : null;
+    (expiry as { unref?: () => void } | null)?.unref?.();
     t.onClose(() => {
+      if (expiry !== null) clearTimeout(expiry);
       release();
+      releaseAdmission();
       counters.bytesReceived += t.bytesIn;
       counters.bytesSent += t.bytesOut;
     });
@@ -369,7 +423,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   };
 
   app.post('/v1/spaces/:space/connections/:id', async (req, reply) => {
-    const { grant } = authorize(req);
+    const { grant } = authorize(req, true);
     const t = connectionOf(req, grant);
     if (!(req.body instanceof Buffer)) throw new RelayError(RelayErrorCode.BAD_REQUEST, 'expected an application/octet-stream message batch');
     const seq = Number(req.headers[SEQ_HEADER]);
@@ -378,7 +432,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   });
 
   app.delete('/v1/spaces/:space/connections/:id', async (req, reply) => {
-    const { grant } = authorize(req);
+    const { grant } = authorize(req, true);
     connectionOf(req, grant).peerClosed();
     return reply.status(204).send();
   });

@@ -234,6 +234,11 @@ export interface RelayAuthOptions {
   fetch?: FetchLike;
   /** Wall clock, ms (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * `admission`: the key is not a member yet and wants one sync connection to send an admission request (an
+   * invite) through the relay; the relay serves and stores nothing for it. Default `member`.
+   */
+  purpose?: 'member' | 'admission';
 }
 
 /** What the relay granted. */
@@ -242,6 +247,8 @@ export interface RelayGrant {
   readonly token: string;
   /** When it expires, ms since the epoch. */
   readonly expiresAt: number;
+  /** `member`, or `admission` (the relay granted an admission-only connection to a key that is not a member). */
+  readonly scope: 'member' | 'admission';
   /** The relay's own feed id in this space (admit it so devices serve it; `docs/relay.md`). */
   readonly relayKey: Uint8Array;
   /** Whether the relay's own key is admitted in the relay's view (false: an admin must still admit `relayKey`). */
@@ -275,10 +282,10 @@ export async function authenticateRelay(options: RelayAuthOptions): Promise<Rela
   if (nonce === null || nonce.length !== 32) throw new RelayError(RelayErrorCode.HTTP, 'challenge: malformed nonce');
   const timestamp = Math.floor((options.now ?? Date.now)());
   const signature = await signEd25519(relayAuthMessageV1(options.space, options.keypair.publicKey, nonce, timestamp), options.keypair.secretKey);
-  const grant = await call('auth', { key: toHex(options.keypair.publicKey), nonce: challenge.nonce, timestamp, signature: toBase64url(signature) });
+  const grant = await call('auth', { key: toHex(options.keypair.publicKey), nonce: challenge.nonce, timestamp, signature: toBase64url(signature), ...(options.purpose === 'admission' ? { purpose: 'admission' } : {}) });
   const relayKey = typeof grant.relayKey === 'string' && /^[0-9a-f]{64}$/.test(grant.relayKey) ? Uint8Array.from(grant.relayKey.match(/../g)!.map((h) => parseInt(h, 16))) : null;
   if (typeof grant.token !== 'string' || typeof grant.expiresAt !== 'number' || relayKey === null) throw new RelayError(RelayErrorCode.HTTP, 'auth: malformed grant');
-  return { token: grant.token, expiresAt: grant.expiresAt, relayKey, relayAdmitted: grant.relayAdmitted === true };
+  return { token: grant.token, expiresAt: grant.expiresAt, scope: grant.scope === 'admission' ? 'admission' : 'member', relayKey, relayAdmitted: grant.relayAdmitted === true };
 }
 
 /** Options of {@link openRelayTransport}. */
