@@ -183,13 +183,26 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
       assert.deepEqual(r.liveBad, { name: 'QueryError', code: 'HEARTH_INVALID_QUERY' });
     });
 
-    await t.test('nearest passes through (HEARTH_UNSUPPORTED while the Database has no vector layer)', async () => {
+    await t.test('vector search through the SDK: createVectorIndex, nearest (with a filter), explainNearest, errors typed', async () => {
       const r = await run<Record<string, unknown>>(
         page,
-        `try { return { ok: true, value: await db.collection('items').nearest('emb', new Float32Array([1, 0]), { k: 1 }) }; }
-         catch (e) { return { ok: false, name: e.name, code: e.code }; }`,
+        `const v = db.collection('vecs');
+         await db.transaction((tx) => {
+           tx.put('vecs', 'east', { emb: new Float32Array([1, 0]), kind: 'a' });
+           tx.put('vecs', 'north', { emb: new Float32Array([0, 1]), kind: 'b' });
+           tx.put('vecs', 'northeast', { emb: new Float32Array([0.7, 0.7]), kind: 'a' });
+         });
+         let missing;
+         try { await v.nearest('emb', new Float32Array([1, 0]), { k: 1 }); } catch (e) { missing = { name: e.name, code: e.code, db: e instanceof T.DbError }; }
+         await db.createVectorIndex('vecs', 'emb', { dimension: 2, metric: 'cosine' });
+         const hits = await v.nearest('emb', new Float32Array([1, 0.1]), { k: 2 });
+         const filtered = await v.nearest('emb', new Float32Array([0, 1]), { k: 1, filter: { op: 'eq', path: 'kind', value: 'a' } });
+         const explained = await db.explainNearest('vecs', 'emb', new Float32Array([0, 1]), { k: 1 });
+         let dim;
+         try { await v.nearest('emb', new Float32Array([1, 0, 0]), { k: 1 }); } catch (e) { dim = e.name; }
+         return { missing, ids: hits.map((h) => h.id), docIsF32: hits[0].doc.emb instanceof Float32Array, filtered: filtered.map((h) => h.id), planned: explained.hits[0].id, dim };`,
       );
-      if (r.ok !== true) assert.deepEqual(r, { ok: false, name: 'IoError', code: 'HEARTH_UNSUPPORTED' });
+      assert.deepEqual(r, { missing: { name: 'DbError', code: 'HEARTH_NO_VECTOR_INDEX', db: true }, ids: ['east', 'northeast'], docIsF32: true, filtered: ['northeast'], planned: 'north', dim: 'RangeError' });
     });
 
     await t.test('info(): OPFS backend, leader, persistence asked, device feed', async () => {
