@@ -17,7 +17,7 @@ import { openRelayTransport } from '@hearth/sync';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(root, 'apps/relay/src/cli.ts');
-const NODE_ARGS = ['--conditions=source', '--import', 'tsx', CLI];
+const NODE_ARGS = ['--conditions=hearth-source', '--import', 'tsx', CLI];
 
 function run(args: string[], input?: string): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: root, input, encoding: 'utf8', timeout: 60_000 });

@@ -3,7 +3,7 @@
  *
  * What it does, per session ({@link withBrowser} / {@link openBrowser}):
  * 1. Makes a temp directory to serve, with an `index.html`, and bundles TypeScript entries into it with esbuild
- *    (`bundle`, ESM, `platform: 'browser'`, `conditions: ['source']`, so `@hearth/*` resolve to their sources).
+ *    (`bundle`, ESM, `platform: 'browser'`, `conditions: ['hearth-source']`, so `@hearth/*` resolve to their sources).
  * 2. Serves that directory over HTTP on 127.0.0.1 at a random port with `node:http` (localhost is a secure context,
  *    so OPFS, WebCrypto and Web Locks work), with COOP/COEP headers so pages are cross-origin isolated
  *    (SharedArrayBuffer is available).
@@ -285,7 +285,7 @@ export async function openBrowser(options: BrowserOptions = {}): Promise<Browser
           format: 'esm',
           platform: 'browser',
           target: 'es2022',
-          conditions: ['source'],
+          conditions: ['hearth-source'],
           sourcemap: 'inline',
           logLevel: 'silent',
           ...(opts.define ? { define: opts.define } : {}),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs abstract-level's own compliance suite (node_modules/abstract-level/test, with tape) against HearthLevel as
 // a plain-Node user would load it: `@hearth/level` resolves to packages/level/dist (build first with
-// `node scripts/build.mjs`), with no `--conditions=source` and no tsx. Each database gets a fresh directory under
+// `node scripts/build.mjs`), with no `--conditions=hearth-source` and no tsx. Each database gets a fresh directory under
 // one temporary root, removed at the end. Prints TAP; exits non-zero when an assertion fails.
 //
 // Usage (from the repository root): node packages/level/test/abstract-level-suite.mjs

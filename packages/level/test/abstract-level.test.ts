@@ -1,6 +1,6 @@
 /**
  * Runs abstract-level's compliance suite against HearthLevel in a child process with plain `node` (no tsx, no
- * `--conditions=source`), so it proves that the built package (`packages/level/dist`, and through it
+ * `--conditions=hearth-source`), so it proves that the built package (`packages/level/dist`, and through it
  * `@hearth/lsm` and `@hearth/io` dist) works for an ordinary Node user. Requires `node scripts/build.mjs` first
  * (`npm test` does it).
  *

@@ -1,7 +1,7 @@
 /**
  * The committed fixture test/fixtures/hnsw-v1.bin and how it was made (also the worked example of
  * docs/formats/hnsw.md). Regenerate only when adding a new format version, never to make a test pass:
- *   node --conditions=source --import tsx packages/vector/test/_fixture.ts --write
+ *   node --conditions=hearth-source --import tsx packages/vector/test/_fixture.ts --write
  */
 import { writeFileSync } from 'node:fs';
 import { HnswIndex, TS_KERNELS, encodeIndexV1 } from '@hearth/vector';
