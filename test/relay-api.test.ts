@@ -198,3 +198,24 @@ test('/health, /metrics, static hosting, unknown routes, and TLS', { timeout: 60
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('idle streams (sync, signalling) carry heartbeat comments', { timeout: 60_000 }, async () => {
+  const r = await startRelay({ heartbeatMs: 50 });
+  const a = await openDevice('A', null);
+  try {
+    const g = await authenticateRelay({ url: r.relay.url, space: a.keypair.publicKey, keypair: a.keypair });
+    for (const path of ['events', 'signal']) {
+      const ctl = new AbortController();
+      const res = await fetch(`${r.relay.url}/v1/spaces/${hex(a.keypair.publicKey)}/${path}?token=${g.token}`, { signal: ctl.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      const end = Date.now() + 5000;
+      while (!text.includes(': ping\n\n') && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
+      ctl.abort();
+      assert.match(text, /: ping\n\n/, path);
+    }
+  } finally {
+    await closeDevice(a);
+    await r.dispose();
+  }
+});

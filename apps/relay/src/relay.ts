@@ -307,6 +307,12 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     };
   };
 
+  // heartbeats on signalling and live-query streams (sync streams get theirs from the hub)
+  const otherStreams = new Set<(s: string) => void>();
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const heartbeat = heartbeatMs > 0 ? setInterval(() => otherStreams.forEach((w) => w(': ping\n\n')), heartbeatMs) : null;
+  (heartbeat as { unref?: () => void } | null)?.unref?.();
+
   /** Takes over the response as an event stream. */
   const startStream = (req: FastifyRequest, reply: FastifyReply): { write(s: string): void; end(): void; onClose(fn: () => void): void } => {
     reply.hijack();
@@ -449,9 +455,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     if (!set) signalStreams.set(k, (set = new Set()));
     const writer = stream.write;
     set.add(writer);
+    otherStreams.add(writer);
     stream.write(`retry: 5000\n${encodeSseJsonEvent('ready', { key: grant.keyHex })}`);
     const done = (): void => {
       release();
+      otherStreams.delete(writer);
       set!.delete(writer);
       if (set!.size === 0) signalStreams.delete(k);
       streamClosers.delete(stop);
@@ -521,6 +529,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     const release = acquireStream(grant);
     const stream = startStream(req, reply);
     stream.write(`retry: 5000\n${encodeSseJsonEvent('result', toJsonValue(live.result))}`);
+    otherStreams.add(stream.write);
     const off = host.db.onCommit((e) => {
       const snap = host.db.snapshot();
       try {
@@ -535,6 +544,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     });
     const done = (): void => {
       off();
+      otherStreams.delete(stream.write);
       release();
       streamClosers.delete(stop);
     };
@@ -655,6 +665,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       hub.dispose('relay shutting down');
+      if (heartbeat !== null) clearInterval(heartbeat);
       for (const stop of [...streamClosers]) stop();
       await Promise.allSettled([...opening.values()]);
       const results = await Promise.allSettled([...spaces.values()].map((h) => h.close()));
