@@ -139,7 +139,9 @@ export function encodeVectorCatalogV1(cat: VectorCatalogV1): Uint8Array {
 /**
  * Decodes the catalog V1.
  * @throws CorruptionError `HEARTH_CORRUPTION` for a wrong magic, version, length or checksum, or a body that does
- *   not parse (unknown metric or quantisation code, a name that is not UTF-8, trailing bytes).
+ *   not parse (unknown metric or quantisation code, a name that is not UTF-8, trailing bytes) or holds values a
+ *   writer never produces (a repeated index number or field, a parameter out of range, a generation without a
+ *   state vector or the reverse).
  */
 export function decodeVectorCatalogV1(bytes: Uint8Array, path = 'vectors/catalog'): VectorCatalogV1 {
   const bad = (why: string): never => {
@@ -191,6 +193,7 @@ export function decodeVectorCatalogV1(bytes: Uint8Array, path = 'vectors/catalog
   const nextNumber = u32();
   const count = u32();
   const indexes: VectorCatalogIndex[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
     const number = u32();
     const collection = str('collection');
@@ -213,6 +216,16 @@ export function decodeVectorCatalogV1(bytes: Uint8Array, path = 'vectors/catalog
       if (r !== VECTOR_SKIP_MISSING && r !== VECTOR_SKIP_INVALID) bad(`unknown skip reason ${r}`);
       skipped.push({ id: str('skipped id'), reason: r === VECTOR_SKIP_MISSING ? 'missing' : 'invalid' });
     }
+    // Values a correct writer never produces (the checksum proves only that these bytes were written).
+    if (number === 0 || seen.has(`#${number}`)) bad(`index number ${number} is zero or repeated`);
+    if (seen.has(`${collection}\u0000${field}`)) bad(`two indexes on ${collection}.${field}`);
+    seen.add(`#${number}`).add(`${collection}\u0000${field}`);
+    if (dimension < 1 || dimension > 65536) bad(`dimension ${dimension} outside 1..65536`);
+    if (M < 2 || M > 128) bad(`M ${M} outside 2..128`);
+    if (efConstruction < M || efConstruction > 1 << 20) bad(`ef_construction ${efConstruction} outside M..2^20`);
+    if (efSearch < 1 || efSearch > 1 << 20) bad(`ef_search ${efSearch} outside 1..2^20`);
+    if (threshold > 2 ** 31 - 1) bad(`threshold ${threshold} above 2^31-1`);
+    if ((generation === 0) !== (state.length === 0)) bad('a saved file needs a state vector, and only a saved file has one');
     indexes.push({
       number, collection, field, dimension, metric: METRICS[m], quantization: q === VECTOR_QUANT_CODE.int8 ? 'int8' : 'none',
       M, efConstruction, efSearch, threshold, generation, state, skipped,

@@ -25,6 +25,21 @@ test('fixture vector-catalog-v1.bin decodes to the worked example and re-encodes
   assert.equal(hex(encodeVectorCatalogV1(cat)), hex(bytes));
 });
 
+test('a checksummed catalog with values no writer produces is refused', () => {
+  const base = FIXTURE_VECTOR_CATALOG.indexes[0];
+  const bad = [
+    { ...base, dimension: 0 },
+    { ...base, M: 1 },
+    { ...base, efConstruction: 8 },
+    { ...base, efSearch: 0 },
+    { ...base, generation: 0 },
+    { ...base, state: new Uint8Array(0) },
+  ];
+  for (const ix of bad) assert.throws(() => decodeVectorCatalogV1(encodeVectorCatalogV1({ nextNumber: 2, indexes: [ix] })), corrupt, JSON.stringify({ ...ix, state: ix.state.length }));
+  assert.throws(() => decodeVectorCatalogV1(encodeVectorCatalogV1({ nextNumber: 3, indexes: [base, { ...base, number: 2 }] })), corrupt, 'same field twice');
+  assert.throws(() => decodeVectorCatalogV1(encodeVectorCatalogV1({ nextNumber: 3, indexes: [base, { ...base, field: 'other' }] })), corrupt, 'same number twice');
+});
+
 test('every bit flip and every truncation of the catalog is refused with HEARTH_CORRUPTION', () => {
   const bytes = fixture();
   for (let i = 0; i < bytes.length * 8; i++) {
@@ -49,17 +64,23 @@ test('encodeVectorCatalogV1 / decodeVectorCatalogV1 round-trip (property)', () =
     metric: fc.constantFrom('l2', 'ip', 'cosine'),
     quantization: fc.constantFrom('none', 'int8'),
     M: fc.integer({ min: 2, max: 128 }),
-    efConstruction: fc.integer({ min: 2, max: 1 << 20 }),
+    efConstruction: fc.integer({ min: 128, max: 1 << 20 }),
     efSearch: fc.integer({ min: 1, max: 1 << 20 }),
     threshold: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     generation: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
-    state: fc.uniqueArray(fc.record({ feed: bytes32, seq: fc.integer({ min: 1, max: 2 ** 40 }), hash: bytes32 }), { maxLength: 3, selector: (e) => hex(e.feed) }).map((items) => (items.length === 0 ? new Uint8Array(0) : encodeStateVectorV1(items))),
+    state: fc.uniqueArray(fc.record({ feed: bytes32, seq: fc.integer({ min: 1, max: 2 ** 40 }), hash: bytes32 }), { minLength: 1, maxLength: 3, selector: (e) => hex(e.feed) }).map((items) => encodeStateVectorV1(items)),
     skipped: fc.array(fc.record({ id: fc.string({ minLength: 1, maxLength: 30 }), reason: fc.constantFrom('missing', 'invalid') }), { maxLength: 5 }),
   });
   fc.assert(
     fc.property(fc.record({ nextNumber: fc.integer({ min: 0, max: 2 ** 32 - 1 }), indexes: fc.array(index, { maxLength: 4 }) }), (cat) => {
       // fast-check builds null-prototype records: copy into plain objects
-      const c: VectorCatalogV1 = { nextNumber: cat.nextNumber, indexes: cat.indexes.map((i) => ({ ...i, skipped: i.skipped.map((s) => ({ ...s })) })) } as VectorCatalogV1;
+      // (numbers and fields unique; a state vector exactly when a file was saved, as a writer produces them)
+      const c: VectorCatalogV1 = {
+        nextNumber: cat.nextNumber,
+        indexes: cat.indexes.map((ix, n) => ({
+          ...ix, number: n + 1, field: `${ix.field}${n}`, state: ix.generation === 0 ? new Uint8Array(0) : ix.state, skipped: ix.skipped.map((s) => ({ ...s })),
+        })),
+      } as VectorCatalogV1;
       const enc = encodeVectorCatalogV1(c);
       assert.deepEqual(decodeVectorCatalogV1(enc), c);
       assert.equal(hex(encodeVectorCatalogV1(decodeVectorCatalogV1(enc))), hex(enc));
