@@ -107,6 +107,11 @@ export interface RelayCounters {
 
 const SPACE_DIR = /^[0-9a-f]{64}$/;
 const SIGNAL_MAX_BYTES = 64 * 1024;
+/**
+ * Most bytes an event stream may have queued towards a client that does not read. Sync streams stay far below it
+ * (the protocol window bounds ENTRIES in flight); a stalled live-query or signalling reader is cut at it.
+ */
+const MAX_STREAM_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /** A running relay. */
 export interface Relay {
@@ -328,7 +333,14 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     let ended = false;
     return {
       write: (s) => {
-        if (!ended) raw.write(s);
+        if (ended) return;
+        if (raw.writableLength > MAX_STREAM_BUFFER_BYTES) {
+          // a client that stopped reading: cut it rather than buffer without bound (its session resumes later)
+          ended = true;
+          raw.destroy();
+          return;
+        }
+        raw.write(s);
       },
       end: () => {
         if (ended) return;
