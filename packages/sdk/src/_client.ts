@@ -59,6 +59,8 @@ export interface ConnectionOptions {
   backend: 'auto' | 'opfs' | 'idb';
   worker?: () => Worker;
   database?: OpenParams['database'];
+  sync?: OpenParams['sync'];
+  webrtc?: boolean;
 }
 
 function closedError(): IoError {
@@ -166,7 +168,7 @@ export class Connection {
     died.catch(() => undefined);
     worker.addEventListener('error', onError);
     const api = wrap<WorkerApi>(worker);
-    const params: OpenParams = { name: this.name, leader: this.clientId, backend: this.options.backend, database: this.options.database };
+    const params: OpenParams = { name: this.name, leader: this.clientId, backend: this.options.backend, database: this.options.database, sync: this.options.sync };
     try {
       this.ownInfo = await Promise.race([api.open(params), died]);
     } catch (e) {

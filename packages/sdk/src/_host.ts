@@ -35,6 +35,8 @@ import {
 } from './protocol.js';
 import { encodeError, registerErrorTransfer, type WireError } from './wire-errors.js';
 import { deepEqual } from './_equal.js';
+import { WorkerSync } from './_sync.js';
+import { transportFromPort } from '@hearth/sync/webrtc';
 
 /** Options of {@link startWorker}. */
 export interface WorkerHostOptions {
@@ -60,6 +62,8 @@ function unsupported(what: string): IoError {
 /** One worker's state. Exposed through {@link WorkerApi}. */
 class Host implements WorkerApi {
   private db: DbWithExtras | null = null;
+  /** Sync over this worker's Database (`_sync.ts`); null until open. */
+  private sync: WorkerSync | null = null;
   private fs: FileSystem | null = null;
   private params: OpenParams | null = null;
   private info: WorkerInfo | null = null;
@@ -124,6 +128,9 @@ class Host implements WorkerApi {
       const bc = new BroadcastChannel(channelName(name));
       bc.onmessage = (ev: MessageEvent<BcMessage>) => this.onBroadcast(ev.data);
       this.bc = bc;
+      this.sync = new WorkerSync(name, db, keypair);
+      // Sync never fails the open: the database works offline; errors show in the sync status.
+      await this.sync.start(params.sync).catch(() => undefined);
       this.post({ t: 'leader', leader: params.leader, since: this.since });
       return this.info;
     } catch (e) {
@@ -222,6 +229,8 @@ class Host implements WorkerApi {
         return this.call(db, req.method, req.args);
       case 'info':
         return this.info;
+      case 'sync':
+        return this.syncOp(req.op, req.args);
       default:
         throw new TypeError(`unknown request ${JSON.stringify((req as { t?: unknown }).t)}`);
     }
@@ -246,6 +255,38 @@ class Host implements WorkerApi {
       () => this.inflight.delete(key),
     );
     return p;
+  }
+
+  private requireSync(): WorkerSync {
+    this.requireDb();
+    return this.sync!;
+  }
+
+  private async syncOp(op: string, args: readonly unknown[]): Promise<unknown> {
+    const sync = this.requireSync();
+    if (!Array.isArray(args)) throw new TypeError('"args" expected an array');
+    switch (op) {
+      case 'status':
+        return sync.status();
+      case 'connect':
+        return sync.connect((args[0] ?? {}) as { relay?: string; space?: string });
+      case 'disconnect':
+        return sync.disconnect();
+      case 'createInvite':
+        return sync.createInvite((args[0] ?? {}) as { role?: 'member' | 'admin'; ttlMs?: number; relayUrl?: string });
+      case 'join':
+        return sync.join(args[0] as string);
+      case 'signalGrant':
+        return sync.signalGrant();
+      default:
+        throw new TypeError(`unknown sync operation ${JSON.stringify(op)}`);
+    }
+  }
+
+  /** A WebRTC connection the leader tab bridged over `port` (`bridgeTransportToPort`). */
+  async syncPort(port: MessagePort, peerId: string): Promise<void> {
+    const sync = this.requireSync();
+    sync.addPeer(String(peerId), await transportFromPort(port));
   }
 
   private async call(db: DbWithExtras, method: string, args: readonly unknown[]): Promise<unknown> {
@@ -304,6 +345,10 @@ class Host implements WorkerApi {
           }
         }
       });
+    }
+    if (spec.kind === 'sync') {
+      const sync = this.sync!;
+      return sync.subscribe((s) => send(true, s));
     }
     if (spec.kind !== 'query') throw new TypeError(`unknown live kind ${JSON.stringify((spec as { kind?: unknown }).kind)}`);
     const query = spec.query;
@@ -395,6 +440,8 @@ class Host implements WorkerApi {
     for (const subs of this.remoteSubs.values()) for (const stop of subs.values()) stop();
     this.remoteSubs.clear();
     try {
+      await this.sync?.stop().catch(() => undefined);
+      this.sync = null;
       await this.db?.close(); // commits queued writes; their answers still go out on the channel
     } finally {
       this.bc?.close();

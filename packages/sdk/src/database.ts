@@ -8,8 +8,9 @@ import type { Document } from '@hearth/db';
 import type { Query, QueryResult, Explain } from '@hearth/query';
 import { IoError, IoErrorCode } from '@hearth/io';
 import { Connection, type ConnectionOptions } from './_client.js';
-import { checkName, type LiveSpec, type WorkerInfo, type WriteOp } from './protocol.js';
+import { checkName, type LiveSpec, type SyncParams, type WorkerInfo, type WriteOp } from './protocol.js';
 import { Live } from './live.js';
+import { SyncHandle } from './sync.js';
 
 /** Options of {@link openDatabase}. */
 export interface OpenOptions {
@@ -28,6 +29,16 @@ export interface OpenOptions {
   persist?: boolean;
   /** Database limits, in bytes (see `DatabaseOptions` of `@hearth/db`). */
   database?: { maxDocumentBytes?: number; maxCommitBytes?: number };
+  /**
+   * Sync with a relay (`db.sync`): `relay` URL, and `space` (64 hex; default the stored one, else a new space of
+   * this device). Without it, the worker resumes the settings stored by an earlier `db.sync.connect`/`join`.
+   */
+  sync?: SyncParams;
+  /**
+   * Host WebRTC peers in the leader tab (direct device-to-device sync, signalled through the relay). Default true
+   * when `RTCPeerConnection` exists.
+   */
+  webrtc?: boolean;
 }
 
 /** What {@link HearthDatabase.info} reports. */
@@ -184,7 +195,12 @@ export class HearthDatabase {
   constructor(
     private readonly conn: Connection,
     private readonly persisted: boolean | null,
-  ) {}
+  ) {
+    this.sync = new SyncHandle(conn);
+  }
+
+  /** Sync with other devices through a relay and WebRTC (see {@link SyncHandle}). */
+  readonly sync: SyncHandle;
 
   /** The database name. */
   get name(): string {
@@ -372,7 +388,8 @@ export async function openDatabase(name: string, options: OpenOptions = {}): Pro
   if (options.persist !== false && typeof g.navigator.storage?.persist === 'function') {
     persisted = await g.navigator.storage.persist().catch(() => null);
   }
-  const connOptions: ConnectionOptions = { backend, worker: options.worker, database: options.database };
+  if (options.sync !== undefined && (typeof options.sync !== 'object' || options.sync === null)) throw new TypeError('"sync" expected an object');
+  const connOptions: ConnectionOptions = { backend, worker: options.worker, database: options.database, sync: options.sync, webrtc: options.webrtc };
   const conn = new Connection(name, connOptions);
   try {
     await conn.start();

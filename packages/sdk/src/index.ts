@@ -24,4 +24,6 @@ export type { SdkErrorCodeValue } from './errors.js';
 export { encodeError, decodeError, registerErrorTransfer } from './wire-errors.js';
 export type { WireError } from './wire-errors.js';
 export { MARKER_COLLECTION, MARKER_WINDOW } from './protocol.js';
-export type { WorkerInfo, LiveSpec } from './protocol.js';
+export type { WorkerInfo, LiveSpec, SyncStatus, SyncParams } from './protocol.js';
+export { SyncHandle } from './sync.js';
+export type { InviteOptions } from './sync.js';

@@ -56,7 +56,9 @@ export interface Marker {
 /** What a live subscription watches. */
 export type LiveSpec =
   | { readonly kind: 'doc'; readonly collection: string; readonly id: string }
-  | { readonly kind: 'query'; readonly query: unknown };
+  | { readonly kind: 'query'; readonly query: unknown }
+  /** The sync status ({@link SyncStatus}), re-sent after every change. */
+  | { readonly kind: 'sync' };
 
 /** A call to the worker. */
 export type Request =
@@ -65,7 +67,48 @@ export type Request =
   /** A read or pass-through call of a {@link CALLABLE} method of the Database. */
   | { readonly t: 'call'; readonly method: string; readonly args: readonly unknown[] }
   /** Where the database lives and who leads (answered by the leader's worker). */
-  | { readonly t: 'info' };
+  | { readonly t: 'info' }
+  /** A sync operation of the leader's worker (`_sync.ts`): {@link SyncOp} with its arguments. */
+  | { readonly t: 'sync'; readonly op: SyncOp; readonly args: readonly unknown[] };
+
+/** Sync operations a client may ask of the leader's worker. */
+export type SyncOp = 'status' | 'connect' | 'disconnect' | 'createInvite' | 'join' | 'signalGrant';
+
+/** Sync settings passed to `openDatabase` (`sync`) and kept by the worker (IndexedDB, `_sync.ts`). */
+export interface SyncParams {
+  /** Relay base URL, e.g. `https://hearth.local:8787`. */
+  readonly relay?: string;
+  /** Space id (64 hex digits). Default: the stored one, else a new space whose root admin is this device. */
+  readonly space?: string;
+}
+
+/** What `db.sync.status()` reports (structured-cloneable; ids are lowercase hex). */
+export interface SyncStatus {
+  /** This device's feed id (its public key). */
+  readonly deviceId: string;
+  /** The space synced, or null before one was created or joined. */
+  readonly space: string | null;
+  /** This device in the space: `pending` while joining or before its admission arrived; `none` without a space. */
+  readonly role: 'admin' | 'member' | 'pending' | 'none';
+  /** The relay URL in use, or null. */
+  readonly relayUrl: string | null;
+  /**
+   * The relay connection: `connected`, `connecting` (an attempt in flight), `offline` (lost or the browser is
+   * offline; retrying with backoff), `error` (the last attempt failed for another reason; retrying), `disabled`
+   * (no relay configured).
+   */
+  readonly relay: 'connected' | 'connecting' | 'offline' | 'error' | 'disabled';
+  /** The last error, as `CODE: message`, or null. */
+  readonly error: string | null;
+  /** Direct (WebRTC) peers: peer id = device key hex. */
+  readonly peers: readonly { readonly id: string; readonly via: 'webrtc'; readonly state: string }[];
+  /** Every feed this replica holds, with its durable sequence number. */
+  readonly feeds: readonly { readonly feed: string; readonly seq: number }[];
+  /** Entries received and held pending (their author's admission is not known yet). */
+  readonly pending: number;
+  /** Bytes sent on open sessions and not yet acknowledged by the peer (0 when everything sent is stored there). */
+  readonly unackedBytes: number;
+}
 
 /**
  * Database methods a client may call by name (reads, and the query/vector entry points that the Database gains
@@ -134,6 +177,8 @@ export interface OpenParams {
   readonly backend: 'auto' | 'opfs' | 'idb';
   /** Database options (sizes in bytes). */
   readonly database?: { readonly maxDocumentBytes?: number; readonly maxCommitBytes?: number };
+  /** Sync settings (`openDatabase(name, { sync })`); the worker also starts sync from its stored settings. */
+  readonly sync?: SyncParams;
 }
 
 /** The comlink surface of the worker (see `_host.ts`). */
@@ -142,6 +187,8 @@ export interface WorkerApi {
   handle(req: Request): Promise<unknown>;
   subscribe(spec: LiveSpec, emit: (ok: boolean, value: unknown, error?: WireError) => void): Promise<number>;
   unsubscribe(id: number): Promise<void>;
+  /** Hands the worker a sync transport bridged over `port` (a WebRTC connection the leader tab hosts). */
+  syncPort(port: MessagePort, peerId: string): Promise<void>;
   close(): Promise<void>;
 }
 
