@@ -7,53 +7,24 @@
  *   sequence numbers) — available today;
  * - the browser's `online`/`offline` events and a probe of the relay's `/health` (never answered by the service
  *   worker, which serves only app-shell files) for the connection badge;
- * - a {@link SyncControl} for the space, the relay session, peers, entries waiting and invites. The SDK does not
- *   host a `SyncNode` in its worker yet, so {@link findSyncControl} finds none and the panel says so instead of
- *   pretending; see `docs/demo.md`, "Sync".
+ * - `db.sync` (the SDK's `SyncHandle`, run by the leader tab's worker): the space, this device's role, the relay
+ *   session, WebRTC peers, per-feed sequence numbers and entries waiting, live through `db.sync.subscribe`; the
+ *   buttons start a space on this relay, create an invite link, and join with one (`docs/demo.md`, "Sync").
  * @packageDocumentation
  */
-import type { HearthDatabase } from '@hearth/sdk';
+import type { HearthDatabase, SyncStatus } from '@hearth/sdk';
+import type { SyncHandle } from '@hearth/sdk';
 
-/** Sync as the panel needs it: what the SDK's sync handle is expected to offer (`docs/demo.md`). */
-export interface SyncControl {
-  status(): Promise<SyncStatus>;
-  /** Creates an invite link (admins only). `role` of the device it admits; `ttlMs` its lifetime. */
-  createInvite(options: { role: 'member' | 'admin'; ttlMs: number; relayUrl: string }): Promise<string>;
-  /** Uses an invite link: connects and requests admission. Resolves once an admin approved. */
-  join(link: string): Promise<void>;
-  /** Starts this device's own space (it becomes the root admin). */
-  createSpace(): Promise<string>;
-}
-
-/** What {@link SyncControl.status} reports. */
-export interface SyncStatus {
-  /** Space id (hex), or null before this device created or joined one. */
-  readonly space: string | null;
-  readonly role: 'admin' | 'member' | 'pending' | 'none';
-  readonly relay: 'connected' | 'connecting' | 'disconnected';
-  readonly peers: readonly { readonly id: string; readonly state: string }[];
-  /** Entries held pending (waiting for an admission) or not yet acknowledged by the relay. */
-  readonly waiting: number;
-}
-
-/** The SDK's sync handle, when the database has one (`db.sync`); null otherwise. */
-export function findSyncControl(db: HearthDatabase): SyncControl | null {
+/** The SDK's sync handle, when the database has one (`db.sync`); null otherwise (an SDK without sync). */
+export function findSyncControl(db: HearthDatabase): SyncHandle | null {
   const s = (db as unknown as { sync?: unknown }).sync;
-  if (typeof s === 'object' && s !== null && typeof (s as SyncControl).status === 'function') return s as SyncControl;
+  if (typeof s === 'object' && s !== null && typeof (s as SyncHandle).subscribe === 'function') return s as SyncHandle;
   return null;
 }
 
-/** How often the panel refreshes, ms. */
-const REFRESH_MS = 2000;
 /** How often the relay is probed while online, ms. */
 const PROBE_MS = 5000;
 
-interface FeedRow {
-  readonly feed: Uint8Array;
-  readonly seq: number;
-}
-
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const short = (s: string): string => (s.length > 16 ? `${s.slice(0, 8)}…${s.slice(-6)}` : s);
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
@@ -71,6 +42,7 @@ export class SyncPanel {
   readonly element = el('section', { 'aria-labelledby': 'sync-heading', class: 'sync' });
   private readonly fields = new Map<string, HTMLElement>();
   private readonly feedsBody = el('tbody');
+  private readonly startBtn = el('button', { type: 'button' }, 'Sync with this relay');
   private readonly inviteOut = el('input', { id: 'invite-link', type: 'text', readonly: '' });
   private readonly inviteBtn = el('button', { type: 'button' }, 'Create invite link');
   private readonly joinInput = el('input', { id: 'join-link', type: 'text', placeholder: 'https://…#invite=…', autocomplete: 'off' });
@@ -78,9 +50,11 @@ export class SyncPanel {
   private readonly note = el('p', { class: 'small', role: 'status', 'aria-label': 'Sync status' });
   private relayReachable: boolean | null = null;
   private feed = '';
+  private status: SyncStatus | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
-  private readonly control: SyncControl | null;
+  private stopSync: (() => void) | null = null;
+  private readonly control: SyncHandle | null;
 
   constructor(private readonly options: { db: HearthDatabase; relayUrl: string }) {
     this.control = findSyncControl(options.db);
@@ -89,6 +63,7 @@ export class SyncPanel {
       ['device', 'This device'],
       ['storage', 'Storage'],
       ['space', 'Space'],
+      ['role', 'Role'],
       ['relay', 'Relay'],
       ['peers', 'WebRTC peers'],
       ['waiting', 'Entries waiting'],
@@ -105,6 +80,7 @@ export class SyncPanel {
     const invite = el('div', { class: 'invite' });
     invite.append(
       el('h3', {}, 'Add a device'),
+      this.startBtn,
       this.inviteBtn,
       el('label', { for: 'invite-link' }, 'Invite link'),
       this.inviteOut,
@@ -113,17 +89,22 @@ export class SyncPanel {
       this.joinBtn,
     );
     this.element.append(el('h2', { id: 'sync-heading' }, 'Sync'), dl, table, invite, this.note);
+    this.inviteBtn.disabled = true;
     if (this.control === null) {
-      this.inviteBtn.disabled = true;
+      this.startBtn.disabled = true;
       this.joinBtn.disabled = true;
-      this.note.textContent =
-        'Sync is not available in this build: the SDK does not run a sync node in its worker yet. Notes stay on this device (and its other tabs).';
+      this.note.textContent = 'Sync is not available in this build (the SDK has no db.sync). Notes stay on this device (and its other tabs).';
+    } else {
+      this.stopSync = this.control.subscribe(
+        (s) => this.render(s),
+        (e) => (this.note.textContent = `Sync status failed: ${e.message}`),
+      );
     }
+    this.startBtn.addEventListener('click', () => void this.start());
     this.inviteBtn.addEventListener('click', () => void this.createInvite());
     this.joinBtn.addEventListener('click', () => void this.join(this.joinInput.value.trim()));
     addEventListener('online', this.onNetwork);
     addEventListener('offline', this.onNetwork);
-    this.timers.push(setInterval(() => void this.refresh(), REFRESH_MS));
     this.timers.push(setInterval(() => void this.probe(), PROBE_MS));
     void options.db.info().then((i) => {
       this.feed = i.feed;
@@ -134,10 +115,9 @@ export class SyncPanel {
     if (invited) {
       this.joinInput.value = location.href;
       if (this.control !== null) void this.join(location.href);
-      else this.note.textContent = 'This page was opened from an invite link, but this build cannot join a space: sync is not wired into the SDK yet.';
+      else this.note.textContent = 'This page was opened from an invite link, but this build cannot join a space (the SDK has no db.sync).';
     }
     this.renderBadge();
-    void this.refresh();
     void this.probe();
   }
 
@@ -174,37 +154,35 @@ export class SyncPanel {
     this.renderBadge();
   }
 
-  private async refresh(): Promise<void> {
+  /** Draws a status from `db.sync` (the worker re-sends it after every change). */
+  private render(s: SyncStatus): void {
     if (this.stopped) return;
-    try {
-      const sv = (await this.options.db._call('stateVector', [])) as FeedRow[];
-      const rows = sv.map((e) => {
-        const id = hex(e.feed);
+    this.status = s;
+    this.feed = s.deviceId;
+    this.set('device', short(s.deviceId), s.deviceId);
+    this.set('space', s.space === null ? 'none' : short(s.space), s.space ?? '');
+    this.set('role', s.role);
+    this.set('relay', s.relay + (s.relay !== 'connected' && s.error !== null ? ` (${s.error})` : ''), s.relayUrl ?? '');
+    this.set('peers', s.peers.length === 0 ? '0' : s.peers.map((p) => `${short(p.id)} (${p.state})`).join(', '));
+    this.set('waiting', `${s.pending} pending${s.unackedBytes > 0 ? `, ${s.unackedBytes} bytes unacknowledged` : ''}`);
+    this.feedsBody.replaceChildren(
+      ...s.feeds.map((e) => {
         const tr = el('tr');
-        const th = el('th', { scope: 'row', title: id }, short(id) + (id === this.feed ? ' (this device)' : ''));
-        tr.append(th, el('td', {}, String(e.seq)));
+        tr.append(el('th', { scope: 'row', title: e.feed }, short(e.feed) + (e.feed === this.feed ? ' (this device)' : '')), el('td', {}, String(e.seq)));
         return tr;
-      });
-      this.feedsBody.replaceChildren(...rows);
-    } catch (e) {
-      this.note.textContent = `Could not read the feeds: ${(e as Error).message}`;
-    }
-    if (this.control === null) {
-      this.set('space', 'none (sync not available)');
-      this.set('relay', this.relayReachable === null ? 'checking…' : this.relayReachable ? 'reachable (no sync session)' : 'unreachable');
-      this.set('peers', '0');
-      this.set('waiting', '—');
-      return;
-    }
+      }),
+    );
+    this.inviteBtn.disabled = s.role !== 'admin' || s.relay === 'disabled';
+    this.startBtn.disabled = s.space !== null && s.relay !== 'disabled';
+  }
+
+  private async start(): Promise<void> {
+    if (this.control === null) return;
     try {
-      const s = await this.control.status();
-      this.set('space', s.space === null ? 'none' : short(s.space), s.space ?? '');
-      this.set('relay', s.relay);
-      this.set('peers', s.peers.length === 0 ? '0' : s.peers.map((p) => `${short(p.id)} (${p.state})`).join(', '));
-      this.set('waiting', String(s.waiting));
-      this.inviteBtn.disabled = s.role !== 'admin';
+      const s = await this.control.connect({ relay: this.options.relayUrl });
+      this.note.textContent = s.role === 'admin' ? 'Syncing with this relay. Create an invite link to add a device.' : 'Syncing with this relay.';
     } catch (e) {
-      this.note.textContent = `Sync status failed: ${(e as Error).message}`;
+      this.note.textContent = `Could not start sync: ${(e as Error).message}`;
     }
   }
 
@@ -233,6 +211,7 @@ export class SyncPanel {
 
   stop(): void {
     this.stopped = true;
+    this.stopSync?.();
     for (const t of this.timers) clearInterval(t);
     removeEventListener('online', this.onNetwork);
     removeEventListener('offline', this.onNetwork);
