@@ -52,8 +52,10 @@ import {
 } from '@hearth/query';
 import { INDEX_CATALOG_FILE, INDEX_CATALOG_TMP_FILE, META_INDEX_STATE, PREFIX_INDEX, PREFIX_META } from './constants.js';
 import { decodeIndexCatalogV1, encodeIndexCatalogV1, type IndexRecord } from './index-catalog.js';
-import { collectionBytes, decodeFields, iterateDocs, type KvView } from './_read.js';
-import { collectionEnd, collectionStart } from './_keys.js';
+import { collectionBytes, type KvView } from './_read.js';
+import { collectionEnd, collectionStart, idOfKey } from './_keys.js';
+import { decodeDocStateV1, docFields } from '@hearth/crdt';
+import { decodeFieldValueV1 } from './values.js';
 
 /** Options of `Database.createIndex`. */
 export interface CreateIndexOptions {
@@ -158,6 +160,17 @@ export function indexStateKey(n: number): Uint8Array {
   k.set(name, 1);
   new DataView(k.buffer).setUint32(1 + name.length, n);
   return k;
+}
+
+/** The document restricted to the top-level fields in `names` (what an index reads), decoded. */
+function decodeSome(fields: ReadonlyMap<string, Uint8Array>, names: ReadonlySet<string>): Doc {
+  const doc: Doc = {};
+  for (const n of names) {
+    const v = fields.get(n);
+    if (v === undefined) continue;
+    Object.defineProperty(doc, n, { value: decodeFieldValueV1(v, false), enumerable: true, writable: true, configurable: true });
+  }
+  return doc;
 }
 
 /** A short string form of key bytes (a cache key). */
@@ -374,7 +387,19 @@ export class IndexManager {
 
   /** {@link IndexManager.maintain} on the fields of two document states (null: no document). */
   maintainFields(collection: string, id: string, before: ReadonlyMap<string, Uint8Array> | null, after: ReadonlyMap<string, Uint8Array> | null, batch: BatchOp[]): void {
-    this.maintain(collection, id, before === null ? undefined : (decodeFields(before) as Doc), after === null ? undefined : (decodeFields(after) as Doc), batch);
+    const names = this.fieldsOf(collection);
+    this.maintain(collection, id, before === null ? undefined : decodeSome(before, names), after === null ? undefined : decodeSome(after, names), batch);
+  }
+
+  /**
+   * The top-level field names the indexes of a collection read (the first segment of each path; `_id` is not a
+   * field). Only those are decoded for maintenance and builds: `indexKeys` reads nothing else.
+   */
+  private fieldsOf(collection: string): Set<string> {
+    const list = this.byCollection.get(collection) ?? [];
+    const names = new Set<string>();
+    for (const li of list) for (const f of li.norm.fields) if (!(f.length === 1 && f[0] === '_id')) names.add(f[0]);
+    return names;
   }
 
   /**
@@ -419,8 +444,14 @@ export class IndexManager {
         const build = li.build!;
         let ops: BatchOp[] = [];
         let n = 0;
-        for (const [id, doc] of iterateDocs(snap, li.rec.collection)) {
-          const keys = build.scanned(id, doc as Doc);
+        const cb = collectionBytes(li.rec.collection);
+        const names = new Set<string>();
+        for (const f of li.norm.fields) if (!(f.length === 1 && f[0] === '_id')) names.add(f[0]);
+        for (const e of snap.iterate({ gte: collectionStart(cb), lt: collectionEnd(cb) })) {
+          const fields = docFields(decodeDocStateV1(e.value));
+          if (fields === null) continue; // deleted
+          const id = idOfKey(e.key, cb.length);
+          const keys = build.scanned(id, decodeSome(fields, names));
           if (keys.length > 0) {
             const value = utf8.encode(id);
             for (const k of keys) ops.push({ type: 'put', key: concat(li.prefix, k), value });
