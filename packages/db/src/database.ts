@@ -192,10 +192,10 @@ export interface DatabaseStats {
 /**
  * A consistent read view at one point (an LSM snapshot). Release it when done.
  *
- * It is also the read view the query engine runs on: `getDoc`, `scan`, `indexes` and `scanIndex` have the shapes
- * of `@hearth/query`'s `QueryStore` (structurally: `@hearth/db` does not import the engine), so
- * `execute(db.snapshot(), query)` works. No secondary index exists yet (`indexes` is empty); they will live under
- * the LSM prefix `0x02` (`docs/formats/db-layout.md`).
+ * It is also the read view the query engine runs on: a `@hearth/query` `QueryStore` (`getDoc`, `scan`, `indexes`,
+ * `scanIndex`, `countDocs`, `estimateRange`), so `execute(db.snapshot(), query)` works; `indexes` lists the
+ * secondary indexes complete when the snapshot was taken (entries under the LSM prefix `0x02`,
+ * `docs/formats/db-layout.md`).
  */
 export interface DbSnapshot {
   get(collection: string, id: string): Document | undefined;
