@@ -179,8 +179,29 @@ export class Connection {
       worker.removeEventListener('error', onError);
     }
     this.api = api;
+    this.watchNetwork(api);
     this.setLeader(this.clientId, Infinity);
   }
+
+  /**
+   * The leader tab tells its worker what the window knows of the network (`online`/`offline` events): the
+   * worker's sync pauses while offline (`_sync.ts`).
+   */
+  private watchNetwork(api: Remote<WorkerApi>): void {
+    if (typeof window === 'undefined' || typeof navigator === 'undefined') return;
+    const tell = (): void => {
+      if (this.api === api) api.handle({ t: 'sync', op: 'network', args: [navigator.onLine] }).catch(() => undefined);
+    };
+    window.addEventListener('online', tell);
+    window.addEventListener('offline', tell);
+    this.unwatchNetwork = () => {
+      window.removeEventListener('online', tell);
+      window.removeEventListener('offline', tell);
+    };
+    if (!navigator.onLine) tell();
+  }
+
+  private unwatchNetwork: (() => void) | null = null;
 
   /**
    * This tab was elected but could not open the database (the worker failed to start, `Database.open` refused):
@@ -370,6 +391,7 @@ export class Connection {
       if (this.api !== null) await this.api.close();
     } finally {
       this.closed = true;
+      this.unwatchNetwork?.();
       this.worker?.terminate();
       this.api = null;
       this.worker = null;

@@ -276,6 +276,8 @@ class Host implements WorkerApi {
         return sync.createInvite((args[0] ?? {}) as { role?: 'member' | 'admin'; ttlMs?: number; relayUrl?: string });
       case 'join':
         return sync.join(args[0] as string);
+      case 'network':
+        return sync.setNetwork(args[0] as boolean);
       case 'signalGrant':
         return sync.signalGrant();
       default:

@@ -217,6 +217,11 @@ export class WorkerSync {
   /** One connection attempt (invariant 3). */
   private async attempt(): Promise<void> {
     if (this.stopped || this.attempting || this.relayTransport !== null || this.relay === '' || this.node === null || this.joining) return;
+    if (!this.networkUp) {
+      this.relayState = 'offline';
+      this.changed();
+      return; // waits for `online` (invariant 3)
+    }
     this.attempting = true;
     const node = this.node;
     const relay = this.relay;
@@ -263,7 +268,25 @@ export class WorkerSync {
     }, delay);
   }
 
+  /** What the leader tab's window says of the network (`navigator.onLine`); false pauses the relay connection. */
+  private networkUp = true;
+
+  /**
+   * The leader tab reports the browser's network state (its window sees `online`/`offline`, including DevTools
+   * emulation, which a worker's open streams ignore): offline closes the relay connection and waits; online
+   * reconnects at once.
+   */
+  setNetwork(online: boolean): SyncStatus {
+    if (typeof online !== 'boolean') throw new TypeError('"online" expected a boolean');
+    if (online === this.networkUp) return this.status();
+    this.networkUp = online;
+    if (online) this.onOnline();
+    else this.onOffline();
+    return this.status();
+  }
+
   private readonly onOnline = (): void => {
+    this.networkUp = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.failures = 0;
@@ -271,10 +294,12 @@ export class WorkerSync {
   };
 
   private readonly onOffline = (): void => {
-    if (this.relayTransport === null && this.relay !== '') {
-      this.relayState = 'offline';
-      this.changed();
-    }
+    this.networkUp = false;
+    if (this.relay === '' || this.joining) return;
+    this.dropRelay('the browser is offline');
+    this.relayState = 'offline';
+    this.lastError = null;
+    this.changed();
   };
 
   private dropRelay(reason: string): void {

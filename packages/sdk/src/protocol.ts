@@ -72,7 +72,7 @@ export type Request =
   | { readonly t: 'sync'; readonly op: SyncOp; readonly args: readonly unknown[] };
 
 /** Sync operations a client may ask of the leader's worker. */
-export type SyncOp = 'status' | 'connect' | 'disconnect' | 'createInvite' | 'join' | 'signalGrant';
+export type SyncOp = 'status' | 'connect' | 'disconnect' | 'createInvite' | 'join' | 'signalGrant' | 'network';
 
 /** Sync settings passed to `openDatabase` (`sync`) and kept by the worker (IndexedDB, `_sync.ts`). */
 export interface SyncParams {
