@@ -15,7 +15,7 @@
  *    late announcement of a dead leader never wins over its successor's.
  * @packageDocumentation
  */
-import { proxy, wrap, type Remote } from 'comlink';
+import { proxy, transfer, wrap, type Remote } from 'comlink';
 import { DbError, DbErrorCode } from '@hearth/db';
 import { IoError, IoErrorCode } from '@hearth/io';
 import {
@@ -28,6 +28,7 @@ import {
   type Marker,
   type OpenParams,
   type Request,
+  type SyncStatus,
   type WorkerApi,
   type WorkerInfo,
 } from './protocol.js';
@@ -180,6 +181,7 @@ export class Connection {
     }
     this.api = api;
     this.watchNetwork(api);
+    this.hostWebRtc(api);
     this.setLeader(this.clientId, Infinity);
   }
 
@@ -202,6 +204,47 @@ export class Connection {
   }
 
   private unwatchNetwork: (() => void) | null = null;
+  private stopWebRtc: (() => void) | null = null;
+
+  /**
+   * The leader tab hosts WebRTC connections for its worker's sync (`_webrtc.ts`, loaded on demand): it follows
+   * the worker's sync status and hands every open connection to the worker over a MessagePort.
+   */
+  private hostWebRtc(api: Remote<WorkerApi>): void {
+    if (this.options.webrtc === false || typeof RTCPeerConnection !== 'function' || typeof window === 'undefined') return;
+    let stopped = false;
+    let rtc: { update(s: SyncStatus): void; close(): void } | null = null;
+    let last: SyncStatus | null = null;
+    const sub = api.subscribe(
+      { kind: 'sync' },
+      proxy((ok: boolean, value: unknown) => {
+        if (!ok || stopped) return;
+        last = value as SyncStatus;
+        if (rtc !== null) rtc.update(last);
+        else if (last.space !== null && last.relay === 'connected') load();
+      }),
+    );
+    let loading = false;
+    const load = (): void => {
+      if (loading) return;
+      loading = true;
+      import('./_webrtc.js')
+        .then(({ LeaderWebRtc }) => {
+          if (stopped) return;
+          rtc = new LeaderWebRtc({
+            signalGrant: () => api.handle({ t: 'sync', op: 'signalGrant', args: [] }) as Promise<{ relay: string; space: string; token: string; deviceId: string } | null>,
+            toWorker: (port, peerId) => void api.syncPort(transfer(port, [port]), peerId).catch(() => port.close()),
+          });
+          if (last !== null) rtc.update(last);
+        })
+        .catch(() => undefined); // no WebRTC in this build: sync goes through the relay only
+    };
+    this.stopWebRtc = () => {
+      stopped = true;
+      rtc?.close();
+      sub.then((id) => api.unsubscribe(id)).catch(() => undefined);
+    };
+  }
 
   /**
    * This tab was elected but could not open the database (the worker failed to start, `Database.open` refused):
@@ -392,6 +435,7 @@ export class Connection {
     } finally {
       this.closed = true;
       this.unwatchNetwork?.();
+      this.stopWebRtc?.();
       this.worker?.terminate();
       this.api = null;
       this.worker = null;

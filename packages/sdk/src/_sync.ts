@@ -297,6 +297,7 @@ export class WorkerSync {
     this.networkUp = false;
     if (this.relay === '' || this.joining) return;
     this.dropRelay('the browser is offline');
+    for (const p of this.peers.values()) p.transport.close('the browser is offline');
     this.relayState = 'offline';
     this.lastError = null;
     this.changed();
@@ -408,8 +409,8 @@ export class WorkerSync {
 
   /** A sync transport the page bridged over a port (a WebRTC connection of the leader tab). */
   addPeer(id: string, transport: Transport): void {
-    if (this.node === null) {
-      transport.close('sync is not started');
+    if (this.node === null || !this.networkUp) {
+      transport.close(this.node === null ? 'sync is not started' : 'the browser is offline');
       return;
     }
     this.peers.set(transport, { id, transport });
