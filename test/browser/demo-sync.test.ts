@@ -5,7 +5,8 @@
  * approves the one-time invite) and sees A's notes; notes then appear live both ways; both go offline
  * (`context.setOffline(true)`), both write (and edit one shared note, different fields), and after going back
  * online both converge on the same notes and the same per-feed sequence numbers. The two leader tabs also hold a
- * direct WebRTC connection (signalled through the relay), closed while offline and made again after.
+ * direct WebRTC connection (signalled through the relay), closed while offline and made again after. Finally A's
+ * leader tab closes and A's second tab's worker resumes sync from the stored settings.
  *
  * Screenshots go to `test-output/demo/` (`sync-*.png`).
  */
@@ -162,6 +163,17 @@ test('demo e2e sync: a second profile joins by invite, notes sync live both ways
     await waitField(a, 'WebRTC peers', /\(connected\)/, 'A and B meet over WebRTC again');
     await shot(a, 'sync-05-converged-a');
     await shot(b, 'sync-05-converged-b');
+    // ---- leader hand-over: A's leader tab closes; A's second tab's worker takes over and syncs again -------------
+    const a2 = await ctxA.newPage();
+    a2.on('pageerror', (e) => log.push(`A2 pageerror: ${e.message}`));
+    await openApp(a2, url);
+    await a.close();
+    await waitField(a2, 'Storage', /this tab leads/, 'the second tab of A leads');
+    await waitField(a2, 'Relay', /^connected$/, 'the new leader\'s worker reconnects to the relay from the stored settings');
+    await waitField(a2, 'Role', /^admin$/, 'still the admin of the space');
+    await createNote(a2, 'After the hand-over', 'Written by the new leader tab.', 'handover');
+    await waitTitles(b, (t) => t.includes('After the hand-over'), 'a note written after the hand-over reaches B');
+    await shot(a2, 'sync-06-handover');
     assert.deepEqual(log.filter((l) => !/ERR_INTERNET_DISCONNECTED|Failed to fetch|network/i.test(l)), []);
   } finally {
     await ctxB?.close().catch(() => undefined);

@@ -108,8 +108,10 @@ export class SyncPanel {
     this.timers.push(setInterval(() => void this.probe(), PROBE_MS));
     void options.db.info().then((i) => {
       this.feed = i.feed;
+      this.backend = `${i.backend === 'opfs' ? 'OPFS' : 'IndexedDB'}`;
+      this.persisted = i.persisted === true;
       this.set('device', short(i.feed), i.feed);
-      this.set('storage', `${i.backend === 'opfs' ? 'OPFS' : 'IndexedDB'}${i.isLeader ? ', this tab leads' : ', another tab leads'}${i.persisted ? ', persistent' : ''}`);
+      this.renderStorage();
     });
     const invited = /[#&]invite=([^&]+)/.exec(location.hash);
     if (invited) {
@@ -119,6 +121,15 @@ export class SyncPanel {
     }
     this.renderBadge();
     void this.probe();
+  }
+
+  private backend = '';
+  private persisted = false;
+
+  /** Storage and leadership (`db.isLeader` is local: it changes when this tab takes over as leader). */
+  private renderStorage(): void {
+    if (this.backend === '') return;
+    this.set('storage', `${this.backend}${this.options.db.isLeader ? ', this tab leads' : ', another tab leads'}${this.persisted ? ', persistent' : ''}`);
   }
 
   private readonly onNetwork = (): void => {
@@ -159,6 +170,7 @@ export class SyncPanel {
     if (this.stopped) return;
     this.status = s;
     this.feed = s.deviceId;
+    this.renderStorage();
     this.set('device', short(s.deviceId), s.deviceId);
     this.set('space', s.space === null ? 'none' : short(s.space), s.space ?? '');
     this.set('role', s.role);
