@@ -109,8 +109,16 @@ export interface NearestHit {
 export interface NearestPlan extends SearchPlan {
   readonly collection: string;
   readonly field: string;
-  /** With a filter: documents of the collection that match it (evaluated by `@hearth/query`'s `execute`). */
+  /**
+   * With a filter, how it was evaluated (by `@hearth/query`): `set`, the matching ids computed at once by a query
+   * that a secondary index (or the id) serves; `per-document`, each document the search asks about, read and
+   * tested (memoised), so a filtered graph search reads only the documents it visits.
+   */
+  readonly filterMode?: 'set' | 'per-document';
+  /** `set`: documents of the collection that match. */
   readonly filterMatches?: number;
+  /** `per-document`: documents read and tested. */
+  readonly filterEvaluations?: number;
 }
 
 /** What open did with one vector index. */
@@ -219,6 +227,61 @@ function sameRow(stored: Float32Array, v: ArrayLike<number>, cosine: boolean): b
   }
   for (let d = 0; d < v.length; d++) if (Math.fround(v[d] * scale) !== stored[d]) return false;
   return true;
+}
+
+/** Paths a secondary index could serve in a filter: those of comparisons at the top level or under a top-level `and`. */
+function servablePaths(f: Filter, out: Set<string>): Set<string> {
+  if (f.op === 'and') for (const g of f.filters) servablePaths(g, out);
+  else if (f.op === 'eq' || f.op === 'in' || f.op === 'gt' || f.op === 'gte' || f.op === 'lt' || f.op === 'lte' || f.op === 'prefix' || f.op === 'contains') {
+    out.add(typeof f.path === 'string' ? f.path : f.path.join('.'));
+  }
+  return out;
+}
+
+/** Whether the query planner can probably find a filter's matches without a scan (an index on a servable path). */
+function indexMayServe(store: QueryStore, collection: string, f: Filter): boolean {
+  const paths = servablePaths(f, new Set());
+  if (paths.has('_id')) return true;
+  return store.indexes(collection).some((ix) => ix.fields.length > 0 && paths.has(ix.fields[0].join('.')));
+}
+
+/**
+ * A QueryStore of one document, to test a filter on it with the query engine's own semantics (`execute`), so that
+ * `nearest`'s filters mean exactly what they mean in `query`.
+ */
+class OneDocStore implements QueryStore {
+  private id = '';
+  private doc: Document | undefined;
+  constructor(private readonly collection: string) {}
+  getDoc(c: string, id: string): Document | undefined {
+    return c === this.collection && id === this.id ? this.doc : undefined;
+  }
+  scan(c: string): Iterable<readonly [string, Document]> {
+    return c === this.collection && this.doc !== undefined ? [[this.id, this.doc]] : [];
+  }
+  indexes(): readonly never[] {
+    return [];
+  }
+  scanIndex(): Iterable<never> {
+    return [];
+  }
+  countDocs(): number {
+    return 1;
+  }
+  /** @throws QueryError for a malformed filter. */
+  check(where: Filter): void {
+    this.doc = undefined;
+    execute(this, { collection: this.collection, where, limit: 1 });
+  }
+  matches(where: Filter, id: string, doc: Document): boolean {
+    this.id = id;
+    this.doc = doc;
+    try {
+      return execute(this, { collection: this.collection, where, limit: 1 }).rows.length === 1;
+    } finally {
+      this.doc = undefined;
+    }
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -649,14 +712,35 @@ export class VectorIndexes {
     }
     if (vector.length !== lv.def.dimension) throw new RangeError(`"vector" expected length ${lv.def.dimension}, got length=${vector.length}`);
     let filter: ((id: string | number) => boolean) | undefined;
-    let filterMatches: number | undefined;
+    let filterInfo: { filterMode: 'set' | 'per-document'; filterMatches?: number; filterEvaluations?: number } | undefined;
+    let memo: Map<string, boolean> | undefined;
     const snap = this.host.snapshot();
     try {
-      if (options.filter !== undefined) {
-        const ids = new Set<string>();
-        for (const row of execute(snap as unknown as QueryStore, { collection, where: options.filter }).rows) ids.add(row.id);
-        filterMatches = ids.size;
-        filter = (id) => ids.has(id as string);
+      const where = options.filter;
+      if (where !== undefined) {
+        const store = snap as unknown as QueryStore;
+        if (indexMayServe(store, collection, where)) {
+          // A secondary index (or the id) can find the matches without reading the collection: take the set.
+          const ids = new Set<string>();
+          for (const row of execute(store, { collection, where }).rows) ids.add(row.id);
+          filterInfo = { filterMode: 'set', filterMatches: ids.size };
+          filter = (id) => ids.has(id as string);
+        } else {
+          // Evaluate per document, only where the search asks (memoised: the filter must be pure during it).
+          // A filtered graph search then reads the documents it visits, not the whole collection.
+          const one = new OneDocStore(collection);
+          one.check(where); // a malformed filter throws QueryError here, even if no document is evaluated
+          const m = (memo = new Map<string, boolean>());
+          filter = (id) => {
+            let r = m.get(id as string);
+            if (r === undefined) {
+              const doc = snap.getDoc(collection, id as string);
+              r = doc !== undefined && one.matches(where, id as string, doc);
+              m.set(id as string, r);
+            }
+            return r;
+          };
+        }
       }
       const { hits, plan } = lv.index.explain(vector, { k: options.k, ...(options.ef !== undefined ? { ef: options.ef } : {}), ...(filter !== undefined ? { filter } : {}), ...(options.filterStrategy !== undefined ? { filterStrategy: options.filterStrategy } : {}) });
       const out = hits.map((h): NearestHit | null => {
@@ -667,7 +751,8 @@ export class VectorIndexes {
         }
         return { id: h.id as string, doc: doc as Document, distance: h.distance };
       });
-      return { hits: out.filter((h): h is NearestHit => h !== null), plan: { ...plan, collection, field, ...(filterMatches !== undefined ? { filterMatches } : {}) } };
+      if (memo !== undefined) filterInfo = { filterMode: 'per-document', filterEvaluations: memo.size };
+      return { hits: out.filter((h): h is NearestHit => h !== null), plan: { ...plan, collection, field, ...filterInfo } };
     } finally {
       snap.release();
     }

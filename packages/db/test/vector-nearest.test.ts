@@ -66,7 +66,12 @@ test('nearest: recall@10 >= 0.95 against exact search (HNSW, int8), with and wit
         assert.ok(c.keep(h.id, h.doc), `${c.name}: ${h.id} does not pass the filter`);
         assert.deepEqual(h.doc, db.get('docs', h.id), 'doc is the stored document');
       }
-      if (c.filter !== undefined) assert.equal(plan.filterMatches, docs.filter(([id, d]) => c.keep(id, d)).length);
+      if (c.filter !== undefined) {
+        // no secondary index: the filter is tested per document the search asks about
+        assert.equal(plan.filterMode, 'per-document');
+        assert.ok(plan.filterEvaluations! > 0 && plan.filterEvaluations! <= N);
+        if (plan.strategy === 'hnsw-filtered') assert.ok(plan.filterEvaluations! < N, 'a filtered graph search reads only what it visits');
+      }
       if ('graph' in c) assert.equal(plan.strategy, 'hnsw-filtered');
       sum += recall(truth, hits);
       // distances are exact f32 distances
@@ -84,6 +89,19 @@ test('nearest: recall@10 >= 0.95 against exact search (HNSW, int8), with and wit
     }
     strategies = new Set();
   }
+  // with a secondary index that serves the filter, the matching set comes from the index at once
+  await db.createIndex('docs', ['rare']);
+  const rareFilter = { op: 'eq', path: 'rare', value: true } as const;
+  for (const q of queries.slice(0, 5)) {
+    const { hits, plan } = db.explainNearest('docs', 'emb', q, { k: 10, filter: rareFilter });
+    assert.equal(plan.filterMode, 'set');
+    assert.equal(plan.filterMatches, 6);
+    assert.equal(plan.strategy, 'filter-then-flat');
+    assert.deepEqual(hits.map((h) => h.id), exactNearest(docs, 'docs', 'emb', DIM, 'cosine', q, 10, (_, d) => d.rare === true).map((h) => h.id));
+  }
+  const byId = db.explainNearest('docs', 'emb', queries[0], { k: 3, filter: { op: 'in', path: '_id', values: ['d1', 'd2', 'd3', 'nope'] } });
+  assert.equal(byId.plan.filterMode, 'set');
+  assert.deepEqual(byId.hits.map((h) => h.id).sort(), ['d1', 'd2', 'd3']);
   await db.close();
 });
 
