@@ -11,21 +11,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { freePort, openBrowser, withBrowser } from './harness.js';
-import { run, sdkPage, setupSdk } from './sdk-helpers.js';
+import { crashPage, run, sdkPage, setupSdk } from './sdk-helpers.js';
 
-/** Starts an endless stream of awaited puts in `page`; every resolved one is reported to `acked`. */
+/**
+ * Starts an endless stream of awaited puts in `page`; resolved ones are reported to `acked` in batches every
+ * 10 ms (one binding call per batch: a call per write floods the Node side and delays the crash it then sends).
+ */
 async function startStream(page: Page, name: string, acked: number[]): Promise<void> {
-  await page.exposeFunction('hearthAck', (i: number) => {
-    acked.push(i);
+  await page.exposeFunction('hearthAck', (batch: number[]) => {
+    acked.push(...batch);
   });
   await run(
     page,
     `const db = await T.openDatabase(${JSON.stringify(name)});
      const c = db.collection('stream');
+     let resolved = [];
+     setInterval(() => { if (resolved.length > 0) { const b = resolved; resolved = []; globalThis.hearthAck(b); } }, 10);
      (async () => {
        for (let i = 0; ; i++) {
          await c.put('s' + i, { i, pad: 'x'.repeat(100) });
-         globalThis.hearthAck(i);
+         resolved.push(i);
        }
      })();`,
   );
@@ -124,9 +129,7 @@ test('sdk: a page crashed mid-stream of awaited writes loses no acknowledged wri
     const acked: number[] = [];
     await startStream(page, 'crash', acked);
     await waitFor(() => acked.length >= 150, '150 acknowledged writes');
-    const cdp = await page.context().newCDPSession(page);
-    cdp.send('Page.crash').catch(() => undefined); // never answers: the renderer (and its worker) dies
-    await new Promise((r) => setTimeout(r, 300));
+    await crashPage(page); // the renderer and its worker die
     const n = acked.length;
     await page.close(); // a crashed page left open stalls new pages of the origin
     const reader = await sdkPage(b);

@@ -36,3 +36,19 @@ export async function auditLog(b: BrowserSession, name: string, page?: Page): Pr
   const [r] = await b.runWorker<{ counts: Record<string, number>; entries: number; markers: number }>(url, page ? { page } : {});
   return r;
 }
+
+/**
+ * Crashes the renderer of `page` (and so its workers) with the DevTools `Page.crash` command and waits for the
+ * page's `crash` event, so a test cannot pass with a graceful close instead.
+ * @throws Error if the page did not crash within 20 s.
+ */
+export async function crashPage(page: Page): Promise<void> {
+  const crashed = new Promise<void>((resolve) => page.once('crash', () => resolve()));
+  const cdp = await page.context().newCDPSession(page);
+  cdp.send('Page.crash').catch(() => undefined); // never answers: the renderer dies
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    crashed,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the page did not crash within 20 s')), 20_000))),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { withBrowser, type BrowserSession } from './harness.js';
-import { auditLog, run, sdkPage, setupSdk } from './sdk-helpers.js';
+import { auditLog, crashPage, run, sdkPage, setupSdk } from './sdk-helpers.js';
 
 async function waitFor(pred: () => boolean, what: () => string, ms = 60_000): Promise<void> {
   const t0 = Date.now();
@@ -92,11 +92,7 @@ for (const how of ['closed', 'crashed', 'db-closed'] as const) {
       await waitFor(() => streams.every((s) => s.acked.length >= 30), () => `30 acks per tab (${streams.map((s) => s.acked.length)})`);
       const before = streams[1].acked.length + streams[2].acked.length;
       const t0 = Date.now();
-      if (how === 'crashed') {
-        const cdp = await pages[0].context().newCDPSession(pages[0]);
-        cdp.send('Page.crash').catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      if (how === 'crashed') await crashPage(pages[0]);
       if (how === 'db-closed') await run(pages[0], `await db.close();`);
       else await pages[0].close();
       // Informational (tests never assert on time): how long until the followers' writes flow again.
