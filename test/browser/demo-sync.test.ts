@@ -173,6 +173,8 @@ test('demo e2e sync: a second profile joins by invite, notes sync live both ways
     await waitField(a2, 'Role', /^admin$/, 'still the admin of the space');
     await createNote(a2, 'After the hand-over', 'Written by the new leader tab.', 'handover');
     await waitTitles(b, (t) => t.includes('After the hand-over'), 'a note written after the hand-over reaches B');
+    await waitField(a2, 'Entries waiting', /^0 pending$/, 'everything A sent is acknowledged');
+    await waitField(b, 'Entries waiting', /^0 pending$/, 'everything B sent is acknowledged');
     await shot(a2, 'sync-06-handover');
     assert.deepEqual(log.filter((l) => !/ERR_INTERNET_DISCONNECTED|Failed to fetch|network/i.test(l)), []);
   } finally {

@@ -465,6 +465,8 @@ export class WorkerSync {
       if (this.stopped) return;
       const s = this.status();
       for (const cb of [...this.listeners]) cb(s);
+      // Acknowledgements raise no event: while bytes are in flight, look again shortly.
+      if (s.unackedBytes > 0) setTimeout(() => this.changed(), 500);
     }, 20);
   }
 
