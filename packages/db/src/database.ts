@@ -1335,9 +1335,10 @@ export class Database {
   /**
    * The `k` documents of `collection` whose `field` is nearest to `vector`, nearest first: `{ id, doc, distance }`.
    * `filter` (a `@hearth/query` filter) keeps only matching documents and is exact however selective it is: the
-   * matching set is computed by the query engine, then the vector index picks filter-then-flat (few matches) or a
-   * filtered graph search (`explainNearest` says which). Synchronous: index, filter and documents are read in one
-   * turn, at the latest state.
+   * query engine computes the matching set when a secondary index serves the filter, else tests the documents the
+   * search asks about; the vector index picks filter-then-flat (few matches) or a filtered graph search
+   * (`explainNearest` says which). Synchronous: index, filter and documents are read in one turn, at the latest
+   * state. A selective filter that no secondary index serves reads every document of the collection.
    * @throws DbError `HEARTH_NO_VECTOR_INDEX`; RangeError for a vector of another dimension or a bad k/ef;
    *   QueryError for a malformed filter; IoError `HEARTH_CLOSED`.
    */
