@@ -16,6 +16,7 @@ import { DbError } from '@hearth/db';
 import { LogError, ForkError, FeedFrozenError } from '@hearth/log';
 import { QueryError } from '@hearth/query';
 import { ClockDriftError } from '@hearth/crdt';
+import { SyncError, RelayError } from '@hearth/sync';
 import { SdkError } from './errors.js';
 
 /** An error as data (structured-cloneable). */
@@ -48,6 +49,8 @@ const HEARTH_CLASSES: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorCla
   ['QueryError', QueryError],
   ['ClockDriftError', ClockDriftError],
   ['SdkError', SdkError],
+  ['SyncError', SyncError],
+  ['RelayError', RelayError],
 ]);
 
 const BUILTIN_CLASSES: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
