@@ -86,7 +86,7 @@ test('crash: the saved index is caught up from the log to the documents; periodi
   const files0 = await indexFiles(fault);
   // 1,200 more changes: over the periodic-save threshold (1,000), so a save runs in the background
   await putAll(db, vecs, 300, 1500);
-  for (let i = 0; i < 200 && (await indexFiles(fault)).join() === files0.join(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && (await indexFiles(fault)).join() === files0.join(); i++) await new Promise((r) => setTimeout(r, 10)); // up to 10 s on a loaded machine
   assert.notDeepEqual(await indexFiles(fault), files0, 'a periodic save wrote a new generation');
   // more changes after that save: updates, deletes, a patch to another field, new documents
   for (let i = 0; i < 40; i++) await db.put('v', `k${i}`, { e: vecs[1500 + i] });
