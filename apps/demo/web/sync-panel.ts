@@ -215,6 +215,7 @@ export class SyncPanel {
     try {
       await this.control.join(link);
       this.note.textContent = 'Admitted: this device is now a member of the space.';
+      this.joinInput.value = '';
       history.replaceState(null, '', location.pathname);
     } catch (e) {
       this.note.textContent = `Not admitted: ${(e as Error).message}`;
