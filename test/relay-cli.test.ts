@@ -20,11 +20,11 @@ const CLI = join(root, 'apps/relay/src/cli.ts');
 const NODE_ARGS = ['--conditions=hearth-source', '--import', 'tsx', CLI];
 
 function run(args: string[], input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: root, input, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: root, input, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
-test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeout: 120_000 }, async () => {
+test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeout: 400_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
   const data = join(dir, 'data');
   try {
@@ -35,7 +35,7 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
-    await until(() => /listening on (\S+)/.test(out) || child.exitCode !== null, 'the relay to listen', 30_000);
+    await until(() => /listening on (\S+)/.test(out) || child.exitCode !== null, 'the relay to listen', 120_000);
     const url = /listening on (\S+)/.exec(out)?.[1];
     assert.ok(url, `no URL printed: ${out} ${err}`);
 
@@ -53,12 +53,12 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
       // wait until a second device sees everything: then the relay held it durably
       const check = await openDevice('B', space);
       await device.node.admit(check.keypair.publicKey);
-      await until(() => device.node.membership.isMember(check.keypair.publicKey), 'B admitted locally');
+      await until(() => device.node.membership.isMember(check.keypair.publicKey), 'B admitted locally', 60_000);
       await new Promise((r) => setTimeout(r, 200));
       try {
         const { transport } = await openRelayTransport({ url, space, keypair: check.keypair, EventSource: (await import('./relay-helpers.js')).ES });
         check.node.connect(transport);
-        await until(() => sameState(check.db, device.db), 'B to receive everything from the served relay');
+        await until(() => sameState(check.db, device.db), 'B to receive everything from the served relay', 60_000);
       } finally {
         await closeDevice(check);
       }
