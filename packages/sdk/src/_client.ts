@@ -27,6 +27,8 @@ import {
   type LiveSpec,
   type Marker,
   type OpenParams,
+  type PortRequest,
+  type PortResponse,
   type Request,
   type SyncStatus,
   type WorkerApi,
@@ -85,6 +87,8 @@ export class Connection {
   private leader: string | null = null;
   private leaderSince = -Infinity;
   private api: Remote<WorkerApi> | null = null;
+  /** The request port to the own worker (see `PortRequest`). */
+  private port: MessagePort | null = null;
   private worker: Worker | null = null;
   private ownInfo: WorkerInfo | null = null;
   private readonly pending = new Map<number, Pending>();
@@ -170,8 +174,10 @@ export class Connection {
     worker.addEventListener('error', onError);
     const api = wrap<WorkerApi>(worker);
     const params: OpenParams = { name: this.name, leader: this.clientId, backend: this.options.backend, database: this.options.database, sync: this.options.sync };
+    const channel = new MessageChannel();
     try {
       this.ownInfo = await Promise.race([api.open(params), died]);
+      await Promise.race([api.attachPort(transfer(channel.port2, [channel.port2])), died]);
     } catch (e) {
       worker.terminate();
       this.worker = null;
@@ -179,6 +185,15 @@ export class Connection {
     } finally {
       worker.removeEventListener('error', onError);
     }
+    channel.port1.onmessage = (ev: MessageEvent<PortResponse>) => {
+      const m = ev.data;
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(decodeError(m.error as WireError));
+    };
+    this.port = channel.port1;
     this.api = api;
     this.watchNetwork(api);
     this.hostWebRtc(api);
@@ -305,17 +320,15 @@ export class Connection {
   private dispatch(id: number): void {
     const p = this.pending.get(id);
     if (p === undefined || this.leader === null) return;
-    if (this.api !== null) {
+    if (this.port !== null) {
       if (p.sentTo === this.clientId) return;
       p.sentTo = this.clientId;
-      this.api.handle(p.req).then(
-        (v) => {
-          if (this.pending.delete(id)) p.resolve(v);
-        },
-        (e: unknown) => {
-          if (this.pending.delete(id)) p.reject(mapPostError(e, p.req));
-        },
-      );
+      try {
+        this.port.postMessage({ id, req: p.req } satisfies PortRequest);
+      } catch (e) {
+        this.pending.delete(id);
+        p.reject(mapPostError(e, p.req));
+      }
       return;
     }
     p.sentTo = this.leader;
@@ -437,6 +450,8 @@ export class Connection {
       this.unwatchNetwork?.();
       this.stopWebRtc?.();
       this.worker?.terminate();
+      this.port?.close();
+      this.port = null;
       this.api = null;
       this.worker = null;
       this.lockAbort.abort();

@@ -28,6 +28,8 @@ import {
   type LiveSpec,
   type Marker,
   type OpenParams,
+  type PortRequest,
+  type PortResponse,
   type Request,
   type WorkerApi,
   type WorkerInfo,
@@ -217,6 +219,23 @@ class Host implements WorkerApi {
   private requireDb(): DbWithExtras {
     if (this.db === null || this.closing) throw new IoError(IoErrorCode.CLOSED, 'database is closed');
     return this.db;
+  }
+
+  async attachPort(port: MessagePort): Promise<void> {
+    port.onmessage = (ev: MessageEvent<PortRequest>) => {
+      const { id, req } = ev.data;
+      this.handle(req).then(
+        (value) => {
+          try {
+            port.postMessage({ id, ok: true, value } satisfies PortResponse);
+          } catch (e) {
+            port.postMessage({ id, ok: false, error: encodeError(e) } satisfies PortResponse);
+          }
+        },
+        (e: unknown) => port.postMessage({ id, ok: false, error: encodeError(e) } satisfies PortResponse),
+      );
+    };
+    port.start();
   }
 
   async handle(req: Request): Promise<unknown> {
