@@ -75,7 +75,7 @@ export async function closeDevice(device: Device): Promise<void> {
 }
 
 /** Polls `cond` every 10 ms until it holds, or fails after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
