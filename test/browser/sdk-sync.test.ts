@@ -2,7 +2,8 @@
  * `db.sync` through the SDK in Chromium, against a live relay (another origin: CORS), with a Node device as the
  * other party: argument and state errors keep their class and code across the worker boundary; a browser device
  * starts a space, admits the relay, issues an invite that a Node device redeems through the relay's admission-only
- * connection (then a second redemption of the same invite is refused); data flows both ways; the relay stops and
+ * connection (then a second redemption of the same invite is refused); data flows both ways; a follower tab reads
+ * the status, subscribes and creates an invite through the leader's worker; the relay stops and
  * the status says so, a write made meanwhile reaches the relay once it is back on the same port (reconnect with
  * backoff); `disconnect` stops syncing.
  */
@@ -111,6 +112,21 @@ test('sdk sync: db.sync against a live relay (space, relay admitted, invite rede
       await until(() => e2.events.some((e) => e.type === 'notice' && e.notice.kind === 'admission'), 'the answer to a reused invite', 60_000);
       const again = e2.events.find((e) => e.type === 'notice' && e.notice.kind === 'admission') as { notice: { code: string } };
       assert.equal(again.notice.code, 'HEARTH_INVALID_INVITE');
+
+      // ---- another tab (a follower) reaches the leader's sync through the BroadcastChannel ----------------------
+      const tab2 = await sdkPage(b);
+      const follower = await run<{ leader: boolean; s: Status; live: Status; link: string }>(
+        tab2,
+        `const db = await T.openDatabase('sync1');
+         const live = await new Promise((resolve) => { const stop = db.sync.subscribe((s) => { stop(); resolve(s); }); });
+         return { leader: db.isLeader, s: await db.sync.status(), live, link: await db.sync.createInvite({ ttlMs: 1000 }) };`,
+      );
+      assert.equal(follower.leader, false);
+      assert.equal(follower.s.space, space);
+      assert.equal(follower.s.relay, 'connected');
+      assert.equal(follower.live.space, space);
+      assert.equal(hex(inviteFromText(follower.link).space), space, 'a follower\'s invite is issued by the leader\'s worker');
+      await tab2.close();
 
       // ---- the relay goes away and comes back on the same port -------------------------------------------------
       await relay!.close();
