@@ -187,6 +187,16 @@ class FaultFileHandle implements FileHandle {
     return this.inner.read(offset, length);
   }
 
+  readInto(offset: number, target: Uint8Array): number {
+    checkOffset(offset, 'offset');
+    checkBytes(target, 'target');
+    this.check();
+    if (this.inner.readInto !== undefined) return this.inner.readInto(offset, target);
+    const got = this.inner.read(offset, target.length);
+    target.set(got);
+    return got.length;
+  }
+
   write(offset: number, data: Uint8Array): void {
     checkOffset(offset, 'offset');
     checkBytes(data);

@@ -45,6 +45,16 @@ class MemoryFileHandle implements FileHandle {
     return this.file.bytes.slice(offset, end);
   }
 
+  readInto(offset: number, target: Uint8Array): number {
+    checkOffset(offset, 'offset');
+    checkBytes(target, 'target');
+    this.check();
+    const end = Math.min(this.file.length, offset + target.length);
+    if (offset >= end) return 0;
+    target.set(this.file.bytes.subarray(offset, end));
+    return end - offset;
+  }
+
   write(offset: number, data: Uint8Array): void {
     checkOffset(offset, 'offset');
     checkBytes(data);

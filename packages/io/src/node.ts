@@ -115,6 +115,24 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
+  readInto(offset: number, target: Uint8Array): number {
+    checkOffset(offset, 'offset');
+    checkBytes(target, 'target');
+    this.check();
+    try {
+      const length = target.length;
+      let got = 0;
+      while (got < length) {
+        const n = nfs.readSync(this.fd, target, got, length - got, offset + got);
+        if (n === 0) break; // end of file
+        got += n;
+      }
+      return got;
+    } catch (e) {
+      throw mapError(e, this.path, 'read');
+    }
+  }
+
   write(offset: number, data: Uint8Array): void {
     checkOffset(offset, 'offset');
     checkBytes(data);

@@ -146,6 +146,23 @@ class OpfsHandle implements FileHandle {
     }
   }
 
+  readInto(offset: number, target: Uint8Array): number {
+    checkOffset(offset, 'offset');
+    checkBytes(target, 'target');
+    this.check();
+    try {
+      let got = 0;
+      while (got < target.length) {
+        const r = this.h.read(target.subarray(got), { at: offset + got });
+        if (r === 0) break;
+        got += r;
+      }
+      return got;
+    } catch (e) {
+      throw mapError(e, this.path, 'read', []);
+    }
+  }
+
   write(offset: number, data: Uint8Array): void {
     checkOffset(offset, 'offset');
     checkBytes(data);

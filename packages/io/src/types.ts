@@ -60,6 +60,17 @@ export interface FileHandle {
   read(offset: number, length: number): Uint8Array;
 
   /**
+   * Optional: reads up to `target.length` bytes starting at byte `offset` into `target` (from index 0), without
+   * allocating. Same semantics as {@link FileHandle.read} otherwise: fewer bytes only when the file ends first.
+   * Hot paths (the LSM's block reads) use it when present to reuse one buffer; callers fall back to `read`.
+   *
+   * @returns the number of bytes written into `target` (0 at or past the end of the file).
+   * @throws TypeError if `target` is not a Uint8Array. @throws RangeError if `offset` is negative or not an integer.
+   * @throws IoError `HEARTH_CLOSED` after `close()`; `HEARTH_IO` on a platform failure.
+   */
+  readInto?(offset: number, target: Uint8Array): number;
+
+  /**
    * Writes all of `data` at byte `offset`, extending the file if needed (a gap past the old end reads as zeros).
    * Not durable until {@link FileHandle.sync}.
    * @throws IoError `HEARTH_QUOTA_EXCEEDED` when storage is full (the file may hold part of `data`; bytes

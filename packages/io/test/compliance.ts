@@ -231,6 +231,31 @@ export const complianceCases: readonly ComplianceCase[] = [
     });
   }),
 
+  c('readInto (optional): fills the target, short at EOF, zero past EOF, same bytes as read', async (t) => {
+    const fs = await t.create();
+    await withFile(fs, 'a', { create: true }, async (h) => {
+      if (h.readInto === undefined) return;
+      h.write(0, bytes(10, 11, 12, 13, 14));
+      const target = new Uint8Array(4).fill(99);
+      assert.equal(h.readInto(1, target), 4, 'whole target');
+      assert.bytes(target, [11, 12, 13, 14], 'middle');
+      target.fill(99);
+      assert.equal(h.readInto(3, target), 2, 'spanning EOF is short');
+      assert.bytes(target, [13, 14, 99, 99], 'only the bytes read are written');
+      assert.equal(h.readInto(5, target), 0, 'at EOF');
+      assert.equal(h.readInto(1000, target), 0, 'past EOF');
+      assert.equal(h.readInto(0, new Uint8Array(0)), 0, 'empty target');
+      const big = new Uint8Array(64);
+      assert.equal(h.readInto(0, big.subarray(8, 16)), 5, 'into a subarray');
+      assert.bytes(big.subarray(8, 13), [10, 11, 12, 13, 14], 'at the subarray start');
+      await assert.throwsType(() => h.readInto!(-1, target), RangeError, 'negative offset');
+      await assert.throwsType(() => h.readInto!(0, [1, 2] as unknown as Uint8Array), TypeError, 'not bytes');
+    });
+    const h = await fs.open('a');
+    await h.close();
+    if (h.readInto !== undefined) await assert.rejects(() => h.readInto!(0, new Uint8Array(1)), 'HEARTH_CLOSED', 'after close');
+  }),
+
   c('read/write: buffers are copies in both directions', async (t) => {
     const fs = await t.create();
     await withFile(fs, 'a', { create: true }, (h) => {

@@ -6,6 +6,17 @@
  * 1. `bytes` is the sum of `charge` over the nodes in the list, and `bytes <= capacity` after every call (a block
  *    larger than the whole capacity is not cached).
  * 2. A node is in its owner's `cached` map exactly when it is in the list.
+ * 3. The scratch buffer ({@link BlockCache.scratch}) is lent to one synchronous point lookup at a time; nothing
+ *    that outlives the lookup (a cached block, an iterator) may keep a view of it.
+ *
+ * Admission (point lookups only, {@link BlockCache.admit}): while the cache has room every block is admitted.
+ * Once it is full, a block missed by a point lookup is admitted only if it was missed once before "recently"
+ * — a doorkeeper in the manner of TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
+ * Admission Policy", ACM ToS 2017): a direct-mapped table of fingerprints, sized to about twice the number of
+ * blocks the cache holds. A block seen once is read into the scratch buffer, searched and forgotten, so a
+ * random-read workload much larger than the cache does not allocate a block and evict another one per miss (the
+ * old-generation churn that made garbage collection dominate random gets). A fingerprint collision only admits a
+ * block early; it never affects correctness. Iterators choose for themselves (`fillCache`), as before.
  *
  * Internal module: not exported from the package.
  */
@@ -14,7 +25,12 @@ import type { Block } from './_block.js';
 /** Anything that owns cached blocks (a table reader): its map from block offset to cache node. */
 export interface CacheOwner {
   readonly cached: Map<number, CacheNode>;
+  /** A small integer unique among the owners of one cache (for the admission doorkeeper). */
+  readonly cacheId: number;
 }
+
+/** Assumed block size for sizing the doorkeeper (bytes); a smaller real block size only makes it coarser. */
+const DOOR_BLOCK_BYTES = 4096;
 
 export class CacheNode {
   prev: CacheNode | null = null;
@@ -34,7 +50,56 @@ export class BlockCache {
   private head: CacheNode | null = null;
   private tail: CacheNode | null = null;
 
-  constructor(readonly capacity: number) {}
+  /** Doorkeeper: fingerprints of blocks recently missed but not admitted (0 = empty slot). */
+  private readonly door: Int32Array;
+  private readonly doorMask: number;
+  private scratchBuf = new Uint8Array(8192);
+  /** Point-lookup misses not admitted (served from the scratch buffer). */
+  bypassed = 0;
+
+  constructor(readonly capacity: number) {
+    let slots = 64;
+    while (slots < (2 * capacity) / DOOR_BLOCK_BYTES && slots < 1 << 22) slots *= 2;
+    this.door = new Int32Array(slots);
+    this.doorMask = slots - 1;
+  }
+
+  /**
+   * A buffer of at least `bytes` bytes, reused across calls (invariant 3: valid until the next call; the caller
+   * must not keep a view of it).
+   */
+  scratch(bytes: number): Uint8Array {
+    if (this.scratchBuf.length < bytes) this.scratchBuf = new Uint8Array(Math.max(bytes, this.scratchBuf.length * 2));
+    return this.scratchBuf;
+  }
+
+  /**
+   * Whether a point lookup that missed block (`owner`, `offset`) of `charge` bytes should insert it: yes while
+   * the cache has room, or if the doorkeeper saw the same block missed before (then the fingerprint is cleared);
+   * otherwise records the fingerprint and says no.
+   */
+  admit(owner: CacheOwner, offset: number, charge: number): boolean {
+    if (charge > this.capacity) return false;
+    if (this.bytes + charge <= this.capacity) return true;
+    // Two independent 32-bit mixes of (id, offset): one picks the slot, the other is the fingerprint.
+    const lo = offset >>> 0;
+    const hi = (offset / 0x100000000) >>> 0;
+    let h = Math.imul(lo ^ Math.imul(owner.cacheId, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b), 0xcc9e2d51);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x1b873593);
+    h ^= h >>> 13;
+    let f = Math.imul(h ^ 0x27d4eb2f, 0x165667b1);
+    f ^= f >>> 16;
+    f |= 1; // never 0 (the empty slot)
+    const slot = (h >>> 16 ^ h) & this.doorMask;
+    if (this.door[slot] === f) {
+      this.door[slot] = 0;
+      return true;
+    }
+    this.door[slot] = f;
+    this.bypassed++;
+    return false;
+  }
 
   get(owner: CacheOwner, offset: number): Block | undefined {
     const node = owner.cached.get(offset);

@@ -12,6 +12,9 @@
  *    of a run (the caller splits only between user keys), so a point lookup touches one table per run.
  * 2. The index holds, per data block, the block's last internal key and its (offset, size); index keys ascend.
  * 3. A block reaches any reader only after its CRC-32C matched (invariant 3 of _block.ts).
+ * 4. A point lookup that does not admit the block it missed reads it into the cache's scratch buffer; the value
+ *    view it returns ({@link GetResult}) is then valid only until the next read through the same cache, so the
+ *    caller copies it at once (the LSM does).
  *
  * Internal module: not exported from the package.
  */
@@ -248,8 +251,11 @@ export interface ReadStats {
 }
 
 /** An open SSTable. */
+let nextCacheId = 1;
+
 export class TableReader implements CacheOwner {
   readonly cached = new Map<number, CacheNode>();
+  readonly cacheId = nextCacheId++ | 0;
   /** Per data block: last user key, its sequence, and the block's (offset, size). */
   private readonly idxKeys: Uint8Array[];
   private readonly idxSeqs: Float64Array;
@@ -342,6 +348,31 @@ export class TableReader implements CacheOwner {
     return block;
   }
 
+  /**
+   * Reads data block `i` for a point lookup: from the cache, else from the file; inserted only if the cache admits
+   * it ({@link BlockCache.admit}), otherwise decoded in the cache's scratch buffer (invariant 4).
+   */
+  private readBlockForGet(i: number): Block {
+    const off = this.idxOffs[i];
+    const cache = this.cache;
+    const cached = cache.get(this, off);
+    if (cached !== undefined) return cached;
+    const h = this.handle;
+    if (h === null) throw new Error(`table ${this.path} read after close`);
+    const size = this.idxSizes[i];
+    const total = size + BLOCK_TRAILER_BYTES;
+    // Block.charge is the content size + 64.
+    const admitted = cache.admit(this, off, size + 64);
+    if (admitted || h.readInto === undefined) {
+      const block = new Block(readChecked(h, this.path, off, size, 'data block'), this.path, off);
+      if (admitted) cache.insert(this, off, block);
+      return block;
+    }
+    const buf = cache.scratch(total);
+    const got = h.readInto(off, buf.subarray(0, total));
+    return new Block(checkRaw(buf, got, this.path, off, size, 'data block'), this.path, off);
+  }
+
   /** Index of the first data block whose last internal key is >= (t, tseq); `blocks` if none. */
   findBlock(t: Uint8Array, tseq: number): number {
     let lo = 0;
@@ -374,7 +405,7 @@ export class TableReader implements CacheOwner {
     if (!this.mayContain(hash)) return -1;
     const b = this.findBlock(key, seq);
     if (b === this.blocks) return -1;
-    const block = this.readBlock(b, true);
+    const block = this.readBlockForGet(b);
     let it = this.getIter;
     if (it === null) it = this.getIter = new BlockIter(block, false);
     else it.reset(block);
@@ -403,7 +434,12 @@ function compareInternalKeys(a: Uint8Array, aseq: number, b: Uint8Array, bseq: n
 /** Reads `size` bytes + CRC trailer at `off`, checks the CRC; returns the content. */
 function readChecked(handle: FileHandle, path: string, off: number, size: number, what: string): Uint8Array {
   const raw = handle.read(off, size + BLOCK_TRAILER_BYTES);
-  if (raw.length !== size + BLOCK_TRAILER_BYTES) throw new CorruptionError(`${what} truncated`, { path, offset: off });
+  return checkRaw(raw, raw.length, path, off, size, what);
+}
+
+/** Checks that `got` bytes of `raw` hold `size` bytes + CRC trailer with a matching CRC; returns the content view. */
+function checkRaw(raw: Uint8Array, got: number, path: string, off: number, size: number, what: string): Uint8Array {
+  if (got !== size + BLOCK_TRAILER_BYTES) throw new CorruptionError(`${what} truncated`, { path, offset: off });
   if (crc32cRaw(raw, 0, size, 0) !== readU32(raw, size)) {
     throw new CorruptionError(`${what} checksum mismatch`, { path, offset: off });
   }

@@ -116,7 +116,11 @@ export interface LsmStats {
     smallest: Uint8Array;
     largest: Uint8Array;
   }[];
-  blockCache: { bytes: number; capacity: number; hits: number; misses: number };
+  /**
+   * Block cache: bytes held, capacity, lookups that hit and missed, and `bypassed`: point-lookup misses the cache
+   * did not admit (read into a reused buffer and not cached; see the admission policy in docs/architecture.md).
+   */
+  blockCache: { bytes: number; capacity: number; hits: number; misses: number; bypassed: number };
   bloom: { checks: number; negatives: number };
   compactions: number;
   bytesWrittenByFlush: number;
