@@ -12,7 +12,7 @@
  * Admission (point lookups only, {@link BlockCache.admit}): while the cache has room every block is admitted.
  * Once it is full, a block missed by a point lookup is admitted only if it was missed once before "recently"
  * — a doorkeeper in the manner of TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
- * Admission Policy", ACM ToS 2017): a direct-mapped table of fingerprints, sized to about twice the number of
+ * Admission Policy", ACM ToS 2017): a direct-mapped table of fingerprints, sized to about half the number of
  * blocks the cache holds. A block seen once is read into the scratch buffer, searched and forgotten, so a
  * random-read workload much larger than the cache does not allocate a block and evict another one per miss (the
  * old-generation churn that made garbage collection dominate random gets). A fingerprint collision only admits a
@@ -59,7 +59,7 @@ export class BlockCache {
 
   constructor(readonly capacity: number) {
     let slots = 64;
-    while (slots < (2 * capacity) / DOOR_BLOCK_BYTES && slots < 1 << 22) slots *= 2;
+    while (slots < capacity / (2 * DOOR_BLOCK_BYTES) && slots < 1 << 22) slots *= 2;
     this.door = new Int32Array(slots);
     this.doorMask = slots - 1;
   }
