@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Relay } from '@hearth/relay';
-import { closeDevice, connect, hex, openDevice, sameState, until } from './relay-helpers.js';
+import { ES, closeDevice, connect, hex, openDevice, sameState, until } from './relay-helpers.js';
 import { openRelayTransport } from '@hearth/sync';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +27,7 @@ function run(args: string[], input?: string): { code: number; out: string; err: 
 test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeout: 400_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
   const data = join(dir, 'data');
+  let killOnFailure = (): void => undefined; // the served relay must not outlive a failed test
   try {
     // serve on a free port
     const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--port', '0', '--data', data, '--no-static'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,6 +36,9 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+    killOnFailure = () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    };
     await until(() => /listening on (\S+)/.test(out) || child.exitCode !== null, 'the relay to listen', 120_000);
     const url = /listening on (\S+)/.exec(out)?.[1];
     assert.ok(url, `no URL printed: ${out} ${err}`);
@@ -54,9 +58,18 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
       const check = await openDevice('B', space);
       await device.node.admit(check.keypair.publicKey);
       await until(() => device.node.membership.isMember(check.keypair.publicKey), 'B admitted locally', 60_000);
-      await new Promise((r) => setTimeout(r, 200));
       try {
-        const { transport } = await openRelayTransport({ url, space, keypair: check.keypair, EventSource: (await import('./relay-helpers.js')).ES });
+        // the admission reaches the relay asynchronously: retry while it answers HEARTH_NOT_MEMBER (bounded)
+        let opened: Awaited<ReturnType<typeof openRelayTransport>> | null = null;
+        for (let i = 0; opened === null; i++) {
+          try {
+            opened = await openRelayTransport({ url, space, keypair: check.keypair, EventSource: ES });
+          } catch (e) {
+            if ((e as { code?: string }).code !== 'HEARTH_NOT_MEMBER' || i >= 300) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        const { transport } = opened;
         check.node.connect(transport);
         await until(() => sameState(check.db, device.db), 'B to receive everything from the served relay', 60_000);
       } finally {
@@ -148,6 +161,7 @@ test('CLI: serve, SIGTERM, verify, export, import, rebuild round trip', { timeou
     assert.equal(run(['serve', '--bogus']).code, 2);
     writeFileSync(join(dir, 'x'), '');
   } finally {
+    killOnFailure();
     rmSync(dir, { recursive: true, force: true });
   }
 });
