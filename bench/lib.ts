@@ -79,3 +79,30 @@ export async function medianOf(reps: number, fn: () => Promise<number> | number,
 export function now(): number {
   return performance.now();
 }
+
+const LOWER_IS_BETTER = new Set(['ms', 'bytes', 'MiB']);
+
+/** Formats a figure: integers with thousands separators from 1,000 up, 4 significant digits below. */
+export function formatValue(v: number): string {
+  return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(4);
+}
+
+/**
+ * Rows as a Markdown table with each row's ratio to `hearth` on the same workload (same unit and ef), oriented so
+ * that > 1 means Hearth is better: higher is better for rates and recall, lower for `ms`, `bytes`, `MiB`.
+ */
+export function markdownTable(rows: Row[]): string {
+  const out = ['| workload | system | value | unit | hearth vs this |', '| --- | --- | ---: | --- | ---: |'];
+  for (const r of rows) {
+    const hearth = rows.find((h) => h.system === 'hearth' && h.workload === r.workload && h.unit === r.unit && h.ef === r.ef);
+    let ratio = '';
+    if (hearth && hearth !== r && r.value && hearth.value) {
+      const x = LOWER_IS_BETTER.has(r.unit) ? r.value / hearth.value : hearth.value / r.value;
+      ratio = `${x.toFixed(2)}x`;
+    }
+    const w = r.ef !== undefined ? `${r.workload} ef=${r.ef}` : r.workload;
+    const extra = r.recall !== undefined ? ` (recall ${r.recall.toFixed(3)})` : '';
+    out.push(`| ${w} | ${r.system} | ${formatValue(r.value)}${extra} | ${r.unit} | ${ratio} |`);
+  }
+  return out.join('\n');
+}

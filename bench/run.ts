@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync, rmSync, mkdtempSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { machine, type Row, type SuiteContext } from './lib.js';
+import { machine, markdownTable, type Row, type SuiteContext } from './lib.js';
+import { refreshBenchmarksDoc } from './report.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const argv = process.argv.slice(2);
@@ -42,6 +43,8 @@ for (const name of suites) {
   printTable(rows);
   if (argv.includes('--markdown')) printMarkdown(rows);
 }
+// Quick runs are for a look only: docs/benchmarks.md records full runs.
+if (!quick) refreshBenchmarksDoc(root);
 
 function printTable(rows: Row[]): void {
   const byWorkload = new Map<string, Row[]>();
@@ -62,28 +65,9 @@ function printTable(rows: Row[]): void {
   if (!existsSync(join(root, 'docs', 'benchmarks.md'))) console.log('(record these in docs/benchmarks.md)');
 }
 
-/**
- * `--markdown`: the same rows as a Markdown table for docs/benchmarks.md, with each row's ratio to `hearth` on the
- * same workload, oriented so that > 1 means Hearth is better (higher is better for rates and recall, lower for
- * ms, bytes, MiB).
- */
+/** `--markdown`: the same rows as a Markdown table (see `markdownTable` in bench/lib.ts). */
 function printMarkdown(rows: Row[]): void {
-  const lowerIsBetter = new Set(['ms', 'bytes', 'MiB']);
-  console.log('\n| workload | system | value | unit | hearth vs this |');
-  console.log('| --- | --- | ---: | --- | ---: |');
-  for (const r of rows) {
-    const hearth = rows.find(
-      (h) => h.system === 'hearth' && h.workload === r.workload && h.unit === r.unit && h.ef === r.ef,
-    );
-    let ratio = '';
-    if (hearth && hearth !== r && r.value && hearth.value) {
-      const x = lowerIsBetter.has(r.unit) ? r.value / hearth.value : hearth.value / r.value;
-      ratio = `${x.toFixed(2)}x`;
-    }
-    const w = r.ef !== undefined ? `${r.workload} ef=${r.ef}` : r.workload;
-    const extra = r.recall !== undefined ? ` (recall ${r.recall.toFixed(3)})` : '';
-    console.log(`| ${w} | ${r.system} | ${fmt(r.value)}${extra} | ${r.unit} | ${ratio} |`);
-  }
+  console.log('\n' + markdownTable(rows));
 }
 
 function fmt(v: number): string {
