@@ -17,6 +17,10 @@
  * 3. `servesSort` is set only when the index scan order (ascending, or descending with `reverse`) equals the
  *    query order: the non-constant index fields equal the non-constant sort keys, every sort key has the
  *    direction of the last one (which also orders the id tie-break), and there is at most one key range.
+ * 4. A multi-entry index probed by `contains` reads one key range `[value | …)` whose keys are `value | id`
+ *    (`encodeKeyV1([element, id])`, one per distinct element, so each document at most once), i.e. ids in
+ *    ascending order. It serves a sort whose keys, after dropping those fixed by single-value equality, are none
+ *    (id tie-break in the direction of the last key) or start with `_id` (in that key's direction).
  *
  * @packageDocumentation
  */
@@ -45,7 +49,7 @@ export type PhysicalAccess =
       readonly reverse: boolean;
       readonly equalityFields: number;
       readonly rangeField: boolean;
-      /** For each index field: the constant it is fixed to by equality, if any. */
+      /** For each index field: the constant it is fixed to by equality (multi-entry: the probed element), if any. */
       readonly fixed: readonly ({ value: Value } | undefined)[];
     };
 
@@ -203,9 +207,15 @@ function indexCandidate(
     const c = cs.find((x) => x.op === 'contains' && samePath(x.path, index.fields[0]));
     if (c === undefined || c.op !== 'contains') return undefined;
     const e = encodeKeyPrefix([c.value]);
+    // Order service (invariant 4): one probed element value, so the keys read are `value | id` in id order.
+    // Sort keys fixed by equality compare equal on every match; the first remaining key must be `_id` (ids are
+    // unique, so later keys never decide), or none remain and the id tie-break is the whole order.
+    const rest = sort.filter((s) => fixedOf(s.path) === undefined);
+    const servesSort = rest.length === 0 || isIdPath(rest[0].path);
+    const dir = rest.length ? rest[0].dir : sort.length ? sort[sort.length - 1].dir : 'asc';
     return {
-      index, ranges: [{ lo: e, hi: prefixEnd(e) }], servesSort: false, reverse: false,
-      equalityFields: 1, rangeField: false, fixed: [undefined], bound: 1,
+      index, ranges: [{ lo: e, hi: prefixEnd(e) }], servesSort, reverse: servesSort && dir === 'desc',
+      equalityFields: 1, rangeField: false, fixed: [{ value: c.value }], bound: 1,
     };
   }
   // Equality prefix, then at most one range on the next field.
