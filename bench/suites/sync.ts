@@ -10,19 +10,26 @@
  *   Preparation (not timed): device A (Database on `MemoryFileSystem`) writes N single awaited `put`s of ~40-byte
  *   documents, so every put is its own signed entry (N entries, not group-committed batches), then pushes them to
  *   the relay over SSE/POST; the relay stores and fsyncs them in its data directory before the replica connects.
+ * - `catch-up-100000-browser` (entries/s): the same catch-up into headless Chromium (bench/sync/catch-up.worker.ts:
+ *   a dedicated worker, `Database` on `MemoryFileSystem`, `openRelayTransport` with the browser's own EventSource;
+ *   relay started with CORS `*`). The worker pulls everything the relay holds at that point (the N entries, the
+ *   admissions and the live-relay writes) and times itself from before authentication to the last entry ingested.
  * - `live-relay-p50`, `live-relay-p99` (ms): from a commit on device A (`Database.onCommit`, local) to the
  *   `onCommit` callback on device B (what live queries run on), both Node devices (Databases on
  *   `MemoryFileSystem`) connected to the same relay over loopback SSE. 300 writes (50 with `--quick`), one at a
  *   time, each waiting until B has it; 20 unmeasured warm-up writes first. Both times are `performance.now()` in
  *   one process.
  * - `live-webrtc-p50`, `live-webrtc-p99` (ms): `measureLiveWebRtc()` of test/browser/webrtc-bench.ts (two
- *   Chromium profiles, OPFS, loopback WebRTC). `HEARTH_BENCH_NO_BROWSER=1` skips it.
+ *   Chromium profiles, OPFS, loopback WebRTC). `HEARTH_BENCH_NO_BROWSER=1` skips both browser workloads.
+ *
+ * Each workload runs once (no repetitions: preparing 100,000 entries dominates the suite's time), so figures vary
+ * by run more than the medians of the other suites.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { MemoryFileSystem } from '@hearth/io';
 import { Database } from '@hearth/db';
-import { generateKeypair, type Keypair } from '@hearth/log';
+import { exportSecretKey, generateKeypair, type Keypair } from '@hearth/log';
 import { DatabaseReplica, FetchEventSource, SyncNode, openRelayTransport, type SseClientTransport } from '@hearth/sync';
 import { createRelay, type Relay } from '@hearth/relay';
 import { now, percentile, type Row, type SuiteContext } from '../lib.js';
@@ -48,10 +55,15 @@ async function connect(d: Device, relay: Relay): Promise<Uint8Array> {
   return grant.relayKey;
 }
 
-async function close(d: Device): Promise<void> {
-  d.transport?.close('bench done');
+/** Closes the device's transport and waits for its node to settle. */
+async function drop(d: Device, reason: string): Promise<void> {
+  d.transport?.close(reason);
   d.transport = null;
   await d.node.idle();
+}
+
+async function close(d: Device): Promise<void> {
+  await drop(d, 'bench done');
   d.node.close();
   await d.db.close();
 }
@@ -75,10 +87,12 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
   const n = ctx.quick ? 10_000 : 100_000;
   const dataDir = join(ctx.tmpDir, 'relay');
   mkdirSync(dataDir, { recursive: true });
-  const relay = await createRelay({ dataDir, port: 0, heartbeatMs: 0 });
+  const relay = await createRelay({ dataDir, port: 0, heartbeatMs: 0, corsOrigins: ['*'] });
   const a = await openDevice(null);
   const space = a.keypair.publicKey;
   const devices: Device[] = [a];
+  const browserKey = generateKeypair();
+  const size = ctx.quick ? 10_000 : 100_000;
   try {
     // ---- prepare: A writes n single entries and pushes them to the relay
     ctx.log(`preparing ${n} entries on device A`);
@@ -92,20 +106,17 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
     const host = (): Database | undefined => relay.spaces.get(hex(space))?.db;
     await until(() => host() !== undefined && held(host()!) >= n, 'the relay to hold all entries');
     ctx.log(`  relay holds ${n} entries after ${((now() - t) / 1000).toFixed(1)} s`);
-    a.transport?.close('prepared');
-    a.transport = null;
-    await a.node.idle();
+    await drop(a, 'prepared');
 
     // ---- catch-up into a fresh Node replica
     {
       const b = await openDevice(space);
       devices.push(b);
       await a.node.admit(b.keypair.publicKey); // local admission; pushed to the relay on A's next connection
+      await a.node.admit(browserKey.publicKey);
       await connect(a, relay);
-      await until(() => relay.spaces.get(hex(space))!.isMember(b.keypair.publicKey), 'the relay to learn B is a member');
-      a.transport?.close('admitted B');
-      a.transport = null;
-      await a.node.idle();
+      await until(() => relay.spaces.get(hex(space))!.isMember(b.keypair.publicKey) && relay.spaces.get(hex(space))!.isMember(browserKey.publicKey), 'the relay to learn B and the browser are members');
+      await drop(a, 'admitted B');
       const target = held(host()!);
       ctx.log(`catch-up: fresh replica pulls ${target} entries`);
       const t0 = now();
@@ -114,7 +125,7 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
       const ms = now() - t0;
       if (b.db.get('notes', `n${n - 1}`) === undefined) throw new Error('sync bench: the last document is missing on the replica');
       rows.push({
-        workload: `catch-up-${ctx.quick ? 10_000 : 100_000}-node`,
+        workload: `catch-up-${size}-node`,
         system: 'hearth',
         value: Math.round(target / (ms / 1000)),
         unit: 'entries/s',
@@ -151,9 +162,40 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
         if (i >= warmup) lat.push(seen.get(id)! - ta);
       }
       off();
+      await drop(a, 'live done');
       const extra = { n: writes, devices: 'two Node devices (Database on MemoryFileSystem), one in-process relay, loopback SSE down / POST up' };
       rows.push({ workload: 'live-relay-p50', system: 'hearth', value: +percentile(lat, 50).toFixed(2), unit: 'ms', ...extra });
       rows.push({ workload: 'live-relay-p99', system: 'hearth', value: +percentile(lat, 99).toFixed(2), unit: 'ms', ...extra });
+    }
+
+    // ---- catch-up into a fresh replica in Chromium: everything the relay holds (the N entries, the admissions and
+    // the live-relay writes), counted and timed in the worker
+    if (process.env.HEARTH_BENCH_NO_BROWSER !== '1') {
+      const { withBrowser } = await import('../../test/browser/harness.js');
+      const total = held(host()!);
+      ctx.log(`catch-up in Chromium: ${total} entries`);
+      const [res] = await withBrowser(async (s) => {
+        const url = await s.bundle('bench/sync/catch-up.worker.ts', {
+          define: {
+            RELAY_URL: JSON.stringify(relay.url),
+            DEVICE_SECRET: JSON.stringify(hex(exportSecretKey(browserKey))),
+            SPACE_HEX: JSON.stringify(hex(space)),
+            TARGET: String(total),
+          },
+        });
+        return s.runWorker<{ ms: number; held: number }>(url, { timeoutMs: 600_000 });
+      });
+      rows.push({
+        workload: `catch-up-${size}-browser`,
+        system: 'hearth',
+        value: Math.round(res.held / (res.ms / 1000)),
+        unit: 'entries/s',
+        n: res.held,
+        ms: +res.ms.toFixed(1),
+        replica: 'Chromium dedicated worker, Database on MemoryFileSystem, browser EventSource',
+        relay: 'in-process @hearth/relay (Node), loopback, CORS',
+      });
+      ctx.log(`  ${res.held} entries in ${res.ms.toFixed(0)} ms`);
     }
   } finally {
     for (const d of devices) await close(d).catch(() => undefined);

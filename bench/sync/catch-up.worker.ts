@@ -1,0 +1,39 @@
+/**
+ * In Chromium (a dedicated worker; the browser's own EventSource and fetch): a fresh replica (`Database` on
+ * `MemoryFileSystem`, `SyncNode`, `openRelayTransport`) catches up from a live relay. Driven by bench/suites/sync.ts
+ * (`catch-up-*-browser`); posts `{ ms, held }`: the time from just before authentication to the moment the state
+ * vector holds `TARGET` entries (each verified and applied by `ingest`).
+ */
+import { main, emit } from '../../test/browser/worker-kit.js';
+import { MemoryFileSystem } from '@hearth/io';
+import { Database } from '@hearth/db';
+import { keypairFromSecretKey } from '@hearth/log';
+import { DatabaseReplica, SyncNode, openRelayTransport } from '@hearth/sync';
+
+declare const RELAY_URL: string;
+declare const DEVICE_SECRET: string;
+declare const SPACE_HEX: string;
+declare const TARGET: number;
+
+const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
+
+main(async () => {
+  const keypair = keypairFromSecretKey(fromHex(DEVICE_SECRET));
+  const space = fromHex(SPACE_HEX);
+  const db = await Database.open({ fs: new MemoryFileSystem(), name: 'db', keypair });
+  const node = new SyncNode({ replica: new DatabaseReplica(db), keypair, space });
+  const held = (): number => db.stateVector().reduce((n, e) => n + e.seq, 0);
+  const t0 = performance.now();
+  const { transport } = await openRelayTransport({ url: RELAY_URL, space, keypair });
+  node.connect(transport);
+  const end = Date.now() + 600_000;
+  while (held() < TARGET) {
+    if (Date.now() > end) throw new Error(`timed out: ${held()} of ${TARGET} entries`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const ms = performance.now() - t0;
+  emit({ ms, held: held() });
+  transport.close();
+  node.close();
+  await db.close();
+});
