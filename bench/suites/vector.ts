@@ -29,12 +29,26 @@
  *   `glove-100d-knn10-batch-call` (search loop in TypeScript, one WASM call per expanded node computing all its
  *   neighbours' distances), `glove-100d-knn10-single-call` (one WASM call per distance) and `glove-100d-knn10-ts`
  *   (no WASM: the TypeScript kernels).
+ *
+ * Browser part (rows suffixed `-browser`, field `env: 'chromium-worker'`): the same data, queries, ground truth,
+ * M / ef_construction / seed and ef_search values, in a dedicated module worker of headless Chromium
+ * (`bench/browser/vector.worker.ts`): Hearth (`HnswIndex.create`, WASM kernels) against hnswlib-wasm (hnswlib-node
+ * cannot run there). Rows `glove-100d-build-browser` (ms), `glove-100d-memory-browser` (MiB) and
+ * `glove-100d-knn10-browser` (queries/s with `recall`, `ef`). Times are wall times (no CPU clock in a worker).
+ * N in the browser: 20,000 with `--quick`, else 50,000 (a 100,000-vector build of hnswlib-wasm alone takes minutes
+ * of wall time on the shared 2-core machine); override with `HEARTH_BENCH_BROWSER_N`. The base vectors are the
+ * first N of the Node base, and the ground truth is recomputed for them by the flat index in Node.
+ *
+ * Parts: `HEARTH_BENCH_PART=node` or `=browser` runs only that part (default: both, Node first). A browser-only run
+ * keeps the Node rows of the previous bench/results/vector.json (same --quick setting), each marked with
+ * `carriedFrom` (that run's date), so the file still holds both parts; a node-only run has no browser rows.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { FlatIndex, HnswIndex, TS_KERNELS, loadKernels, type HnswState } from '@hearth/vector';
+import { openBrowser } from '../../test/browser/harness.js';
 import { median, now, type Row, type SuiteContext } from '../lib.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -177,6 +191,9 @@ export default async function vector(ctx: SuiteContext): Promise<Row[]> {
   });
   ctx.log(`ground truth for ${QUERIES} queries over ${N} vectors in ${Math.round(gtCpu)} ms`);
   rows.push({ workload: 'glove-100d-knn10-flat', system: 'hearth', value: Math.round((QUERIES / gtCpu) * 1000), unit: 'queries/s', n: N, recall: 1 });
+  const part = process.env.HEARTH_BENCH_PART ?? 'all';
+  if (!['all', 'node', 'browser'].includes(part)) throw new RangeError(`HEARTH_BENCH_PART: expected node | browser, got ${part}`);
+  if (part === 'browser') return [...carriedNodeRows(ctx), ...(await browserPart(ctx, base, queries, systems, kernels))];
 
   const main: Searcher[] = [];
   const variants: Searcher[] = [];
@@ -266,7 +283,54 @@ export default async function vector(ctx: SuiteContext): Promise<Row[]> {
 
   measureCurves(rows, main, queries, truth, EFS, N, ctx.log);
   if (variants.length) measureCurves(rows, variants, queries, truth, VARIANT_EFS, N, ctx.log);
+  if (part === 'all') rows.push(...(await browserPart(ctx, base, queries, systems, kernels)));
   return rows;
+}
+
+/** The Node rows of the previous results file (same `quick`), marked `carriedFrom`; none if there is none. */
+function carriedNodeRows(ctx: SuiteContext): Row[] {
+  const file = join(root, 'bench', 'results', 'vector.json');
+  if (!existsSync(file)) return [];
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as { date: string; quick: boolean; rows: Row[] };
+  if (prev.quick !== ctx.quick) return [];
+  const kept = prev.rows.filter((r) => !r.workload.endsWith('-browser')).map((r) => ({ ...r, carriedFrom: (r.carriedFrom as string | undefined) ?? prev.date }));
+  ctx.log(`browser part only: keeping ${kept.length} Node rows from the run of ${prev.date}`);
+  return kept;
+}
+
+/**
+ * Runs the browser part: writes the first `n` base vectors, the queries and their exact top-K labels (flat index,
+ * here in Node) into the served directory, serves hnswlib-wasm's Emscripten module beside them, and runs
+ * `bench/browser/vector.worker.ts` in a dedicated worker of headless Chromium, returning its rows.
+ */
+async function browserPart(ctx: SuiteContext, base: Float32Array[], queries: Float32Array[], systems: string[], kernels: Awaited<ReturnType<typeof loadKernels>>): Promise<Row[]> {
+  const n = Math.min(base.length, Number(process.env.HEARTH_BENCH_BROWSER_N ?? (ctx.quick ? 20_000 : 50_000)));
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`HEARTH_BENCH_BROWSER_N: expected a positive integer, got ${process.env.HEARTH_BENCH_BROWSER_N}`);
+  const flat = new FlatIndex({ dim: DIM, metric: 'cosine', kernels, capacity: n });
+  for (let i = 0; i < n; i++) flat.add(i, base[i]);
+  const truth = new Int32Array(queries.length * K);
+  queries.forEach((q, i) => flat.search(q, { k: K }).forEach((h, j) => (truth[i * K + j] = h.id as number)));
+  const baseBuf = new Float32Array(n * DIM);
+  for (let i = 0; i < n; i++) baseBuf.set(base[i], i * DIM);
+  const qBuf = new Float32Array(queries.length * DIM);
+  queries.forEach((q, i) => qBuf.set(q, i * DIM));
+  const modPath = join(root, 'node_modules', 'hnswlib-wasm', 'dist');
+  const file = readdirSync(modPath).find((f) => /^hnswlib-[0-9a-f]+\.js$/.test(f))!;
+  const b = await openBrowser();
+  try {
+    b.addFile('vector-base.f32', new Uint8Array(baseBuf.buffer));
+    b.addFile('vector-queries.f32', new Uint8Array(qBuf.buffer));
+    b.addFile('vector-truth.i32', new Uint8Array(truth.buffer));
+    b.addFile('hnswlib-wasm.js', readFileSync(join(modPath, file)));
+    const config = { dim: DIM, n, queries: queries.length, k: K, M, efConstruction: EF_CONSTRUCTION, seed: SEED, efs: EFS, reps: REPS, systems: systems.filter((s) => s !== 'hnswlib-node') };
+    const url = await b.bundle('bench/browser/vector.worker.ts', { name: 'vector-bench.js', define: { CONFIG: JSON.stringify(config) } });
+    ctx.log(`running the browser part in Chromium (n = ${n})`);
+    const rows = await b.runWorker<Row>(url, { timeoutMs: 30 * 60_000 });
+    for (const r of rows) ctx.log(`${r.workload} ${r.system}${r.ef !== undefined ? ` ef=${r.ef}` : ''}: ${r.value} ${r.unit}${r.recall !== undefined ? `, recall@10 ${r.recall}` : ''}`);
+    return rows;
+  } finally {
+    await b.close();
+  }
 }
 
 interface HnswlibWasm {
