@@ -22,11 +22,13 @@
  * - `live-webrtc-p50`, `live-webrtc-p99` (ms): `measureLiveWebRtc()` of test/browser/webrtc-bench.ts (two
  *   Chromium profiles, OPFS, loopback WebRTC). `HEARTH_BENCH_NO_BROWSER=1` skips both browser workloads.
  *
+ * `HEARTH_BENCH_CPUPROFILE=<file>` writes a V8 CPU profile of the Node catch-up alone.
+ *
  * Each workload runs once (no repetitions: preparing 100,000 entries dominates the suite's time), so figures vary
  * by run more than the medians of the other suites.
  */
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { MemoryFileSystem } from '@hearth/io';
 import { Database } from '@hearth/db';
 import { exportSecretKey, generateKeypair, type Keypair } from '@hearth/log';
@@ -80,6 +82,28 @@ async function until(cond: () => boolean, what: string, ms = 600_000, pollMs = 5
   }
 }
 
+/**
+ * `HEARTH_BENCH_CPUPROFILE=<file>`: a V8 CPU profile of the Node catch-up alone (this process: replica and relay),
+ * written as a `.cpuprofile` (open in Chrome DevTools). A no-op otherwise.
+ */
+async function startProfile(): Promise<{ stop(ctx: SuiteContext): Promise<void> }> {
+  const file = process.env.HEARTH_BENCH_CPUPROFILE;
+  if (!file) return { stop: async () => undefined };
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    stop: async (ctx) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      ctx.log(`  CPU profile of the catch-up written to ${file}`);
+    },
+  };
+}
+
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
@@ -119,10 +143,12 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
       await drop(a, 'admitted B');
       const target = held(host()!);
       ctx.log(`catch-up: fresh replica pulls ${target} entries`);
+      const profile = await startProfile();
       const t0 = now();
       await connect(b, relay);
       await until(() => held(b.db) >= target, 'the replica to catch up', 600_000, 2);
       const ms = now() - t0;
+      await profile.stop(ctx);
       if (b.db.get('notes', `n${n - 1}`) === undefined) throw new Error('sync bench: the last document is missing on the replica');
       rows.push({
         workload: `catch-up-${size}-node`,
