@@ -294,7 +294,7 @@ function carriedNodeRows(ctx: SuiteContext): Row[] {
   const prev = JSON.parse(readFileSync(file, 'utf8')) as { date: string; quick: boolean; rows: Row[] };
   if (prev.quick !== ctx.quick) return [];
   const kept = prev.rows.filter((r) => !r.workload.endsWith('-browser')).map((r) => ({ ...r, carriedFrom: (r.carriedFrom as string | undefined) ?? prev.date }));
-  ctx.log(`browser part only: keeping ${kept.length} Node rows from the run of ${prev.date}`);
+  ctx.log(`browser part only: keeping ${kept.length} Node rows from the run(s) of ${[...new Set(kept.map((r) => r.carriedFrom))].join(', ')}`);
   return kept;
 }
 
