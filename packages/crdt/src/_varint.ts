@@ -1,6 +1,6 @@
 /**
  * Unsigned LEB128 varints (as in protobuf), restricted to safe integers, with canonical (minimal) decoding.
- * Internal to `@hearth/crdt`.
+ * Exported from `@hearth/crdt` for the other binary formats that use it (`@hearth/db`'s ops payload).
  */
 
 /** Bytes needed to write `n` as a varint. */

@@ -39,3 +39,5 @@ export type { DocState, DocOp, FieldState, ResetState, FieldValues } from './doc
 export { encodeDocStateV1, decodeDocStateV1, stateHash } from './encoding.js';
 export { CrdtErrorCode, ClockDriftError } from './errors.js';
 export * as docStateConstants from './constants.js';
+/** Unsigned LEB128 varints with canonical decoding, shared by Hearth's binary formats (doc state, ops). */
+export { varintSize, writeVarint, readVarint } from './_varint.js';

@@ -10,7 +10,7 @@
  */
 import type { DocState, FieldState } from '@hearth/crdt';
 import { compareCodePoints } from './values.js';
-import { varintSize, writeVarint } from './_varint.js';
+import { varintSize, writeVarint } from '@hearth/crdt';
 
 const utf8 = new TextEncoder();
 const DOC_STATE_V1 = 0x01;

@@ -65,7 +65,7 @@ import { loadOrCreateKeypair } from './keypair-file.js';
 import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOptions, type KvView } from './_read.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
 import { encodeFieldValueV1, type DocValue, type Document } from './values.js';
-import { writeVarint } from './_varint.js';
+import { writeVarint } from '@hearth/crdt';
 import { VectorIndexes, type NearestHit, type NearestOptions, type NearestPlan, type VectorIndexInfo, type VectorIndexOptions, type VectorRecovery } from './_vectors.js';
 import type { AdaptivePolicyOptions, Diff, Explain, IndexEntry, IndexInfo, KeyRange, Path, Query, QueryResult, QueryStore } from '@hearth/query';
 import { IndexManager, type CreateIndexOptions, type IndexStatus } from './_indexes.js';

@@ -19,7 +19,7 @@ import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, OP_DELETE, OP_PATCH, OP_PUT, OPS_V1
 import { DbError, DbErrorCode } from './errors.js';
 import { fieldNameProblem } from './_keys.js';
 import { decodeFieldValueV1 } from './values.js';
-import { readVarint, writeVarint } from './_varint.js';
+import { readVarint, writeVarint } from '@hearth/crdt';
 
 /** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
 export type Op =
