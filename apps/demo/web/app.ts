@@ -258,6 +258,15 @@ export function startApp(options: AppOptions): () => void {
     dirty = false;
   };
 
+  // While a selected note is loading, the editor is read-only and Save is off: input typed before the note arrives
+  // would otherwise be overwritten by it, or saved as a new note (nothing is being edited yet).
+  const setLoading = (loading: boolean): void => {
+    for (const el of [titleInput, bodyInput, tagsInput]) el.readOnly = loading;
+    saveBtn.disabled = loading;
+    if (loading) editor.setAttribute('aria-busy', 'true');
+    else editor.removeAttribute('aria-busy');
+  };
+
   const showSimilar = async (id: string): Promise<void> => {
     similarList.replaceChildren();
     similarNote.textContent = 'Looking…';
@@ -294,6 +303,7 @@ export function startApp(options: AppOptions): () => void {
       else b.removeAttribute('aria-current');
     }
     if (id === null) {
+      setLoading(false);
       editorHeading.textContent = 'New note';
       deleteBtn.disabled = true;
       fill(null);
@@ -306,10 +316,12 @@ export function startApp(options: AppOptions): () => void {
     editorHeading.textContent = 'Edit note';
     editorStatus.textContent = '';
     deleteBtn.disabled = false;
+    setLoading(true);
     watch = notes.watch(id);
     let first = true;
     watch.listen((doc) => {
       if (selected !== id) return;
+      if (first) setLoading(false);
       if (doc === undefined) {
         editorStatus.textContent = 'This note was deleted.';
         editing = null;
