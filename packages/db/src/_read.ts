@@ -1,9 +1,10 @@
 /**
  * Reading documents out of the LSM (shared by the Database's latest view and its snapshots). Internal.
  */
-import { decodeDocStateV1, docFields, type DocState } from '@hearth/crdt';
+import { docFields, type DocState } from '@hearth/crdt';
 import type { Entry, RangeOptions } from '@hearth/lsm';
 import { checkCollection, checkId, collectionEnd, collectionStart, docKey, idOfKey } from './_keys.js';
+import { decodeVisibleDoc } from './_decode.js';
 import { compareCodePoints, decodeFieldValueV1, type Document } from './values.js';
 
 /** Options of iteration over a collection. Bounds are document ids; order is by the UTF-8 bytes of ids. */
@@ -60,7 +61,7 @@ export function readDoc(view: KvView, collection: string, id: string): Document 
   const c = collectionBytes(collection);
   checkId(id, collection);
   const v = view.get(docKey(c, id));
-  return v === undefined ? undefined : visibleDocument(decodeDocStateV1(v));
+  return v === undefined ? undefined : decodeVisibleDoc(v);
 }
 
 /** Iterates `[id, document]` pairs of a collection, skipping deleted documents. */
@@ -84,7 +85,7 @@ export function* iterateDocs(view: KvView, collection: string, options: IterateO
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) throw new RangeError(`"limit" expected a number >= 0, got ${limit}`);
   if (limit === 0) return;
   for (const e of view.iterate(range)) {
-    const doc = visibleDocument(decodeDocStateV1(e.value));
+    const doc = decodeVisibleDoc(e.value);
     if (doc === undefined) continue;
     yield [idOfKey(e.key, c.length), doc];
     if (--limit <= 0) return;
