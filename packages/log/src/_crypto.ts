@@ -69,17 +69,53 @@ function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return b as Uint8Array<ArrayBuffer>;
 }
 
-/** SHA-256 of `data` (FIPS 180-4), synchronously with noble. */
+type NodeHashFn = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
+
+/**
+ * Node's one-shot native `crypto.hash` (Node >= 20.12), reached through `process.getBuiltinModule` (Node >= 20.16)
+ * so that bundles for browsers carry no `node:crypto` import; null elsewhere (browsers, older Node).
+ */
+const nodeHash: NodeHashFn | null = (() => {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const mod = proc?.getBuiltinModule?.('node:crypto') as { hash?: unknown } | undefined;
+    return typeof mod?.hash === 'function' ? (mod.hash as NodeHashFn) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * SHA-256 of `data` (FIPS 180-4), synchronously: Node's native `crypto.hash` when present (about 5x faster than
+ * pure JS for the 100-300 byte inputs of entries and link hashes), noble otherwise. Returns a plain Uint8Array
+ * (never a pooled Buffer view) of 32 bytes.
+ */
 export function sha256Sync(data: Uint8Array): Uint8Array {
+  if (nodeHash !== null) {
+    const h = nodeHash('sha256', data, 'buffer');
+    return new Uint8Array(h.buffer, h.byteOffset, 32);
+  }
   return nobleSha256(data);
 }
 
-/** SHA-256 of `data`: WebCrypto for large inputs when available (about 8x faster), noble otherwise. */
+/** Whether {@link sha256} answers synchronously for `data` (then {@link sha256Sync} gives the same bytes). */
+export function sha256IsSync(data: Uint8Array, backend: CryptoBackend = 'auto'): boolean {
+  return nodeHash !== null || backend === 'noble' || subtle === undefined || data.length < WEBCRYPTO_HASH_MIN_BYTES;
+}
+
+/** {@link sha256} without a promise when the answer is synchronous (hot loops: one microtask less per entry). */
+export function sha256Fast(data: Uint8Array, backend: CryptoBackend = 'auto'): Uint8Array | Promise<Uint8Array> {
+  if (!sha256IsSync(data, backend)) return sha256(data, backend);
+  return backend === 'noble' ? nobleSha256(data) : sha256Sync(data);
+}
+
+/**
+ * SHA-256 of `data`: native and synchronous in Node; in browsers WebCrypto for large inputs (about 8x faster),
+ * noble otherwise.
+ */
 export async function sha256(data: Uint8Array, backend: CryptoBackend = 'auto'): Promise<Uint8Array> {
-  if (subtle !== undefined && backend !== 'noble' && data.length >= WEBCRYPTO_HASH_MIN_BYTES) {
-    return new Uint8Array(await subtle.digest('SHA-256', buf(data)));
-  }
-  return nobleSha256(data);
+  if (!sha256IsSync(data, backend)) return new Uint8Array(await subtle!.digest('SHA-256', buf(data)));
+  return backend === 'noble' ? nobleSha256(data) : sha256Sync(data);
 }
 
 // --- keys -----------------------------------------------------------------------------------------------------

@@ -46,6 +46,18 @@ export function encodeFrameHeader(entry: Uint8Array): Uint8Array {
 }
 
 /**
+ * Writes the record holding `entry` (frame header then entry) into `out` at `at`; returns the offset after it.
+ * Same bytes as {@link encodeFrameHeader} followed by `entry`. REQUIRES: `8 + entry.length` bytes of room.
+ */
+export function writeRecord(out: Uint8Array, at: number, entry: Uint8Array): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(at, entry.length);
+  view.setUint32(at + 4, crc32c(entry, 0, entry.length, crc32c(out, at, at + 4)));
+  out.set(entry, at + FRAME_HEADER_BYTES);
+  return at + FRAME_HEADER_BYTES + entry.length;
+}
+
+/**
  * Whether `buf[at, at + 8 + length)` is a record whose checksum matches. REQUIRES: the 8 header bytes and the
  * `length` bytes the header names are inside `buf`.
  */

@@ -26,8 +26,8 @@
  */
 import { CorruptionError, IoError, IoErrorCode, type FileHandle, type FileSystem } from '@hearth/io';
 import { isMarkedVerified } from './_brand.js';
-import { sha256 } from './_crypto.js';
-import { checkFileHeader, encodeFileHeader, encodeFrameHeader, frameChecksumOk, frameLength } from './_frame.js';
+import { sha256, sha256Fast } from './_crypto.js';
+import { checkFileHeader, encodeFileHeader, encodeFrameHeader, frameChecksumOk, frameLength, writeRecord } from './_frame.js';
 import {
   ENTRY_MIN_BYTES,
   ENTRY_OFFSET,
@@ -304,9 +304,19 @@ export class FeedStore {
     return this.serialize(async () => {
       let appended = 0;
       let duplicates = 0;
-      for (const e of entries) {
-        if (await this.appendOne(e)) appended++;
+      let i = 0;
+      while (i < entries.length) {
+        // Fast path: the longest run of entries that continue one feed's head, written as one buffer.
+        const run = this.continuingRun(entries, i);
+        if (run !== null) {
+          this.appendRun(run.file, entries, i, run.end);
+          appended += run.end - i;
+          i = run.end;
+          continue;
+        }
+        if (await this.appendOne(entries[i])) appended++;
         else duplicates++;
+        i++;
       }
       return { appended, duplicates };
     });
@@ -357,7 +367,8 @@ export class FeedStore {
       if (entry.seq !== seq || (prevHash !== null && !equalBytes(entry.prev, prevHash))) {
         throw new CorruptionError(`stored entry at seq ${seq} does not continue the chain`, { path: file.path, offset: at });
       }
-      const signingHash = await sha256(entry.bytes.subarray(0, entry.bytes.length - SIGNATURE_BYTES));
+      const h = sha256Fast(entry.bytes.subarray(0, entry.bytes.length - SIGNATURE_BYTES));
+      const signingHash = h instanceof Uint8Array ? h : await h;
       const hash = linkHash(signingHash, entry.signature);
       out.push(_withHashes(entry, signingHash, hash));
       prevHash = hash;
@@ -488,6 +499,56 @@ export class FeedStore {
   private async fileFor(feed: Uint8Array): Promise<FeedFile> {
     const hex = feedIdToHex(feed);
     return this.files.get(hex) ?? (await this.openFeedFile(feed.slice(), true));
+  }
+
+  /**
+   * The run `entries[from, end)` (end > from) of entries of one open, unfrozen feed that continue its head one by
+   * one (seq = head + 1, prev = the head's hash): what {@link FeedStore.appendOne} would append without a question.
+   * Null if `entries[from]` is not such an entry (a duplicate, fork, gap, frozen or new feed: the slow path).
+   */
+  private continuingRun(entries: readonly VerifiedEntry[], from: number): { file: FeedFile; end: number } | null {
+    const first = entries[from];
+    const f = this.files.get(feedIdToHex(first.feed));
+    if (f === undefined || f.frozen) return null;
+    let seq = f.offsets.length;
+    let head = f.headHash;
+    let end = from;
+    while (end < entries.length) {
+      const e = entries[end];
+      if (e.seq !== seq + 1 || (e.feed !== first.feed && !equalBytes(e.feed, f.feed))) break;
+      if (seq > 0 && !equalBytes(e.prev, head!)) break;
+      seq++;
+      head = e.hash;
+      end++;
+    }
+    return end > from ? { file: f, end } : null;
+  }
+
+  /** Writes a run found by {@link FeedStore.continuingRun} with one write (cut back on failure, as appendOne). */
+  private appendRun(f: FeedFile, entries: readonly VerifiedEntry[], from: number, end: number): void {
+    let size = 0;
+    for (let i = from; i < end; i++) size += FRAME_HEADER_BYTES + entries[i].bytes.length;
+    const buf = new Uint8Array(size);
+    const offsets: number[] = new Array(end - from);
+    let at = 0;
+    for (let i = from; i < end; i++) {
+      offsets[i - from] = f.end + at;
+      at = writeRecord(buf, at, entries[i].bytes);
+    }
+    try {
+      f.fh.write(f.end, buf);
+    } catch (err) {
+      try {
+        f.fh.truncate(f.end);
+      } catch {
+        /* the original error is the one to report; open() cuts the partial record if this also failed */
+      }
+      throw err;
+    }
+    for (const o of offsets) f.offsets.push(o);
+    f.end += size;
+    f.headHash = entries[end - 1].hash;
+    f.dirty = true;
   }
 
   /** Appends one entry; false if it was a duplicate. */

@@ -501,3 +501,31 @@ test('use after close is HEARTH_CLOSED; close is idempotent', async () => {
   await assert.rejects(store.sync(), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED');
   await assert.rejects(store.read(kp.publicKey, 1, 1), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED');
 });
+
+test('one append of mixed runs (two feeds, duplicates, a fork mid-batch) writes what appends one by one write', async () => {
+  const a = generateKeypair();
+  const b = generateKeypair();
+  const as = await makeChain(a, 8);
+  const bs = await makeChain(b, 4);
+  const altA7 = await signEntry({ seq: 7, prev: as[5].hash, hlc: 99n, ops: new Uint8Array([7]) }, a);
+  const batch = [...as.slice(0, 5), ...bs.slice(0, 3), as[2], as[5], bs[3], as[6]];
+  const one = await FeedStore.open({ fs: new MemoryFileSystem(), dir: 'feeds' });
+  const fsMany = new MemoryFileSystem();
+  const many = await FeedStore.open({ fs: fsMany, dir: 'feeds' });
+  const fsSingle = new MemoryFileSystem();
+  const single = await FeedStore.open({ fs: fsSingle, dir: 'feeds' });
+  assert.deepEqual(await many.append(batch), { appended: 11, duplicates: 1 });
+  for (const e of batch) await single.append([e]);
+  await many.sync();
+  await single.sync();
+  for (const kp of [a, b]) {
+    assert.deepEqual(await fileBytes(fsMany, feedPath(kp)), await fileBytes(fsSingle, feedPath(kp)));
+    assert.deepEqual(many.head(kp.publicKey), single.head(kp.publicKey));
+  }
+  assert.deepEqual((await many.read(a.publicKey, 1, 7)).map((e) => hex(e.hash)), as.slice(0, 7).map((e) => hex(e.hash)));
+  // a fork in the middle of a run: the entries before it stay appended, the feed freezes
+  await one.append(as.slice(0, 5));
+  await assert.rejects(one.append([as[5], altA7, as[7]]), (e: unknown) => e instanceof ForkError && e.seq === 7);
+  assert.equal(one.head(a.publicKey)?.seq, 7); // altA7 continues seq 6; seq 8 does not link to it
+  assert.equal(one.isFrozen(a.publicKey), true);
+});
