@@ -47,6 +47,20 @@ export function parseMembershipRecord(id: string, fields: Readonly<Record<string
   return { subject: feedIdFromHex(m[1]), author: feedIdFromHex(m[2]), at: BigInt('0x' + m[3]), action, role };
 }
 
+const MEMBERS_UTF8 = new TextEncoder().encode(MEMBERS_COLLECTION);
+
+/** Whether `needle` (non-empty) occurs in `hay`. */
+function containsBytes(hay: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0];
+  const last = hay.length - needle.length;
+  for (let i = hay.indexOf(first); i >= 0 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return true;
+  }
+  return false;
+}
+
 function notAdmin(message: string, entry: UnverifiedEntry): SyncError {
   return new SyncError(SyncErrorCode.NOT_ADMIN, message, { feed: feedIdToHex(entry.feed), seq: entry.seq });
 }
@@ -55,7 +69,7 @@ function notAdmin(message: string, entry: UnverifiedEntry): SyncError {
 export interface DatabaseReplicaOptions {
   /** Wall clock used for a record's `at` (ms). Must be the clock the Database's HLC uses. Default `Date.now`. */
   wallClock?: () => number;
-  /** Entries read per `entriesSince` call while filling a batch. Default 64. */
+  /** Most entries read per `entriesSince` call while filling a batch. Default 1,024. */
   readChunk?: number;
 }
 
@@ -64,13 +78,15 @@ export class DatabaseReplica implements SyncReplica {
   private readonly wallClock: () => number;
   private readonly readChunk: number;
   private lastAt = 0n;
+  /** Running estimate of an entry's size (bytes), to size reads to a batch budget. */
+  private avgEntryBytes = 256;
 
   constructor(
     readonly db: Database,
     options: DatabaseReplicaOptions = {},
   ) {
     this.wallClock = options.wallClock ?? Date.now;
-    this.readChunk = options.readChunk ?? 64;
+    this.readChunk = options.readChunk ?? 1024;
   }
 
   get feed(): Uint8Array {
@@ -86,15 +102,18 @@ export class DatabaseReplica implements SyncReplica {
     let bytes = 0;
     let next = fromSeq;
     for (;;) {
-      const got = await this.db.entriesSince(feed, next - 1, this.readChunk);
+      // Read about as many entries as the budget holds (sized by the entries seen so far), never more than readChunk.
+      const want = Math.max(1, Math.min(this.readChunk, Math.ceil((maxBytes - bytes) / this.avgEntryBytes)));
+      const got = await this.db.entriesSince(feed, next - 1, want);
       if (got.length === 0) return out;
       for (const e of got) {
+        this.avgEntryBytes += (e.bytes.length - this.avgEntryBytes) / 16;
         if (out.length > 0 && bytes + e.bytes.length > maxBytes) return out;
         out.push(e.bytes);
         bytes += e.bytes.length;
         next = e.seq + 1;
       }
-      if (got.length < this.readChunk) return out;
+      if (got.length < want) return out;
     }
   }
 
@@ -119,6 +138,9 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   recordsIn(entry: UnverifiedEntry): MembershipRecord[] {
+    // Collection names are literal UTF-8 in the payload's string table (docs/formats/ops.md), so a payload without
+    // the bytes of `_members` writes no record: skip the decode (the common case by far).
+    if (!containsBytes(entry.ops, MEMBERS_UTF8)) return [];
     let ops: Op[];
     try {
       ops = decodeOpsV1(entry.ops, { checkValues: false });

@@ -381,7 +381,7 @@ export class SyncNode implements SessionHost {
         this.refuse(feed, e.seq, new LogError(LogErrorCode.MALFORMED_ENTRY, 'an entry of another feed inside an ENTRIES message', { feed: hex, seq: e.seq }), session, peer);
         break;
       }
-      decoded.push(e.bytes === bytes ? decodeEntryV1(bytes.slice()) : e); // own the bytes: the message buffer may go
+      decoded.push(e); // a view into the message's buffer (fresh per message); `hold` copies what it keeps
     }
     if (decoded.length === 0) return;
     // Keep a feed's order: if earlier entries of it are pending, later ones wait behind them.
@@ -469,7 +469,9 @@ export class SyncNode implements SessionHost {
         this.report({ type: 'rejected', feed, seq: e.seq, error: err, peer: session?.peer ?? null });
         break;
       }
-      map.set(e.seq, { entry: e, peer: session?.peer ?? null });
+      // Own the bytes: a view would keep the whole ENTRIES message alive while the entry waits.
+      const owned = e.bytes.byteLength === e.bytes.buffer.byteLength ? e : decodeEntryV1(e.bytes.slice());
+      map.set(e.seq, { entry: owned, peer: session?.peer ?? null });
       this.pendingHeld += e.bytes.length;
       count++;
     }

@@ -22,23 +22,42 @@ import {
   type Transport,
 } from '../src/index.js';
 import { transportComplianceCases } from './transport-compliance.js';
+import { fromBase64urlPortable, toBase64urlPortable } from '../src/sse/base64url.js';
 
 const SEED = Number(process.env.SSE_SEED ?? 20261121);
 
-test('base64url round-trips any bytes and matches Buffer', () => {
+test('base64url round-trips any bytes and matches Buffer (native and portable paths agree)', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(16), (bytes, offset) => {
       const text = toBase64url(bytes);
       assert.equal(text, Buffer.from(bytes).toString('base64url'));
+      assert.equal(toBase64urlPortable(bytes), text);
       assert.deepEqual(fromBase64url(text), bytes);
+      assert.deepEqual(fromBase64urlPortable(text), bytes);
+      // a view at an offset into a larger buffer encodes only its own bytes
+      const big = new Uint8Array(offset + bytes.length + 3);
+      big.set(bytes, offset);
+      assert.equal(toBase64url(big.subarray(offset, offset + bytes.length)), text);
     }),
     { seed: SEED, numRuns: 300 },
   );
 });
 
-test('base64url refuses non-canonical text', () => {
-  for (const bad of ['A', 'AB=', 'A+', 'A/', 'AB*C', 'AF', 'AAB', 'é']) assert.equal(fromBase64url(bad), null, bad);
+test('base64url refuses non-canonical text (native and portable paths alike)', () => {
+  for (const bad of ['A', 'AB=', 'A+', 'A/', 'AB*C', 'AF', 'AAB', 'é', 'AAAA=', 'AA AA', 'AAAA\n', 'AAAAAF']) {
+    assert.equal(fromBase64url(bad), null, bad);
+    assert.equal(fromBase64urlPortable(bad), null, bad);
+  }
   assert.deepEqual(fromBase64url(''), new Uint8Array(0));
+  // any text: both decoders accept the same strings and give the same bytes
+  const chars = 'AQgw_-Zz09+/= é'.split('');
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 12 }), (cs) => {
+      const t = cs.join('');
+      assert.deepEqual(fromBase64url(t), fromBase64urlPortable(t), JSON.stringify(t));
+    }),
+    { seed: SEED, numRuns: 2000 },
+  );
 });
 
 test('message batches round-trip; malformed or oversized batches are refused with typed errors', () => {

@@ -1,13 +1,76 @@
 /**
- * Base64url (RFC 4648 section 5) without padding, for binary frames in SSE `data:` lines, and hex. Plain functions (no
- * `Buffer`, no `atob` on binary strings) so the same code runs in browsers, workers and Node.
+ * Base64url (RFC 4648 section 5) without padding, for binary frames in SSE `data:` lines, and hex. The platform's
+ * native base64 where it exists (Node's `Buffer`, the TC39 `Uint8Array` base64 methods), portable code otherwise;
+ * decoding accepts only canonical text on every path (the strictness check runs before the native decoder).
  */
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+interface NativeBase64 {
+  encode(bytes: Uint8Array): string;
+  /** REQUIRES: `text` is canonical unpadded base64url (checked by the caller). */
+  decode(text: string): Uint8Array;
+}
+
+type NodeBuffer = {
+  from(a: ArrayBufferLike, offset: number, length: number): { toString(enc: 'base64url'): string };
+  from(text: string, enc: 'base64url'): Uint8Array;
+};
+type U8Base64 = {
+  fromBase64?: (text: string, options: { alphabet: 'base64url'; lastChunkHandling?: 'loose' }) => Uint8Array;
+  prototype: { toBase64?: (options: { alphabet: 'base64url'; omitPadding: boolean }) => string };
+};
+
+/**
+ * The platform's base64url, about 20x faster than the portable code on megabyte frames: Node's `Buffer`, or the
+ * TC39 `Uint8Array.prototype.toBase64` / `Uint8Array.fromBase64` (Chromium >= 140, Firefox >= 133, Safari >= 18.2).
+ * Null where neither exists; the portable functions below are used then. Both give the same bytes.
+ */
+const native: NativeBase64 | null = (() => {
+  const NodeBuf = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+  if (NodeBuf !== undefined && typeof NodeBuf.from === 'function') {
+    return {
+      encode: (b) => NodeBuf.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url'),
+      decode: (t) => {
+        const b = NodeBuf.from(t, 'base64url');
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      },
+    };
+  }
+  const U8 = Uint8Array as unknown as U8Base64;
+  if (typeof U8.fromBase64 === 'function' && typeof U8.prototype.toBase64 === 'function') {
+    const fromBase64 = U8.fromBase64;
+    const toBase64 = U8.prototype.toBase64;
+    return {
+      encode: (b) => toBase64.call(b, { alphabet: 'base64url', omitPadding: true }),
+      decode: (t) => fromBase64(t, { alphabet: 'base64url', lastChunkHandling: 'loose' }),
+    };
+  }
+  return null;
+})();
+
+const BASE64URL_CHARS = /^[A-Za-z0-9_-]*$/;
+
 /** Encodes bytes as base64url, no padding. */
 export function toBase64url(bytes: Uint8Array): string {
+  if (native !== null) return native.encode(bytes);
+  return toBase64urlPortable(bytes);
+}
+
+/** Decodes unpadded base64url; null if the text is not canonical base64url (bad character, length or tail bits). */
+export function fromBase64url(text: string): Uint8Array | null {
+  if (native === null) return fromBase64urlPortable(text);
+  const len = text.length;
+  if (len % 4 === 1 || !BASE64URL_CHARS.test(text)) return null;
+  // Canonical: the unused low bits of the last character are zero (2 chars: 4 bits, 3 chars: 2 bits).
+  const rest = len % 4;
+  if (rest !== 0 && (LOOKUP[text.charCodeAt(len - 1)] & (rest === 2 ? 15 : 3)) !== 0) return null;
+  return native.decode(text);
+}
+
+/** {@link toBase64url} in portable JavaScript (exported for tests: both paths must agree). */
+export function toBase64urlPortable(bytes: Uint8Array): string {
   let out = '';
   const parts: string[] = [];
   let i = 0;
@@ -31,8 +94,8 @@ export function toBase64url(bytes: Uint8Array): string {
   return parts.join('');
 }
 
-/** Decodes unpadded base64url; null if the text is not canonical base64url (bad character, length or tail bits). */
-export function fromBase64url(text: string): Uint8Array | null {
+/** {@link fromBase64url} in portable JavaScript (exported for tests: both paths must agree). */
+export function fromBase64urlPortable(text: string): Uint8Array | null {
   const len = text.length;
   if (len % 4 === 1) return null;
   const out = new Uint8Array(Math.floor((len * 3) / 4));

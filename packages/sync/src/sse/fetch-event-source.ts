@@ -111,20 +111,34 @@ export class FetchEventSource implements EventSourceLike {
         else if (field === 'id' && !value.includes('\0')) lastId = value;
         // `retry` only tunes reconnection, which this implementation never does
       };
+      // `buf[0, scanned)` is known to hold no line break: a long data line arriving in many chunks is scanned once.
+      let scanned = 0;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         buf += decoder.decode(value, { stream: true });
         let start = 0;
-        for (let i = 0; i < buf.length; i++) {
-          const c = buf.charCodeAt(i);
-          if (c !== 10 && c !== 13) continue;
-          if (c === 13 && i + 1 === buf.length) break; // a CR at the end: it may be the first half of CRLF
-          line(buf.slice(start, i));
-          if (c === 13 && buf.charCodeAt(i + 1) === 10) i++;
-          start = i + 1;
+        if (buf.indexOf('\r', scanned) < 0) {
+          // No CR (the usual stream): lines end at LF, found natively.
+          for (let i = buf.indexOf('\n', scanned); i >= 0; i = buf.indexOf('\n', start)) {
+            line(buf.slice(start, i));
+            start = i + 1;
+          }
+          buf = buf.slice(start);
+          scanned = buf.length;
+        } else {
+          let i = scanned;
+          for (; i < buf.length; i++) {
+            const c = buf.charCodeAt(i);
+            if (c !== 10 && c !== 13) continue;
+            if (c === 13 && i + 1 === buf.length) break; // a CR at the end: it may be the first half of CRLF
+            line(buf.slice(start, i));
+            if (c === 13 && buf.charCodeAt(i + 1) === 10) i++;
+            start = i + 1;
+          }
+          buf = buf.slice(start);
+          scanned = Math.max(0, i - start);
         }
-        buf = buf.slice(start);
         if (this.readyState === 2) return;
       }
       this.fail();
