@@ -143,3 +143,85 @@ export function encodeDocState(state: DocState): Uint8Array {
   if (o !== size) throw new Error(`encodeDocState: size mismatch ${o} != ${size}`); // unreachable
   return out;
 }
+
+const freshNames: string[] = [];
+
+/**
+ * The document state V1 of one `put` or `delete` applied to an **empty** state (a document never written here):
+ * exactly `encodeDocStateV1` of `applyOp(emptyDocState(), op)`, pinned by a property test, without building the
+ * state. An empty state has no stamps to compare, so the result does not depend on the op's stamp order: this
+ * holds for local commits, ingest and replay alike.
+ *
+ * - put: flags `HAS_RESET`, one feed, the reset at (`hlc`, feed 0), every field written at the same stamp.
+ * - delete: flags `HAS_RESET | RESET_DELETED`, one feed, the reset, no fields.
+ *
+ * REQUIRES: `fields` values are Uint8Array (a put carries no removals), names well-formed (as `encodeDocState`).
+ * @param hlc 64-bit HLC (`hlc.md`). @param feed the writing feed id (1..255 bytes).
+ */
+export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint8Array, fields?: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const head = 2 + 1 + varintSize(feed.length) + feed.length + 8 + 1;
+  if (kind === 'delete') {
+    const out = new Uint8Array(head + 1);
+    out[0] = DOC_STATE_V1;
+    out[1] = HAS_RESET | RESET_DELETED;
+    out[2] = 1;
+    let o = writeVarint(out, 3, feed.length);
+    out.set(feed, o);
+    o += feed.length;
+    writeHlc(hlc, out, o);
+    out[o + 8] = 0; // reset feed index
+    out[o + 9] = 0; // no fields
+    return out;
+  }
+  freshNames.length = 0;
+  nameLengths.length = 0;
+  let size = head + varintSize(fields!.size);
+  for (const name of fields!.keys()) {
+    // insertion sort by code point (= UTF-8 byte) order; documents have few fields
+    let i = freshNames.length;
+    freshNames.push(name);
+    while (i > 0 && compareCodePoints(freshNames[i - 1], name) > 0) {
+      freshNames[i] = freshNames[i - 1];
+      i--;
+    }
+    freshNames[i] = name;
+  }
+  for (let i = 0; i < freshNames.length; i++) {
+    const name = freshNames[i];
+    const n = utf8Length(name);
+    nameLengths[i] = n;
+    const v = fields!.get(name)!;
+    size += varintSize(n) + n + 8 + 1 + 1 + varintSize(v.length) + v.length;
+  }
+  const out = new Uint8Array(size);
+  out[0] = DOC_STATE_V1;
+  out[1] = HAS_RESET;
+  out[2] = 1;
+  let o = writeVarint(out, 3, feed.length);
+  out.set(feed, o);
+  o += feed.length;
+  const hlcAt = o;
+  writeHlc(hlc, out, o);
+  out[o + 8] = 0;
+  o = writeVarint(out, o + 9, freshNames.length);
+  for (let i = 0; i < freshNames.length; i++) {
+    const name = freshNames[i];
+    const n = nameLengths[i];
+    o = writeVarint(out, o, n);
+    if (n === name.length) {
+      for (let k = 0; k < n; k++) out[o + k] = name.charCodeAt(k);
+    } else {
+      utf8.encodeInto(name, out.subarray(o, o + n));
+    }
+    o += n;
+    out.copyWithin(o, hlcAt, hlcAt + 8);
+    out[o + 8] = 0; // feed index 0
+    out[o + 9] = 0x01; // a value
+    const v = fields!.get(name)!;
+    o = writeVarint(out, o + 10, v.length);
+    out.set(v, o);
+    o += v.length;
+  }
+  if (o !== size) throw new Error(`encodeFreshState: size mismatch ${o} != ${size}`); // unreachable
+  return out;
+}

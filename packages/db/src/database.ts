@@ -57,12 +57,13 @@ import {
   type DocState,
 } from '@hearth/crdt';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeDocState } from './_docstate.js';
+import { encodeDocState, encodeFreshState } from './_docstate.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
 import { loadOrCreateKeypair } from './keypair-file.js';
 import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOptions, type KvView } from './_read.js';
+import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
 import { encodeFieldValueV1, type DocValue, type Document } from './values.js';
 import { writeVarint } from '@hearth/crdt';
@@ -107,6 +108,11 @@ export interface DatabaseOptions {
    * `AdaptiveIndexPolicy`, or `false` to turn them off. Default: on with the policy's defaults.
    */
   adaptiveIndexes?: false | AdaptivePolicyOptions;
+  /**
+   * Budget of the cache of decoded documents that serves repeated reads (`docs/db.md`, "Document cache"), in
+   * bytes (an estimate of the memory held). Default 16 MiB; 0 turns it off.
+   */
+  docCacheBytes?: number;
 }
 
 /** What open found and did. */
@@ -278,6 +284,28 @@ interface Prepared {
   events: CommitEvent[];
 }
 
+/**
+ * One document's state while a batch is prepared. Exactly one form is current: `encoded` (set by the fresh-document
+ * path, decoded only if something needs the state), else `state` (null together with `encoded` = empty state).
+ */
+interface PreparedDoc {
+  key: Uint8Array;
+  state: DocState | null;
+  encoded: Uint8Array | null;
+  /** No state was stored and no op applied yet: the next put or delete may take the fresh path. */
+  fresh: boolean;
+  dirty: boolean;
+  c: string;
+  id: string;
+  before?: Map<string, Uint8Array> | null;
+}
+
+/** The current state of a prepared document, decoding the fresh path's bytes on demand. */
+function stateOf(rec: PreparedDoc): DocState {
+  if (rec.state === null) rec.state = rec.encoded !== null ? decodeDocStateV1(rec.encoded) : emptyDocState();
+  return rec.state;
+}
+
 const ZERO_HASH = new Uint8Array(32);
 /** Field names already found acceptable (`fieldNameProblem`), so hot loops skip the check. Bounded. */
 const checkedFieldNames = new Set<string>();
@@ -375,6 +403,8 @@ export class Database {
   private readonly lives: LiveQueries;
   private readonly maxDocumentBytes: number;
   private readonly maxCommitBytes: number;
+  /** Decoded documents for repeated reads (`_doccache.ts`); invalidated by `install`. */
+  private readonly docCache: DocCache;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -394,6 +424,7 @@ export class Database {
     this.maxCommitBytes = options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES;
     this.ix = new IndexManager({ lsm: () => this.lsm, exclusive: (fn) => this.exclusive(fn), fs, dir, now: () => (options.wallClock ?? Date.now)() }, options.adaptiveIndexes);
     this.lives = new LiveQueries({ view: () => this.snapshot(), onCommit: (l) => this.onCommit(l) });
+    this.docCache = new DocCache(() => this.lsm.sequence, options.docCacheBytes ?? DEFAULT_DOC_CACHE_BYTES);
   }
 
   /** This replica's feed id (the keypair's public key). */
@@ -555,6 +586,7 @@ export class Database {
       const lsmDir = `${this.dir}/${LSM_DIR}`;
       if (await this.fs.exists(lsmDir)) await this.fs.remove(lsmDir, { recursive: true });
       this.lsm = await openLsm({ memtableBytes: DEFAULT_MEMTABLE_BYTES, ...this.options.lsm, fs: this.fs, dir: lsmDir });
+      this.docCache.clear(); // a new LSM: sequence numbers start again
       this.applied.clear();
       this.vectors?.pause(); // vector indexes are rebuilt from the documents once they are replayed
       await this.ix.afterRebuildOpen(); // every index complete and maintained by the replay
@@ -659,7 +691,7 @@ export class Database {
 
   /** The document as a transaction sees it: committed state with the drafts applied in order. */
   private txRead(collection: string, id: string, drafts: readonly Draft[]): Document | undefined {
-    let doc = readDoc(this.lsm, collection, id);
+    let doc = readDoc(this.lsm, collection, id, this.docCache);
     for (const d of drafts) {
       if (d.collection !== collection || d.id !== id) continue;
       if (d.kind === 'delete') doc = undefined;
@@ -838,7 +870,7 @@ export class Database {
    */
   private prepare(items: readonly PendingApply[], emit: boolean): Prepared {
     const wantChanges = emit && this.listeners.size > 0;
-    const states = new Map<string, { key: Uint8Array; state: DocState; dirty: boolean; c: string; id: string; before?: Map<string, Uint8Array> | null }>();
+    const states = new Map<string, PreparedDoc>();
     const events: CommitEvent[] = [];
     for (const item of items) {
       const touched = wantChanges ? new Map<string, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
@@ -848,21 +880,31 @@ export class Database {
         if (rec === undefined) {
           const key = docKey(collectionBytes(op.collection), op.id);
           const stored = this.lsm.get(key);
-          rec = { key, state: stored === undefined ? emptyDocState() : decodeDocStateV1(stored), dirty: false, c: op.collection, id: op.id };
-          if (this.ix.has(op.collection)) rec.before = docFields(rec.state); // for index maintenance
+          rec = { key, state: stored === undefined ? null : decodeDocStateV1(stored), encoded: null, fresh: stored === undefined, dirty: false, c: op.collection, id: op.id };
+          if (this.ix.has(op.collection)) rec.before = stored === undefined ? null : docFields(rec.state!); // for index maintenance
           states.set(mapKey, rec);
         }
-        if (touched !== null && !touched.has(mapKey)) touched.set(mapKey, { op, before: docFields(rec.state) });
+        if (touched !== null && !touched.has(mapKey)) touched.set(mapKey, { op, before: rec.fresh ? null : docFields(stateOf(rec)) });
+        if (rec.fresh && op.kind !== 'patch') {
+          // A document never written here: its new state follows from the op alone (`encodeFreshState`).
+          rec.encoded = encodeFreshState(op.kind, op.hlc, item.feed, op.kind === 'put' ? op.fields : undefined);
+          rec.fresh = false;
+          rec.dirty = true;
+          continue;
+        }
+        const state = stateOf(rec);
+        rec.encoded = null;
+        rec.fresh = false;
         const changed =
           op.kind === 'delete'
-            ? applyOp(rec.state, { type: 'delete', hlc: op.hlc, feed: item.feed })
-            : applyOp(rec.state, { type: op.kind, hlc: op.hlc, feed: item.feed, fields: op.fields } as Parameters<typeof applyOp>[1]);
+            ? applyOp(state, { type: 'delete', hlc: op.hlc, feed: item.feed })
+            : applyOp(state, { type: op.kind, hlc: op.hlc, feed: item.feed, fields: op.fields } as Parameters<typeof applyOp>[1]);
         if (changed) rec.dirty = true;
       }
       if (touched !== null) {
         const changes: Change[] = [];
         for (const [mapKey, t] of touched) {
-          const after = docFields(states.get(mapKey)!.state);
+          const after = docFields(stateOf(states.get(mapKey)!));
           if (!sameFields(t.before, after)) changes.push(lazyChange(t.op.collection, t.op.id, t.before, after));
         }
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
@@ -871,10 +913,10 @@ export class Database {
     const batch: BatchOp[] = [];
     for (const rec of states.values()) {
       if (!rec.dirty) continue;
-      batch.push({ type: 'put', key: rec.key, value: encodeDocState(rec.state) });
+      batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocState(rec.state!) });
       this.ix.noteWrite(rec.c);
       // Index entries go into the same batch as the document (docs/formats/db-layout.md).
-      if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(rec.state), batch);
+      if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(stateOf(rec)), batch);
     }
     return { batch, events };
   }
@@ -890,6 +932,7 @@ export class Database {
       const prev = this.applied.get(hex);
       if (prev === undefined || h.seq > prev.seq) this.applied.set(hex, { feed: h.feed, seq: h.seq, hash: h.hash });
     }
+    this.docCache.invalidate(prepared.batch); // same turn as the memtable update (`_doccache.ts`, invariant 1)
     const done = this.lsm.batch(prepared.batch, { position: encodeStateVectorV1([...this.applied.values()]) });
     this.vectors?.applyBatch(prepared.batch); // same turn as the memtable update (`_vectors.ts`, invariant 1)
     return done;
@@ -1117,14 +1160,14 @@ export class Database {
    */
   get(collection: string, id: string): Document | undefined {
     this.checkOpen();
-    return readDoc(this.lsm, collection, id);
+    return readDoc(this.lsm, collection, id, this.docCache);
   }
 
   /** {@link Database.get} for several ids, in order. */
   getMany(collection: string, ids: readonly string[]): (Document | undefined)[] {
     this.checkOpen();
     if (!Array.isArray(ids)) throw new TypeError('"ids" expected an array of strings');
-    return ids.map((id) => readDoc(this.lsm, collection, id));
+    return ids.map((id) => readDoc(this.lsm, collection, id, this.docCache));
   }
 
   /**
@@ -1156,14 +1199,16 @@ export class Database {
     this.checkOpen();
     const snap: LsmSnapshot = this.lsm.snapshot();
     const view: KvView = snap;
+    const cache = this.docCache;
+    const at = snap.sequence;
     return {
-      get: (c, id) => readDoc(view, c, id),
-      getMany: (c, ids) => ids.map((id) => readDoc(view, c, id)),
+      get: (c, id) => readDoc(view, c, id, cache, at),
+      getMany: (c, ids) => ids.map((id) => readDoc(view, c, id, cache, at)),
       iterate: (c, options) => iterateDocs(view, c, options),
       stateHash: () => hashDocs(view),
       getDoc: (c, id) => {
         try {
-          return readDoc(view, c, id);
+          return readDoc(view, c, id, cache, at);
         } catch (e) {
           if (e instanceof DbError && e.code === DbErrorCode.INVALID_KEY) return undefined;
           throw e;
@@ -1388,6 +1433,7 @@ export class Database {
         if (options.flush !== false && this.failure === null) await this.lsm.flush();
       } finally {
         this.closed = true;
+        this.docCache.clear();
         await this.lsm.close().catch(() => undefined);
         await this.feeds.close();
       }
