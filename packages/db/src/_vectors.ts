@@ -21,6 +21,10 @@
  *    the index is rebuilt from the documents instead.
  * 4. Saves run one at a time (a promise chain): index files first, then the catalog, then unreferenced files are
  *    removed. Nothing else writes under `vectors/`.
+ * 5. An int8 index reads the f32 rows of the candidates it rescores from its own saved file (`@hearth/vector`
+ *    keeps it open after `save` and `AutoIndex.open`), and switches to each new generation's file when that is
+ *    saved, before the catalog stops naming the old one; so the file a live index reads is never removed. An
+ *    index that is dropped, replaced by a rebuild, or discarded on open is closed (its file released) first.
  * @packageDocumentation
  */
 import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/io';
@@ -361,9 +365,11 @@ export class VectorIndexes {
           const r = await v.catchUp(lv, d.state);
           if (typeof r === 'string') {
             reason = r;
+            await lv.index.close(); // invariant 5
             lv = undefined;
           } else caughtUp = r;
         } catch (e) {
+          if (lv !== undefined) await lv.index.close().catch(() => undefined);
           if (e instanceof CorruptionError || (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) || e instanceof RangeError) {
             reason = `saved index unusable: ${(e as Error).message}`;
             lv = undefined;
@@ -534,6 +540,7 @@ export class VectorIndexes {
     for (const lv of [...this.live.values()]) {
       this.unregister(lv);
       this.register(this.build(lv.def));
+      await lv.index.close(); // invariant 5
     }
     await this.save();
   }
@@ -609,10 +616,11 @@ export class VectorIndexes {
     }
   }
 
-  /** Waits for saves in flight, then saves what is unsaved (close). */
+  /** Waits for saves in flight, then saves what is unsaved, then releases the files int8 indexes read (close). */
   async close(): Promise<void> {
     if (this.live.size > 0) await this.save();
     else await this.chain;
+    for (const lv of this.live.values()) await lv.index.close();
   }
 
   private defFrom(collection: string, field: string, o: VectorIndexOptions, number: number): Def {
@@ -664,6 +672,8 @@ export class VectorIndexes {
     const lv = this.live.get(collection + '\u0000' + field);
     if (lv === undefined) return false;
     this.unregister(lv);
+    await this.chain; // a save in flight may still be writing it
+    await lv.index.close(); // invariant 5: release its file before it is removed
     await this.save(); // rewrites the catalog without it, then removes its files
     return true;
   }

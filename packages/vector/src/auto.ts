@@ -73,7 +73,10 @@ export class AutoIndex implements VectorIndex {
     const h = new HnswIndex({ ...this.options, metric: this.metric, capacity: flat.size * 2 });
     for (const id of flat.ids()) h.add(id, flat.get(id)!);
     this.inner = h;
+    // The flat index may hold an open file (int8 rows): release it; save and close wait for it.
+    this.closing = flat.close().catch(() => undefined);
   }
+  private closing: Promise<void> = Promise.resolve();
 
   add(id: VectorId, vector: VectorLike): void {
     this.inner.add(id, vector);
@@ -111,7 +114,13 @@ export class AutoIndex implements VectorIndex {
   memory(): MemoryReport {
     return this.inner.memory();
   }
-  save(fs: FileSystem, path: string): Promise<void> {
-    return this.inner.save(fs, path);
+  async save(fs: FileSystem, path: string): Promise<void> {
+    await this.closing;
+    await this.inner.save(fs, path);
+  }
+  /** Releases the file the index reads f32 rows from (int8), if any; the index must not be used afterwards. */
+  async close(): Promise<void> {
+    await this.closing;
+    await this.inner.close();
   }
 }

@@ -8,15 +8,20 @@
  * 2. Results are exact under the metric: with quantisation trained, the scan ranks by int8 distance and the best
  *    max(k × rescore, 64) candidates are rescored with f32, so results are exact whenever the true top k are among
  *    those candidates (reported distances are always f32).
+ * 3. With quantisation trained, only the int8 codes are in memory; the f32 rows are read for the rescored
+ *    candidates from the index file (or the in-memory tail of rows written since the last save), as in HNSW
+ *    (`_store.ts`, `_rows.ts`).
  *
  * @packageDocumentation
  */
 import type { FileSystem } from '@hearth/io';
+import type { QuantRange } from './_quantize.js';
+import { loadExternal, saveAttached, type ExternalRows } from './_save.js';
 import { assertId, assertInt, assertMetric, assertSearch, assertVector, metricCode } from './_assert.js';
 import type { Arena } from './_arena.js';
 import { MaxHeap } from './_heap.js';
-import { BATCH, VectorStore } from './_store.js';
-import { encodeIndexV1, writeFileAtomic, type FlatState } from './format.js';
+import { BATCH, SCRATCH, VectorStore } from './_store.js';
+import { encodeIndexV1, type FlatState } from './format.js';
 import { createArena, loadKernels, TS_KERNELS, type Kernels } from './kernels.js';
 import type {
   IndexOptions, MemoryReport, Metric, SearchHit, SearchOptions, SearchPlan, VectorId, VectorIndex, VectorLike,
@@ -46,7 +51,7 @@ export class FlatIndex implements VectorIndex {
   private nDist = 0;
 
   /** @throws RangeError / TypeError on bad options. */
-  constructor(options: FlatOptions) {
+  constructor(options: FlatOptions, trained?: QuantRange) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" expected an object');
     assertInt(options.dim, 'dim', 1, 65536);
     const metric = options.metric ?? 'cosine';
@@ -65,7 +70,7 @@ export class FlatIndex implements VectorIndex {
     this.metric = metric;
     this.mc = metricCode(metric);
     this.arena = createArena(this.kernels, 1 << 16);
-    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity);
+    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [], trained);
   }
 
   /** A new flat index with the best available kernels. */
@@ -90,7 +95,7 @@ export class FlatIndex implements VectorIndex {
     const slot = this.count;
     this.store.ensure(slot + 1);
     this.store.setRow(slot, vector);
-    this.store.rows = ++this.count;
+    this.store.setRows(++this.count);
     this.slotIds[slot] = id;
     this.slotOf.set(id, slot);
     if (this.store.quantize && !this.store.quant && this.count >= this.trainSize) this.store.train();
@@ -126,7 +131,8 @@ export class FlatIndex implements VectorIndex {
       this.slotOf.set(moved, slot);
     }
     this.slotIds.length = last;
-    this.store.rows = this.count = last;
+    this.count = last;
+    this.store.setRows(last);
     return true;
   }
 
@@ -215,13 +221,14 @@ export class FlatIndex implements VectorIndex {
     }
     let top = H.drainSorted();
     if (codes && top.id.length > 0) {
-      // Rescore the candidates with f32 (invariant 2).
+      // Rescore the candidates with their f32 rows, read into the scratch (invariants 2, 3).
       const cand = top.id;
       H.clear();
-      for (let off = 0; off < cand.length; off += BATCH) {
-        const m = Math.min(BATCH, cand.length - off);
+      for (let off = 0; off < cand.length; off += SCRATCH) {
+        const m = Math.min(SCRATCH, cand.length - off);
+        s.loadScratch(cand, off, m);
         const i32 = this.arena.i32;
-        for (let j = 0; j < m; j++) i32[ids + j] = cand[off + j];
+        for (let j = 0; j < m; j++) i32[ids + j] = j;
         this.arena.k.batch_f32(this.mc, s.Q, s.VEC, s.strideBytes, s.IDS, m, s.OUT);
         this.nDist += m;
         const f32 = this.arena.f32;
@@ -254,21 +261,32 @@ export class FlatIndex implements VectorIndex {
       const id = this.slotIds[s];
       ids += (typeof id === 'string' ? 16 + 2 * id.length : 8) + 40;
     }
-    return { vectors: b.vectors, codes: b.codes, graph: 0, ids, total: b.vectors + b.codes + ids };
+    return { vectors: b.vectors, codes: b.codes, graph: 0, ids, total: b.vectors + b.codes + ids, onStorage: b.onStorage };
   }
 
+  /** @inheritDoc With int8 trained, the index then reads its f32 rows from the saved file (see HnswIndex.save). */
   async save(fs: FileSystem, path: string): Promise<void> {
-    await writeFileAtomic(fs, path, encodeIndexV1({ kind: 'flat', flat: this.exportState() }));
+    const s = this.store;
+    const snapshot = s.resident ? undefined : s.rowsSrc.snapshot(this.count);
+    const bytes = encodeIndexV1({ kind: 'flat', flat: this.exportState() });
+    await saveAttached(fs, path, bytes, s.resident ? undefined : s.rowsSrc, snapshot, this.count);
+  }
+
+  /** Releases the index file rows are read from (int8); the index must not be used afterwards. Idempotent. */
+  async close(): Promise<void> {
+    await this.store.rowsSrc.close();
   }
 
   /** @internal */
   exportState(): FlatState {
     const s = this.store;
     const vectors = new Float32Array(this.count * this.dim);
-    for (let r = 0; r < this.count; r++) {
-      const a = s.rowPtr(r) >> 2;
-      vectors.set(this.arena.f32.subarray(a, a + this.dim), r * this.dim);
-    }
+    if (s.resident) {
+      for (let r = 0; r < this.count; r++) {
+        const a = s.rowPtr(r) >> 2;
+        vectors.set(this.arena.f32.subarray(a, a + this.dim), r * this.dim);
+      }
+    } else s.rowsSrc.readRange(0, this.count, vectors, 0);
     return {
       dim: this.dim, metric: this.metric, count: this.count, trainSize: this.trainSize, rescore: this.rescore,
       quantized: s.quantize, quantRange: s.quant ? { ...s.quant } : undefined, slotIds: this.slotIds.slice(0, this.count),
@@ -276,21 +294,25 @@ export class FlatIndex implements VectorIndex {
     };
   }
 
-  /** @internal From a decoded, checked state. */
-  static fromState(st: FlatState, kernels: Kernels): FlatIndex {
+  /** @internal From a decoded, checked state; `rows`: a trained int8 index whose rows stay in its file (HnswIndex.fromState). */
+  static fromState(st: FlatState, kernels: Kernels, rows?: ExternalRows): FlatIndex {
     const idx = new FlatIndex({
       dim: st.dim, metric: st.metric, kernels, capacity: Math.max(16, st.count),
       quantization: st.quantized ? { type: 'int8', trainSize: st.trainSize, rescore: st.rescore } : undefined,
-    });
+    }, rows !== undefined ? st.quantRange : undefined);
     const s = idx.store;
     s.ensure(st.count);
-    for (let r = 0; r < st.count; r++) {
-      const at = s.rowPtr(r) >> 2;
-      idx.arena.f32.set(st.vectors.subarray(r * st.dim, (r + 1) * st.dim), at);
-      idx.arena.f32.fill(0, at + st.dim, at + s.stride);
+    idx.count = st.count;
+    if (rows !== undefined) loadExternal(s, st.count, rows);
+    else {
+      for (let r = 0; r < st.count; r++) {
+        const at = s.rowPtr(r) >> 2;
+        idx.arena.f32.set(st.vectors.subarray(r * st.dim, (r + 1) * st.dim), at);
+        idx.arena.f32.fill(0, at + st.dim, at + s.stride);
+      }
+      s.setRows(st.count);
+      if (st.quantRange) s.train(st.quantRange);
     }
-    s.rows = idx.count = st.count;
-    if (st.quantRange) s.train(st.quantRange);
     idx.slotIds = st.slotIds.slice();
     idx.slotOf = new Map(idx.slotIds.map((id, i) => [id, i]));
     return idx;

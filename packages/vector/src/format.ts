@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, type FileSystem } from '@hearth/io';
+import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 import type { QuantRange } from './_quantize.js';
 import type { Metric, VectorId } from './types.js';
@@ -230,46 +230,106 @@ function align(n: number): number {
  * @throws CorruptionError (`HEARTH_CORRUPTION`) with the byte offset of the first failed check.
  */
 export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
+  return decodeIndexSource({ length: bytes.length, read: (o, n) => bytes.subarray(o, o + n) }, path, false).file;
+}
+
+/** Random access to the bytes of an index file (a buffer, or a file read at offset). @internal */
+export interface ByteSource {
+  readonly length: number;
+  /** `n` bytes from `offset` (the caller checked the range). */
+  read(offset: number, n: number): Uint8Array;
+}
+
+/** Where the `VECS` payload of a file decoded without it lies, and its recorded checksum. @internal */
+export interface VecsRef {
+  offset: number;
+  length: number;
+  crc: number;
+}
+
+/** A {@link ByteSource} over an open file (synchronous reads at offset). @internal */
+export function handleSource(h: FileHandle): ByteSource {
+  const length = h.size();
+  return {
+    length,
+    read: (o, n) => {
+      const b = h.read(o, n);
+      if (b.length !== n) throw new CorruptionError(`vector index file: short read at ${o} (the file changed while it was read)`, { path: h.path, offset: o });
+      return b;
+    },
+  };
+}
+
+/**
+ * The decoder behind {@link decodeIndexV1}. With `lazyVectors`, the `VECS` payload of a file with a trained int8
+ * quantiser is not read: `vectors` is empty and `vecs` says where the payload is; the caller must check it with
+ * {@link streamVectors} before trusting the index (its checksum and values are not checked here). @internal
+ */
+export function decodeIndexSource(src: ByteSource, path: string | undefined, lazyVectors: boolean): { file: IndexFileV1; vecs?: VecsRef } {
   const fail = (msg: string, offset: number): never => {
     throw new CorruptionError(`vector index file: ${msg}; rebuild the index from its source`, { path, offset });
   };
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
-  if (bytes.length < HEADER_BYTES) fail(`truncated header (${bytes.length} bytes)`, 0);
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) fail('bad magic (not a Hearth vector index)', 0);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(28, true) !== crc32c(bytes, 0, 28)) fail('header checksum mismatch', 28);
+  const length = src.length;
+  if (length < HEADER_BYTES) fail(`truncated header (${length} bytes)`, 0);
+  const head = src.read(0, HEADER_BYTES);
+  for (let i = 0; i < MAGIC.length; i++) if (head[i] !== MAGIC[i]) fail('bad magic (not a Hearth vector index)', 0);
+  const dv = new DataView(head.buffer, head.byteOffset, HEADER_BYTES);
+  if (dv.getUint32(28, true) !== crc32c(head, 0, 28)) fail('header checksum mismatch', 28);
   const version = dv.getUint16(8, true);
   if (version !== VERSION) fail(`unsupported version ${version} (this code reads ${VERSION})`, 8);
   const kindCode = dv.getUint16(10, true);
   if (kindCode !== KIND.flat && kindCode !== KIND.hnsw) fail(`unknown index kind ${kindCode}`, 10);
   const nSections = dv.getUint32(12, true);
   const fileLen = dv.getBigUint64(16, true);
-  if (fileLen !== BigInt(bytes.length)) fail(`file length ${bytes.length} differs from the recorded ${fileLen} (truncated or extended)`, 16);
+  if (fileLen !== BigInt(length)) fail(`file length ${length} differs from the recorded ${fileLen} (truncated or extended)`, 16);
 
-  const sections = new Map<number, { off: number; data: Uint8Array }>();
-  const order: number[] = [];
+  // Walk the section headers first (each checked), then read the payloads (each checked against its CRC).
+  const walk: { t: number; start: number; len: number; crc: number; hdr: number }[] = [];
   let o = HEADER_BYTES;
   for (let i = 0; i < nSections; i++) {
-    if (o + SECTION_HEADER_BYTES > bytes.length) fail(`section ${i} header past the end`, o);
-    if (dv.getUint32(o + 12, true) !== crc32c(bytes, o, o + 12)) fail(`section ${i} header checksum mismatch`, o);
-    const t = dv.getUint32(o, true);
-    const len = dv.getUint32(o + 4, true);
+    if (o + SECTION_HEADER_BYTES > length) fail(`section ${i} header past the end`, o);
+    const sh = src.read(o, SECTION_HEADER_BYTES);
+    const sv = new DataView(sh.buffer, sh.byteOffset, SECTION_HEADER_BYTES);
+    if (sv.getUint32(12, true) !== crc32c(sh, 0, 12)) fail(`section ${i} header checksum mismatch`, o);
+    const t = sv.getUint32(0, true);
+    const len = sv.getUint32(4, true);
     const start = o + SECTION_HEADER_BYTES;
-    if (start + align(len) > bytes.length) fail(`section ${tagName(t)} payload past the end`, o);
-    const data = bytes.subarray(start, start + len);
-    if (dv.getUint32(o + 8, true) !== crc32c(data)) fail(`section ${tagName(t)} payload checksum mismatch`, start);
-    for (let p = start + len; p < start + align(len); p++) if (bytes[p] !== 0) fail(`section ${tagName(t)} padding is not zero`, p);
-    if (sections.has(t)) fail(`duplicate section ${tagName(t)}`, o);
-    sections.set(t, { off: start, data });
-    order.push(t);
+    if (start + align(len) > length) fail(`section ${tagName(t)} payload past the end`, o);
+    walk.push({ t, start, len, crc: sv.getUint32(8, true), hdr: o });
     o = start + align(len);
   }
-  if (o !== bytes.length) fail('bytes after the last section', o);
+  if (o !== length) fail('bytes after the last section', o);
+  // The META flags decide whether VECS is read now (only a trained int8 index can serve rows from the file).
+  const metaW = walk[0];
+  const lazy = lazyVectors && metaW !== undefined && metaW.t === TAG.META && metaW.len === META_BYTES &&
+    (src.read(metaW.start + 5, 1)[0] & 2) !== 0;
+  const sections = new Map<number, { off: number; data: Uint8Array; len: number }>();
+  const order: number[] = [];
+  let vecs: VecsRef | undefined;
+  for (const w of walk) {
+    let data: Uint8Array;
+    if (lazy && w.t === TAG.VECS) {
+      data = new Uint8Array(0);
+      vecs = { offset: w.start, length: w.len, crc: w.crc };
+    } else {
+      data = src.read(w.start, w.len);
+      if (w.crc !== crc32c(data)) fail(`section ${tagName(w.t)} payload checksum mismatch`, w.start);
+    }
+    const padLen = align(w.len) - w.len;
+    if (padLen > 0) {
+      const pad = src.read(w.start + w.len, padLen);
+      for (let p = 0; p < padLen; p++) if (pad[p] !== 0) fail(`section ${tagName(w.t)} padding is not zero`, w.start + w.len + p);
+    }
+    if (sections.has(w.t)) fail(`duplicate section ${tagName(w.t)}`, w.hdr);
+    sections.set(w.t, { off: w.start, data, len: w.len });
+    order.push(w.t);
+  }
   const hnsw = kindCode === KIND.hnsw;
   const expected = hnsw
     ? [TAG.META, TAG.IDS, TAG.VECS, TAG.LEVL, TAG.TOMB, TAG.LNK0, TAG.LNKU]
     : [TAG.META, TAG.IDS, TAG.VECS];
-  const need = (t: number): { off: number; data: Uint8Array } => sections.get(t) ?? fail(`missing section ${tagName(t)}`, HEADER_BYTES);
+  const need = (t: number): { off: number; data: Uint8Array; len: number } => sections.get(t) ?? fail(`missing section ${tagName(t)}`, HEADER_BYTES);
   for (let i = 0; i < expected.length; i++) {
     if (order[i] !== expected[i]) fail(`section ${i} is ${order[i] === undefined ? 'missing' : tagName(order[i])}, expected ${tagName(expected[i])}`, HEADER_BYTES);
   }
@@ -340,7 +400,7 @@ export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
 
   // VECS
   const vecSec = need(TAG.VECS);
-  if (vecSec.data.length !== count * dim * 4) fail(`VECS is ${vecSec.data.length} bytes, expected ${count * dim * 4}`, vecSec.off);
+  if (vecSec.len !== count * dim * 4) fail(`VECS is ${vecSec.len} bytes, expected ${count * dim * 4}`, vecSec.off);
   const vectors = readF32(vecSec.data);
   for (let i = 0; i < vectors.length; i++) if (!Number.isFinite(vectors[i])) fail('VECS holds a non-finite value', vecSec.off + i * 4);
 
@@ -359,7 +419,7 @@ export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
       if (seen.has(slotIds[i])) fail(`duplicate id ${JSON.stringify(slotIds[i])}`, idsSec.off);
       seen.add(slotIds[i]);
     }
-    return { kind: 'flat', flat: { dim, metric, count, trainSize, rescore, quantized, quantRange, slotIds, vectors } };
+    return { file: { kind: 'flat', flat: { dim, metric, count, trainSize, rescore, quantized, quantRange, slotIds, vectors } }, vecs };
   }
 
   if (M < 2 || M > 128) fail(`M ${M} out of range`, meta.off + 12);
@@ -420,12 +480,60 @@ export function decodeIndexV1(bytes: Uint8Array, path?: string): IndexFileV1 {
     if (maxLevel !== levels[entry] || maxLevel !== topLive) fail('maxLevel is not the entry point level / highest live level', meta.off + 36);
   }
   return {
-    kind: 'hnsw',
-    hnsw: {
-      dim, metric, M, efConstruction, efSearch, seed, rngState, compactRatio, count, entry, maxLevel, trainSize, rescore,
-      quantized, quantRange, slotIds, vectors, levels, deleted, links0, upper,
+    file: {
+      kind: 'hnsw',
+      hnsw: {
+        dim, metric, M, efConstruction, efSearch, seed, rngState, compactRatio, count, entry, maxLevel, trainSize, rescore,
+        quantized, quantRange, slotIds, vectors, levels, deleted, links0, upper,
+      },
     },
+    vecs,
   };
+}
+
+/**
+ * Reads the `VECS` payload described by `ref` in chunks of whole rows (about 1 MiB), checks that every value is
+ * finite and that the payload's CRC-32C matches, and hands each chunk to `onRows` (rows [row0, row0 + n), `dim`
+ * floats each, unpadded). The checksum is only known to match once this returns: a caller must discard what
+ * `onRows` built if it throws.
+ * @throws CorruptionError on a non-finite value or a checksum mismatch. @internal
+ */
+export function streamVectors(
+  src: ByteSource, ref: VecsRef, dim: number, path: string | undefined,
+  onRows: (rows: Float32Array, row0: number, n: number) => void,
+): void {
+  const rowBytes = dim * 4;
+  const perChunk = Math.max(1, Math.floor((1 << 20) / rowBytes));
+  const total = ref.length / rowBytes;
+  let crc = 0;
+  for (let r = 0; r < total; r += perChunk) {
+    const n = Math.min(perChunk, total - r);
+    const at = ref.offset + r * rowBytes;
+    const b = src.read(at, n * rowBytes);
+    crc = crc32c(b, 0, b.length, crc);
+    const f = readF32(b);
+    for (let i = 0; i < f.length; i++) {
+      if (!Number.isFinite(f[i])) {
+        throw new CorruptionError('vector index file: VECS holds a non-finite value; rebuild the index from its source', { path, offset: at + i * 4 });
+      }
+    }
+    onRows(f, r, n);
+  }
+  if (crc !== ref.crc) {
+    throw new CorruptionError('vector index file: section VECS payload checksum mismatch; rebuild the index from its source', { path, offset: ref.offset });
+  }
+}
+
+/** Byte offset of the payload of the first section tagged `t` in an encoded file (no checks: our own output). @internal */
+export function sectionOffset(bytes: Uint8Array, t: number): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = HEADER_BYTES;
+  while (o + SECTION_HEADER_BYTES <= bytes.length) {
+    const len = dv.getUint32(o + 4, true);
+    if (dv.getUint32(o, true) === t) return o + SECTION_HEADER_BYTES;
+    o += SECTION_HEADER_BYTES + align(len);
+  }
+  throw new RangeError(`no section ${tagName(t)}`);
 }
 
 function readF32(b: Uint8Array): Float32Array {

@@ -28,20 +28,24 @@
  *    slots; it renumbers slots, never ids.
  * 7. Determinism: levels come from a seeded generator that advances once per insert, so the same seed and the same
  *    sequence of operations give the same graph, bit for bit (and the same file from `save`).
- * 8. With quantisation trained, graph construction still uses f32 distances; searches walk the graph on int8
- *    distances and rescore the candidates with f32 before returning (reported distances are always f32).
+ * 8. With quantisation trained, the index holds only int8 codes in memory (`_store.ts`, codes mode): inserts build
+ *    the graph on int8 distances, searches walk it on int8 distances, and the best k × rescore candidates are
+ *    rescored with their f32 rows, read from the index file (or the in-memory tail of rows written since the last
+ *    save: `_rows.ts`), before returning. Reported distances are always f32. Before training (the first
+ *    `trainSize` vectors) everything runs on f32 rows held in the arena.
  *
  * @packageDocumentation
  */
-import type { FileSystem } from '@hearth/io';
+import type { FileHandle, FileSystem } from '@hearth/io';
 import { assertId, assertInt, assertMetric, assertSearch, assertVector, metricCode } from './_assert.js';
 import type { Arena } from './_arena.js';
 import { MaxHeap, MinHeap } from './_heap.js';
 import { Rng } from './_rng.js';
-import { BATCH, VectorStore } from './_store.js';
+import { BATCH, SCRATCH, VectorStore } from './_store.js';
 import { createArena, loadKernels, TS_KERNELS, type Kernels } from './kernels.js';
-import type { QuantRange } from './_quantize.js';
-import { encodeIndexV1, writeFileAtomic, type HnswState } from './format.js';
+import { queryConstants, type QuantRange } from './_quantize.js';
+import { encodeIndexV1, type HnswState } from './format.js';
+import { loadExternal, saveAttached, type ExternalRows } from './_save.js';
 import type {
   IndexOptions, MemoryReport, Metric, SearchHit, SearchOptions, SearchPlan, VectorId, VectorIndex, VectorLike,
 } from './types.js';
@@ -136,7 +140,7 @@ export class HnswIndex implements VectorIndex {
    * {@link loadKernels}).
    * @throws RangeError / TypeError on bad options.
    */
-  constructor(options: HnswOptions) {
+  constructor(options: HnswOptions, trained?: QuantRange) {
     if (options === null || typeof options !== 'object') throw new TypeError('"options" expected an object');
     assertInt(options.dim, 'dim', 1, 65536);
     const metric = options.metric ?? 'cosine';
@@ -179,7 +183,8 @@ export class HnswIndex implements VectorIndex {
     // result list (see REGION_*).
     this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [
       (2 * M + 1) * 4, 1, 4, 8, 8, 8,
-    ]);
+    ], trained);
+    this.qcPtr = this.store.QC;
     this.grow(this.store.capacity);
   }
 
@@ -211,14 +216,20 @@ export class HnswIndex implements VectorIndex {
     this.levels = levels;
     this.upperOff = upperOff;
     if (this.upper.length === 0) this.upper = new Int32Array(Math.max(16, capacity >> 3) * (this.M + 1));
+    this.capacity = capacity;
+    this.views();
+  }
+
+  /** Re-points the views of the arena regions (after the store grew or moved its regions). */
+  private views(): void {
     const s = this.store;
+    const capacity = this.capacity;
     const buf = this.arena.u8.buffer;
     this.links0 = new Int32Array(buf, s.extra(REGION_LINKS0), capacity * (this.M0 + 1));
     this.deleted = new Uint8Array(buf, s.extra(REGION_TOMB), capacity);
     this.visited = new Uint32Array(buf, s.extra(REGION_VISITED), capacity);
     this.visited.fill(0);
     this.epoch = 0;
-    this.capacity = capacity;
   }
 
   private ensureSlots(n: number): void {
@@ -271,7 +282,7 @@ export class HnswIndex implements VectorIndex {
     if (codes) {
       const c = this.qc;
       if (this.kernelMode === 'batch') {
-        k.batch_i8(this.mc, s.QC, s.CODES, s.codeStride, s.SUMS, s.IDS, m, s.OUT, c.c0, c.c1, c.s2);
+        k.batch_i8(this.mc, this.qcPtr, s.CODES, s.codeStride, s.SUMS, s.IDS, m, s.OUT, c.c0, c.c1, c.s2);
       } else {
         const i32 = this.arena.i32;
         const f32 = this.arena.f32;
@@ -282,8 +293,8 @@ export class HnswIndex implements VectorIndex {
           const row = s.CODES + id * s.codeStride;
           f32[out + i] =
             this.mc === 0
-              ? c.s2 * k.l2_i8(s.QC, row, s.codeStride)
-              : c.c0 - c.c1 * i32[(s.SUMS >> 2) + id] - c.s2 * k.dot_i8(s.QC, row, s.codeStride);
+              ? c.s2 * k.l2_i8(this.qcPtr, row, s.codeStride)
+              : c.c0 - c.c1 * i32[(s.SUMS >> 2) + id] - c.s2 * k.dot_i8(this.qcPtr, row, s.codeStride);
         }
       }
       return;
@@ -299,6 +310,8 @@ export class HnswIndex implements VectorIndex {
     }
   }
   private qc = { c0: 0, c1: 0, s2: 0 };
+  /** Where the int8 query codes are: QC (the query), or QC2 (a stored row's, while re-selecting). */
+  private qcPtr = 0;
 
   /** Distance from the query row to slot `n`. */
   private distQ(n: number, codes: boolean): number {
@@ -307,10 +320,23 @@ export class HnswIndex implements VectorIndex {
     return this.arena.f32[this.store.OUT >> 2];
   }
 
-  /** f32 distance between two stored rows. */
+  /** Distance between two stored rows: f32, or int8 once quantised (invariant 8). */
   private distRows(a: number, b: number): number {
     this.nDist++;
-    return this.arena.k.dist_f32(this.mc, this.store.rowPtr(a), this.store.rowPtr(b), this.store.stride);
+    const s = this.store;
+    const k = this.arena.k;
+    if (s.resident) return k.dist_f32(this.mc, s.rowPtr(a), s.rowPtr(b), s.stride);
+    const ca = s.CODES + a * s.codeStride;
+    const cb = s.CODES + b * s.codeStride;
+    const c = this.rowConsts(a);
+    return this.mc === 0
+      ? c.s2 * k.l2_i8(ca, cb, s.codeStride)
+      : c.c0 - c.c1 * this.arena.i32[(s.SUMS >> 2) + b] - c.s2 * k.dot_i8(ca, cb, s.codeStride);
+  }
+  /** Kernel constants with stored row `a` as the query. */
+  private rowConsts(a: number): { c0: number; c1: number; s2: number } {
+    const s = this.store;
+    return queryConstants(s.quant!, s.dim, this.arena.i32[(s.SUMS >> 2) + a]);
   }
 
   // ---------------------------------------------------------------------------------------------- search core
@@ -488,7 +514,16 @@ export class HnswIndex implements VectorIndex {
       visited[e] = mark;
       i32[ids + u++] = e;
     }
-    this.batch(s.rowPtr(n), u, false);
+    if (s.resident) this.batch(s.rowPtr(n), u, false);
+    else {
+      // Row n as the query, on its codes (invariant 8); the current query's codes stay in QC.
+      const saved = this.qc;
+      this.qc = s.setQuery2FromCodes(n);
+      this.qcPtr = s.QC2;
+      this.batch(0, u, true);
+      this.qc = saved;
+      this.qcPtr = s.QC;
+    }
     const f32 = this.arena.f32;
     const out = s.OUT >> 2;
     // Sort by distance (insertion sort: u ≤ 2·M0 + 1).
@@ -525,17 +560,22 @@ export class HnswIndex implements VectorIndex {
     }
     const s = this.store;
     s.setQueryFromRow(slot);
+    const codes = !s.resident;
+    if (codes) {
+      this.qc = s.constants();
+      this.qcPtr = s.QC;
+    }
     let ep = this.entry;
-    let epDist = this.distQ(ep, false);
+    let epDist = this.distQ(ep, codes);
     for (let lc = this.maxLevel; lc > level; lc--) {
-      ep = this.greedy(ep, epDist, lc, false);
+      ep = this.greedy(ep, epDist, lc, codes);
       epDist = this.gd;
     }
     const cd = this.tmpD;
     const cid = this.tmpI;
     const cand = new Int32Array(this.M0 + 2);
     for (let lc = Math.min(level, this.maxLevel); lc >= 0; lc--) {
-      const found = this.searchLayer(ep, epDist, this.efConstruction, lc, false);
+      const found = this.searchLayer(ep, epDist, this.efConstruction, lc, codes);
       if (found.id.length === 0) continue; // every node reached is a tombstone: leave this level empty
       ep = found.id[0];
       epDist = found.d[0];
@@ -580,12 +620,15 @@ export class HnswIndex implements VectorIndex {
     const slot = this.count;
     this.ensureSlots(slot + 1);
     this.store.setRow(slot, vector);
-    this.store.rows = ++this.count;
+    this.store.setRows(++this.count);
     this.deleted[slot] = 0;
     this.slotIds[slot] = id;
     this.slotOf.set(id, slot);
     this.live++;
-    if (this.store.quantize && !this.store.quant && this.count >= this.trainSize) this.store.train();
+    if (this.store.quantize && !this.store.quant && this.count >= this.trainSize) {
+      this.store.train();
+      this.views(); // training moved the regions after VEC (invariant 2 of _store.ts)
+    }
     this.insertSlot(slot);
   }
 
@@ -680,7 +723,7 @@ export class HnswIndex implements VectorIndex {
       w++;
     }
     this.count = w;
-    s.rows = w;
+    s.setRows(w);
     this.slotIds = ids;
     this.slotOf = new Map(ids.map((id, i) => [id, i]));
     this.deleted.fill(0);
@@ -735,6 +778,7 @@ export class HnswIndex implements VectorIndex {
     const codes = s.quant !== undefined;
     let ef = Math.max(options.ef ?? this.efSearch, k);
     if (codes) ef = Math.max(ef, k * this.rescore);
+    this.qcPtr = s.QC;
     this.nDist = 0;
     this.nExpanded = 0;
     const plan: SearchPlan = {
@@ -756,7 +800,6 @@ export class HnswIndex implements VectorIndex {
       const forced = options.filterStrategy ?? 'auto';
       if (forced === 'flat' || (forced === 'auto' && flatCost <= graphCost)) {
         plan.strategy = 'filter-then-flat';
-        plan.quantized = false;
         plan.reason =
           forced === 'flat'
             ? 'filterStrategy flat: exact scan of the matches'
@@ -782,22 +825,9 @@ export class HnswIndex implements VectorIndex {
     const found = this.searchLayer(ep, epDist, ef, 0, codes, filter);
     let hits: SearchHit[];
     if (codes) {
-      // Rescore every candidate with f32 (invariant 8).
-      const i32 = this.arena.i32;
-      const n = found.id.length;
-      const R = this.R;
-      R.clear();
-      for (let off = 0; off < n; off += BATCH) {
-        const m = Math.min(BATCH, n - off);
-        for (let j = 0; j < m; j++) i32[(s.IDS >> 2) + j] = found.id[off + j];
-        this.batch(s.Q, m, false);
-        const f32 = this.arena.f32;
-        for (let j = 0; j < m; j++) {
-          R.push(f32[(s.OUT >> 2) + j], found.id[off + j]);
-          if (R.size > k) R.pop();
-        }
-      }
-      const top = R.drainSorted();
+      // Rescore the best k × rescore candidates with their f32 rows (invariant 8).
+      const top = this.rescoreTop(found.id, Math.min(found.id.length, k * this.rescore), k);
+      plan.rescored = Math.min(found.id.length, k * this.rescore);
       hits = Array.from(top.id, (slot, j) => ({ id: this.slotIds[slot], distance: top.d[j] }));
     } else {
       const n = Math.min(k, found.id.length);
@@ -807,6 +837,33 @@ export class HnswIndex implements VectorIndex {
     plan.distances = this.nDist;
     plan.expanded = this.nExpanded;
     return { hits, plan };
+  }
+
+  /**
+   * Exact f32 distances from the query row to the first `n` slots of `slots`, read from the row source into the
+   * scratch (codes mode) a batch at a time; returns the best `k`, nearest first.
+   * @throws IoError when a row cannot be read from the index file.
+   */
+  private rescoreTop(slots: Int32Array, n: number, k: number): { d: Float64Array; id: Int32Array } {
+    const s = this.store;
+    const R = this.R;
+    R.clear();
+    for (let off = 0; off < n; off += SCRATCH) {
+      const m = Math.min(SCRATCH, n - off);
+      s.loadScratch(slots, off, m);
+      for (let j = 0; j < m; j++) this.arena.i32[(s.IDS >> 2) + j] = j;
+      this.nDist += m;
+      this.arena.k.batch_f32(this.mc, s.Q, s.VEC, s.strideBytes, s.IDS, m, s.OUT);
+      const f32 = this.arena.f32;
+      for (let j = 0; j < m; j++) {
+        const d = f32[(s.OUT >> 2) + j];
+        if (R.size < k || d < R.topDist()) {
+          R.push(d, slots[off + j]);
+          if (R.size > k) R.pop();
+        }
+      }
+    }
+    return R.drainSorted();
   }
 
   /** Fraction of live items passing `filter`, exact when there are at most SAMPLE slots, else sampled (seeded). */
@@ -828,22 +885,28 @@ export class HnswIndex implements VectorIndex {
     return seen === 0 ? 0 : pass / seen;
   }
 
-  /** Exact k-NN among live items passing `filter` (f32). */
+  /**
+   * k-NN among live items passing `filter`: exact with f32 rows; in codes mode, on int8 codes, then the best
+   * max(k × rescore, 64) rescored with f32 (exact whenever the true k nearest are among them, and always when at
+   * most that many items match).
+   */
   private flatFiltered(k: number, filter: (id: VectorId) => boolean): SearchHit[] {
     const s = this.store;
+    const codes = !s.resident;
+    const keep = codes ? Math.max(k * this.rescore, 64) : k;
     const R = this.R;
     R.clear();
     const ids = s.IDS >> 2;
     let m = 0;
     const flush = (): void => {
-      this.batch(s.Q, m, false);
+      this.batch(s.Q, m, codes);
       const f32 = this.arena.f32;
       const i32 = this.arena.i32;
       for (let j = 0; j < m; j++) {
         const d = f32[(s.OUT >> 2) + j];
-        if (R.size < k || d < R.topDist()) {
+        if (R.size < keep || d < R.topDist()) {
           R.push(d, i32[ids + j]);
-          if (R.size > k) R.pop();
+          if (R.size > keep) R.pop();
         }
       }
       m = 0;
@@ -854,7 +917,8 @@ export class HnswIndex implements VectorIndex {
       if (m === BATCH) flush();
     }
     if (m > 0) flush();
-    const top = R.drainSorted();
+    let top = R.drainSorted();
+    if (codes && top.id.length > 0) top = this.rescoreTop(top.id, top.id.length, k);
     return Array.from(top.id, (slot, j) => ({ id: this.slotIds[slot], distance: top.d[j] }));
   }
 
@@ -869,12 +933,24 @@ export class HnswIndex implements VectorIndex {
       ids += typeof id === 'string' ? 16 + 2 * id.length : 8;
     }
     ids += this.live * 40; // Map entry overhead, estimated
-    return { vectors: b.vectors, codes: b.codes, graph, ids, total: b.vectors + b.codes + graph + ids };
+    return { vectors: b.vectors, codes: b.codes, graph, ids, total: b.vectors + b.codes + graph + ids, onStorage: b.onStorage };
   }
 
-  /** @inheritDoc */
+  /**
+   * @inheritDoc
+   * With int8 trained, the index then reads its f32 rows from the saved file (and frees the rows it held in
+   * memory): keep the file; {@link HnswIndex.close} releases it.
+   */
   async save(fs: FileSystem, path: string): Promise<void> {
-    await writeFileAtomic(fs, path, encodeIndexV1({ kind: 'hnsw', hnsw: this.exportState() }));
+    const s = this.store;
+    const snapshot = s.resident ? undefined : s.rowsSrc.snapshot(this.count);
+    const bytes = encodeIndexV1({ kind: 'hnsw', hnsw: this.exportState() });
+    await saveAttached(fs, path, bytes, s.resident ? undefined : s.rowsSrc, snapshot, this.count);
+  }
+
+  /** Releases the index file rows are read from (int8); the index must not be used afterwards. Idempotent. */
+  async close(): Promise<void> {
+    await this.store.rowsSrc.close();
   }
 
   // ---------------------------------------------------------------------------------------------- persistence
@@ -883,7 +959,9 @@ export class HnswIndex implements VectorIndex {
   exportState(): HnswState {
     const s = this.store;
     const vectors = new Float32Array(this.count * this.dim);
-    for (let r = 0; r < this.count; r++) vectors.set(this.arena.f32.subarray(s.rowPtr(r) >> 2, (s.rowPtr(r) >> 2) + this.dim), r * this.dim);
+    if (s.resident) {
+      for (let r = 0; r < this.count; r++) vectors.set(this.arena.f32.subarray(s.rowPtr(r) >> 2, (s.rowPtr(r) >> 2) + this.dim), r * this.dim);
+    } else s.rowsSrc.readRange(0, this.count, vectors, 0);
     // Upper rows in slot order then level order (allocation order may differ after nothing; rebuild it).
     const M1 = this.M + 1;
     const upper = new Int32Array(this.upperRowsLive() * M1);
@@ -913,25 +991,33 @@ export class HnswIndex implements VectorIndex {
 
   /**
    * @internal Rebuilds an index from a decoded, structurally checked state (`format.ts` checks invariants 1-4
-   * before calling this).
+   * before calling this). With `rows` (a trained int8 index opened from its file, `st.vectors` empty), the f32
+   * rows stay in the file: `rows.load` streams them once to compute the codes, and later reads go to `rows.file`.
    */
-  static fromState(st: HnswState, kernels: Kernels): HnswIndex {
+  static fromState(st: HnswState, kernels: Kernels, rows?: ExternalRows): HnswIndex {
     const idx = new HnswIndex({
       dim: st.dim, metric: st.metric, M: st.M, efConstruction: st.efConstruction, efSearch: st.efSearch,
       seed: st.seed | 0, compactRatio: st.compactRatio, kernels, capacity: Math.max(16, st.count),
       quantization: st.quantized ? { type: 'int8', trainSize: st.trainSize, rescore: st.rescore } : undefined,
-    });
+    }, rows !== undefined ? st.quantRange : undefined);
     idx.rng.state = st.rngState >>> 0;
     idx.ensureSlots(st.count);
     const s = idx.store;
-    for (let r = 0; r < st.count; r++) {
-      // Rows were saved as stored (normalised for cosine): write them back raw.
-      const at = s.rowPtr(r) >> 2;
-      idx.arena.f32.set(st.vectors.subarray(r * st.dim, (r + 1) * st.dim), at);
-      idx.arena.f32.fill(0, at + st.dim, at + s.stride);
+    if (rows !== undefined) {
+      loadExternal(s, st.count, rows);
+    } else {
+      for (let r = 0; r < st.count; r++) {
+        // Rows were saved as stored (normalised for cosine): write them back raw.
+        const at = s.rowPtr(r) >> 2;
+        idx.arena.f32.set(st.vectors.subarray(r * st.dim, (r + 1) * st.dim), at);
+        idx.arena.f32.fill(0, at + st.dim, at + s.stride);
+      }
+      s.setRows(st.count);
+      if (st.quantRange) {
+        s.train(st.quantRange);
+        idx.views();
+      }
     }
-    s.rows = st.count;
-    if (st.quantRange) s.train(st.quantRange);
     idx.count = st.count;
     idx.levels.set(st.levels);
     idx.deleted.set(st.deleted);

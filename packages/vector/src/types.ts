@@ -71,8 +71,13 @@ export interface SearchPlan {
   selectivity?: number;
   /** Whether int8 codes were searched (and the top candidates rescored with f32). */
   quantized: boolean;
-  /** Distance computations made (f32 and int8). */
+  /** Distance computations made (f32 and int8; rescored rows included). */
   distances: number;
+  /**
+   * With int8: candidates rescored with their f32 rows (each row read from the index file, or from memory when
+   * written since the last save).
+   */
+  rescored?: number;
   /** Graph nodes whose neighbour lists were expanded (HNSW only). */
   expanded?: number;
   /** Why the strategy was chosen, in words. */
@@ -81,7 +86,11 @@ export interface SearchPlan {
 
 /** Memory held by an index, in bytes. */
 export interface MemoryReport {
-  /** f32 rows (padded stride × live slots). */
+  /**
+   * f32 rows held in memory: without int8 (or before it is trained), every row (padded stride × slots); with int8
+   * trained, only the rows written since the last save, plus the slot → row map (4 bytes a slot) and a 256-row
+   * read scratch.
+   */
   vectors: number;
   /** int8 codes and their code sums (0 without quantisation). */
   codes: number;
@@ -89,7 +98,10 @@ export interface MemoryReport {
   graph: number;
   /** Id mapping (estimated). */
   ids: number;
+  /** Sum of the above: what the index holds in memory. */
   total: number;
+  /** f32 rows not in memory, read on demand from the index file (int8 after a save or open; else 0). Not in `total`. */
+  onStorage: number;
 }
 
 /** Quantisation option. */
@@ -98,7 +110,10 @@ export interface QuantizationOptions {
   type: 'int8';
   /** Vectors seen before the range is trained (searches use f32 until then). Default 1000. */
   trainSize?: number;
-  /** Candidates rescored with f32 vectors: max(k × rescore, ef). Default 4. */
+  /**
+   * The search keeps ef = max(ef_search, k × rescore) candidates on int8 distances and rescores the best
+   * k × rescore of them with their f32 rows (read from the index file). Default 4.
+   */
   rescore?: number;
 }
 
@@ -153,4 +168,9 @@ export interface VectorIndex {
    * @throws IoError from the file system.
    */
   save(fs: FileSystem, path: string): Promise<void>;
+  /**
+   * Releases the file an int8 index reads its f32 rows from (after `save`, or when opened with `openIndex`); a
+   * no-op otherwise. The index must not be used afterwards. Idempotent.
+   */
+  close(): Promise<void>;
 }
