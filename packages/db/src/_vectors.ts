@@ -31,7 +31,7 @@ import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/
 import type { Lsm, BatchOp } from '@hearth/lsm';
 import { decodeStateVectorV1, encodeStateVectorV1, feedIdToHex, type FeedStore, type StateVectorEntry } from '@hearth/log';
 import { decodeDocStateV1, docFields } from '@hearth/crdt';
-import { AutoIndex, loadKernels, type Kernels, type SearchPlan } from '@hearth/vector';
+import { AutoIndex, loadKernels, type Kernels, type MemoryReport, type SearchPlan } from '@hearth/vector';
 import { execute, type Filter, type QueryStore } from '@hearth/query';
 import { PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
@@ -82,6 +82,11 @@ export interface VectorIndexInfo {
   readonly invalidIds: readonly string[];
   /** Document changes applied since the index was last saved. */
   readonly unsaved: number;
+  /**
+   * What the index holds in memory, in bytes (`@hearth/vector`'s `memory()`): with int8, `vectors` counts only the
+   * f32 rows written since the last save (the others are read from the index file on demand: `onStorage`).
+   */
+  readonly memory: MemoryReport;
   /** Why the last periodic save failed, if it did (the next save retries; the index stays correct in memory). */
   readonly saveError?: string;
 }
@@ -693,7 +698,7 @@ export class VectorIndexes {
     return {
       collection: d.collection, field: d.field, dimension: d.dimension, metric: d.metric, M: d.M, efConstruction: d.efConstruction,
       efSearch: d.efSearch, quantization: d.quantization === 'int8' ? 'int8' : undefined, threshold: d.threshold,
-      kind: lv.index.kind, size: lv.index.size, skipped: { missing, invalid }, invalidIds, unsaved: lv.unsaved,
+      kind: lv.index.kind, size: lv.index.size, skipped: { missing, invalid }, invalidIds, unsaved: lv.unsaved, memory: lv.index.memory(),
       ...(lv.saveError !== undefined ? { saveError: lv.saveError } : {}),
     };
   }
