@@ -5,6 +5,7 @@ import { docFields, type DocState } from '@hearth/crdt';
 import type { Entry, RangeOptions } from '@hearth/lsm';
 import { checkCollection, checkId, collectionEnd, collectionStart, docKey, idOfKey } from './_keys.js';
 import { decodeVisibleDoc } from './_decode.js';
+import { MISS, type DocCache } from './_doccache.js';
 import { compareCodePoints, decodeFieldValueV1, type Document } from './values.js';
 
 /** Options of iteration over a collection. Bounds are document ids; order is by the UTF-8 bytes of ids. */
@@ -56,12 +57,22 @@ export function decodeFields(fields: ReadonlyMap<string, Uint8Array>): Document 
   return doc;
 }
 
-/** Reads one document. @throws DbError `HEARTH_INVALID_KEY` for a bad collection or id. */
-export function readDoc(view: KvView, collection: string, id: string): Document | undefined {
+/**
+ * Reads one document: a fresh copy the caller owns, or undefined. With `cache`, a read served from it when it may
+ * answer for sequence `at` (undefined: the latest view), and stored in it when `at` is the current sequence
+ * (`_doccache.ts` invariants 1-3).
+ * @throws DbError `HEARTH_INVALID_KEY` for a bad collection or id.
+ */
+export function readDoc(view: KvView, collection: string, id: string, cache?: DocCache, at?: number): Document | undefined {
   const c = collectionBytes(collection);
   checkId(id, collection);
+  if (cache !== undefined) {
+    const hit = cache.lookup(collection, id, at);
+    if (hit !== MISS) return hit;
+  }
   const v = view.get(docKey(c, id));
-  return v === undefined ? undefined : decodeVisibleDoc(v);
+  const doc = v === undefined ? undefined : decodeVisibleDoc(v);
+  return cache === undefined ? doc : cache.store(collection, c, id, doc, at, v === undefined ? 0 : v.length);
 }
 
 /** Iterates `[id, document]` pairs of a collection, skipping deleted documents. */
