@@ -58,6 +58,7 @@ import {
 } from '@hearth/crdt';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeDocState, encodeFreshState } from './_docstate.js';
+import { encodeValue } from './_encode.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
@@ -65,7 +66,7 @@ import { loadOrCreateKeypair } from './keypair-file.js';
 import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOptions, type KvView } from './_read.js';
 import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
-import { encodeFieldValueV1, type DocValue, type Document } from './values.js';
+import { type DocValue, type Document } from './values.js';
 import { writeVarint } from '@hearth/crdt';
 import { VectorIndexes, type NearestHit, type NearestOptions, type NearestPlan, type VectorIndexInfo, type VectorIndexOptions, type VectorRecovery } from './_vectors.js';
 import type { AdaptivePolicyOptions, Diff, Explain, IndexEntry, IndexInfo, KeyRange, Path, Query, QueryResult, QueryStore } from '@hearth/query';
@@ -740,7 +741,7 @@ export class Database {
       }
       let enc: Uint8Array;
       try {
-        enc = encodeFieldValueV1(v as DocValue, name);
+        enc = encodeValue(v as DocValue, name);
       } catch (e) {
         if (e instanceof DbError) throw new DbError(e.code as typeof DbErrorCode.UNSUPPORTED_VALUE, e.message, { collection, id });
         throw e;
@@ -1149,6 +1150,23 @@ export class Database {
     const head = this.durable.get(feedIdToHex(feed))?.seq ?? 0;
     if (seq >= head) return [];
     return this.feeds.read(feed, seq + 1, Math.min(head, seq + limit));
+  }
+
+  /**
+   * Encoded durable entries of `feed` after `seq`, for serving a peer: consecutive, in seq order, at most `limit`
+   * (default 1,000) and as many as fit in `maxBytes` (at least one). Cheaper than {@link Database.entriesSince}:
+   * record checksums and structure are checked but nothing is decoded or hashed (`FeedStore.readEncoded`; the
+   * receiver verifies everything). `[]` if there are none.
+   * @throws RangeError if `seq` is not a safe integer >= 0, `limit` not a positive integer, `maxBytes` not positive.
+   * @throws CorruptionError if a stored record is damaged.
+   */
+  async entryBytesSince(feed: Uint8Array, seq: number, maxBytes: number, limit = 1000): Promise<Uint8Array[]> {
+    this.checkOpen();
+    if (!(feed instanceof Uint8Array) || feed.length !== 32) throw new TypeError('"feed" expected Uint8Array of length 32');
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`"seq" expected a safe integer >= 0, got ${seq}`);
+    const head = this.durable.get(feedIdToHex(feed))?.seq ?? 0;
+    if (seq >= head) return [];
+    return this.feeds.readEncoded(feed, seq + 1, Math.min(limit, head - seq), maxBytes);
   }
 
   // ------------------------------------------------------------------------------------------------ reads

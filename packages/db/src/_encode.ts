@@ -1,0 +1,283 @@
+/**
+ * The write path's encoder of field values V1 (`docs/formats/ops.md`, "Field values"; the model and canonical form
+ * are in the header of `values.ts`). Internal.
+ *
+ * `encodeFieldValueV1` in `values.ts` is the reference: it validates a value, turns it into what msgpackr packs
+ * canonically (objects become key-sorted Maps) and lets msgpackr pack it. This encoder writes the same bytes
+ * directly into one growing scratch buffer and copies the result out once: no intermediate Maps or arrays, no
+ * msgpackr call, one allocation per value. It throws the same errors for values outside the model. Byte equality
+ * with the reference (and so with msgpackr) is pinned by a property test (`test/values.test.ts`).
+ *
+ * Invariants:
+ * 1. Not re-entrant: one call at a time writes `buf` from offset 0; the result is a copy (`slice`), so later calls
+ *    never change an earlier result.
+ * 2. Strings are written with the smallest `str` header for their UTF-8 length, integers in [-2^31, 2^32) in the
+ *    smallest int format (`-0` as `0`), other numbers as float64 (NaN as `7ff8000000000000`), byte arrays as `bin`,
+ *    `Float32Array` as extension `0x74` (`0x07` then the little-endian bytes), arrays and maps with the smallest
+ *    header; map keys in ascending code point order, entries whose value is `undefined` left out.
+ */
+import { MAX_VALUE_DEPTH } from './constants.js';
+import { DbError, DbErrorCode } from './errors.js';
+import { compareCodePoints, type DocValue } from './values.js';
+
+let buf = new Uint8Array(4096);
+let view = new DataView(buf.buffer);
+let pos = 0;
+const utf8 = new TextEncoder();
+const LONE_SURROGATE = /\p{Cs}/u;
+const nativeWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function wellFormed(s: string): boolean {
+  return nativeWellFormed !== undefined ? nativeWellFormed.call(s) : !LONE_SURROGATE.test(s);
+}
+
+function unsupported(path: string, what: string): DbError {
+  return new DbError(DbErrorCode.UNSUPPORTED_VALUE, `value at ${path} is ${what}, outside the document model`);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (typeof v === 'bigint') return 'a bigint';
+  const name = (v as object).constructor?.name;
+  return name ? `a ${name}` : 'an object without a plain prototype';
+}
+
+/** Makes room for `n` more bytes at `pos`. */
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  let size = buf.length * 2;
+  while (size < pos + n) size *= 2;
+  const next = new Uint8Array(size);
+  next.set(buf.subarray(0, pos));
+  buf = next;
+  view = new DataView(buf.buffer);
+}
+
+/**
+ * Encodes one field value canonically; byte-identical to `encodeFieldValueV1`.
+ * @param path where the value sits, for error messages (e.g. `"title"`).
+ * @returns a fresh array holding the msgpack bytes.
+ * @throws DbError `HEARTH_UNSUPPORTED_VALUE` if the value is outside the document model (same messages as the
+ *   reference).
+ */
+export function encodeValue(value: DocValue, path: string): Uint8Array {
+  pos = 0;
+  write(value, 0, path);
+  return buf.slice(0, pos);
+}
+
+function write(v: unknown, depth: number, path: string): void {
+  switch (typeof v) {
+    case 'string':
+      return writeString(v, path);
+    case 'number':
+      return writeNumber(v);
+    case 'boolean':
+      ensure(1);
+      buf[pos++] = v ? 0xc3 : 0xc2;
+      return;
+    case 'object':
+      break;
+    default:
+      throw unsupported(path, describe(v));
+  }
+  if (v === null) {
+    ensure(1);
+    buf[pos++] = 0xc0;
+    return;
+  }
+  if (depth >= MAX_VALUE_DEPTH) throw unsupported(path, `nested deeper than ${MAX_VALUE_DEPTH} levels (or cyclic)`);
+  if (v instanceof Uint8Array) return writeBin(v);
+  if (v instanceof Float32Array) {
+    if (v.constructor !== Float32Array) throw unsupported(path, describe(v));
+    return writeFloat32Array(v);
+  }
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) throw unsupported(path, describe(v));
+    const n = v.length;
+    writeHeader(n, 0x90, 0xdc);
+    for (let i = 0; i < n; i++) {
+      const e = v[i];
+      if (e === undefined) throw unsupported(`${path}[${i}]`, 'undefined (inside an array)');
+      write(e, depth + 1, `${path}[${i}]`);
+    }
+    return;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) throw unsupported(path, describe(v));
+  if (Object.getOwnPropertySymbols(v).length > 0) throw unsupported(path, 'an object with symbol keys');
+  const keys = Object.keys(v).sort(compareCodePoints);
+  const o = v as Record<string, unknown>;
+  let count = 0;
+  for (let i = 0; i < keys.length; i++) if (o[keys[i]] !== undefined) count++;
+  writeHeader(count, 0x80, 0xde);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const e = o[k];
+    if (e === undefined) continue;
+    if (!wellFormed(k)) throw unsupported(`${path}.${k}`, 'a key with a lone surrogate');
+    writeString(k, path);
+    write(e, depth + 1, `${path}.${k}`);
+  }
+}
+
+/** fixarray/fixmap (`fix | n`, n < 16), else the 16-bit form (`h16`), else the 32-bit form (`h16 + 1`). */
+function writeHeader(n: number, fix: number, h16: number): void {
+  ensure(5);
+  if (n < 16) buf[pos++] = fix | n;
+  else if (n < 0x10000) {
+    buf[pos] = h16;
+    buf[pos + 1] = n >> 8;
+    buf[pos + 2] = n & 0xff;
+    pos += 3;
+  } else {
+    buf[pos] = h16 + 1;
+    view.setUint32(pos + 1, n);
+    pos += 5;
+  }
+}
+
+function writeString(s: string, path: string): void {
+  const len = s.length;
+  if (len < 0x100) {
+    // ASCII fast path: one byte per unit, so the header (fixstr or str 8) is known in advance.
+    const h = len < 0x20 ? 1 : 2;
+    ensure(h + len);
+    const at = pos + h;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    if (i === len) {
+      if (h === 1) buf[pos] = 0xa0 | len;
+      else {
+        buf[pos] = 0xd9;
+        buf[pos + 1] = len;
+      }
+      pos = at + len;
+      return;
+    }
+  }
+  if (!wellFormed(s)) throw unsupported(path, 'a string with a lone surrogate');
+  // Encode after the largest header this string can need, then move the bytes back to the smallest header.
+  const max = len * 3;
+  const reserve = max < 0x20 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+  ensure(reserve + max);
+  const n = utf8.encodeInto(s, buf.subarray(pos + reserve, pos + reserve + max)).written!;
+  const h = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  if (h !== reserve) buf.copyWithin(pos + h, pos + reserve, pos + reserve + n);
+  if (h === 1) buf[pos] = 0xa0 | n;
+  else if (h === 2) {
+    buf[pos] = 0xd9;
+    buf[pos + 1] = n;
+  } else if (h === 3) {
+    buf[pos] = 0xda;
+    buf[pos + 1] = n >> 8;
+    buf[pos + 2] = n & 0xff;
+  } else {
+    buf[pos] = 0xdb;
+    view.setUint32(pos + 1, n);
+  }
+  pos += h + n;
+}
+
+function writeNumber(v: number): void {
+  ensure(9);
+  if (v >>> 0 === v) {
+    // also -0, written as 0
+    if (v < 0x80) buf[pos++] = v;
+    else if (v < 0x100) {
+      buf[pos] = 0xcc;
+      buf[pos + 1] = v;
+      pos += 2;
+    } else if (v < 0x10000) {
+      buf[pos] = 0xcd;
+      buf[pos + 1] = v >> 8;
+      buf[pos + 2] = v & 0xff;
+      pos += 3;
+    } else {
+      buf[pos] = 0xce;
+      view.setUint32(pos + 1, v);
+      pos += 5;
+    }
+    return;
+  }
+  if (v >> 0 === v) {
+    if (v >= -0x20) buf[pos++] = 0x100 + v;
+    else if (v >= -0x80) {
+      buf[pos] = 0xd0;
+      buf[pos + 1] = v + 0x100;
+      pos += 2;
+    } else if (v >= -0x8000) {
+      buf[pos] = 0xd1;
+      buf[pos + 1] = (v >> 8) & 0xff;
+      buf[pos + 2] = v & 0xff;
+      pos += 3;
+    } else {
+      buf[pos] = 0xd2;
+      view.setInt32(pos + 1, v);
+      pos += 5;
+    }
+    return;
+  }
+  buf[pos] = 0xcb;
+  if (v !== v) view.setUint32(pos + 1, 0x7ff80000), view.setUint32(pos + 5, 0);
+  else view.setFloat64(pos + 1, v);
+  pos += 9;
+}
+
+function writeBin(b: Uint8Array): void {
+  const n = b.length;
+  ensure(5 + n);
+  if (n < 0x100) {
+    buf[pos] = 0xc4;
+    buf[pos + 1] = n;
+    pos += 2;
+  } else if (n < 0x10000) {
+    buf[pos] = 0xc5;
+    buf[pos + 1] = n >> 8;
+    buf[pos + 2] = n & 0xff;
+    pos += 3;
+  } else {
+    buf[pos] = 0xc6;
+    view.setUint32(pos + 1, n);
+    pos += 5;
+  }
+  buf.set(b, pos);
+  pos += n;
+}
+
+/**
+ * msgpackr's typed-array extension: type 0x74, data = 0x07 (Float32Array) then the little-endian element bytes;
+ * always the ext 8/16/32 header (msgpackr writes no fixext here, not even for the empty array's 1 data byte).
+ */
+function writeFloat32Array(a: Float32Array): void {
+  const data = 1 + a.length * 4;
+  ensure(6 + data);
+  if (data < 0x100) {
+    buf[pos] = 0xc7; // ext 8
+    buf[pos + 1] = data;
+    pos += 2;
+  } else if (data < 0x10000) {
+    buf[pos] = 0xc8; // ext 16
+    buf[pos + 1] = data >> 8;
+    buf[pos + 2] = data & 0xff;
+    pos += 3;
+  } else {
+    buf[pos] = 0xc9; // ext 32
+    view.setUint32(pos + 1, data);
+    pos += 5;
+  }
+  buf[pos] = 0x74;
+  buf[pos + 1] = 0x07;
+  pos += 2;
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  if (LITTLE_ENDIAN) buf.set(bytes, pos);
+  else for (let i = 0; i < a.length; i++) view.setFloat32(pos + i * 4, a[i], true);
+  pos += a.byteLength;
+}
