@@ -378,6 +378,60 @@ export class FeedStore {
   }
 
   /**
+   * Encoded entries of `feed` from `fromSeq` on, for serving a peer: consecutive, at most `limit`, and as many as
+   * fit in `maxBytes` of entry bytes (at least one). Read with one file read; each record's checksum, length,
+   * version, feed and seq are checked, but the hash chain is not recomputed (it was verified when the entries were
+   * appended, invariant 1, and every receiver verifies it again before it stores). `[]` if `fromSeq` is past the
+   * head. The arrays are views into one fresh buffer per call. Reads see appended entries before `sync`.
+   * @throws RangeError if `fromSeq` is not a safe integer >= 1, `limit` not a positive integer or `maxBytes` not
+   *   positive.
+   * @throws CorruptionError `HEARTH_CORRUPTION` if a record fails its checks.
+   */
+  readEncoded(feed: Uint8Array, fromSeq: number, limit: number, maxBytes: number): Uint8Array[] {
+    this.checkOpen();
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new RangeError(`"fromSeq" expected a safe integer >= 1, got ${fromSeq}`);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`"limit" expected a positive integer, got ${limit}`);
+    if (!(maxBytes > 0)) throw new RangeError(`"maxBytes" expected a positive number, got ${maxBytes}`);
+    const f = this.files.get(feedIdToHex(checkFeed(feed)));
+    const n = f?.offsets.length ?? 0;
+    if (fromSeq > n) return [];
+    const file = f!;
+    const { offsets } = file;
+    const start = offsets[fromSeq - 1];
+    // How many records fit: sizes come from the offset index (record = 8-byte frame header + entry).
+    let toSeq = fromSeq;
+    let bytes = (fromSeq < n ? offsets[fromSeq] : file.end) - start - FRAME_HEADER_BYTES;
+    const last = Math.min(n, fromSeq + limit - 1);
+    while (toSeq < last) {
+      const next = (toSeq + 1 < n ? offsets[toSeq + 1] : file.end) - offsets[toSeq] - FRAME_HEADER_BYTES;
+      if (bytes + next > maxBytes) break;
+      bytes += next;
+      toSeq++;
+    }
+    const stop = toSeq < n ? offsets[toSeq] : file.end;
+    const buf = file.fh.read(start, stop - start);
+    if (buf.length !== stop - start) throw new CorruptionError('feed file is shorter than its index', { path: file.path, offset: start });
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const out: Uint8Array[] = new Array(toSeq - fromSeq + 1);
+    let pos = 0;
+    for (let seq = fromSeq; seq <= toSeq; seq++) {
+      const at = start + pos;
+      const length = frameLength(buf, pos);
+      const body = pos + FRAME_HEADER_BYTES;
+      if (length < ENTRY_MIN_BYTES || body + length > buf.length || !frameChecksumOk(buf, pos, length)) {
+        throw new CorruptionError(`record of seq ${seq} fails its checksum`, { path: file.path, offset: at });
+      }
+      const stored = Number(view.getBigUint64(body + ENTRY_OFFSET.SEQ));
+      if (buf[body + ENTRY_OFFSET.VERSION] !== ENTRY_V1 || stored !== seq || !equalBytesAt(buf, body + ENTRY_OFFSET.FEED, file.feed)) {
+        throw new CorruptionError(`stored record at seq ${seq} is not that entry of this feed`, { path: file.path, offset: at });
+      }
+      out[seq - fromSeq] = buf.subarray(body, body + length);
+      pos = body + length;
+    }
+    return out;
+  }
+
+  /**
    * The fork evidence kept for `feed` (the conflicting entries, decoded but not re-verified), or `[]`.
    * @throws CorruptionError if the evidence file is damaged beyond a torn tail.
    */
@@ -652,6 +706,12 @@ export class FeedStore {
       await fh.close();
     }
   }
+}
+
+/** Whether `buf[at, at + b.length)` equals `b`. REQUIRES: in bounds. */
+function equalBytesAt(buf: Uint8Array, at: number, b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (buf[at + i] !== b[i]) return false;
+  return true;
 }
 
 function checkFeed(feed: Uint8Array): Uint8Array {

@@ -529,3 +529,38 @@ test('one append of mixed runs (two feeds, duplicates, a fork mid-batch) writes 
   assert.equal(one.head(a.publicKey)?.seq, 7); // altA7 continues seq 6; seq 8 does not link to it
   assert.equal(one.isFrozen(a.publicKey), true);
 });
+
+test('readEncoded: the bytes read() returns, cut by limit and byte budget (at least one); damage is corruption', async () => {
+  const kp = generateKeypair();
+  const es = await makeChain(kp, 12); // entry i has a payload of i repeats: sizes grow
+  const fs = new MemoryFileSystem();
+  const store = await FeedStore.open({ fs, dir: 'feeds' });
+  await store.append(es);
+  const size = (i: number) => es[i - 1].bytes.length;
+  for (let from = 1; from <= 12; from++) {
+    for (const limit of [1, 3, 100]) {
+      for (const maxBytes of [1, size(from), size(from) + size(from + 1 > 12 ? 12 : from + 1), 4096, Infinity]) {
+        const got = store.readEncoded(kp.publicKey, from, limit, maxBytes);
+        let count = 0;
+        let bytes = 0;
+        while (from + count <= 12 && count < limit && (count === 0 || bytes + size(from + count) <= maxBytes)) bytes += size(from + count++);
+        assert.equal(got.length, count, `from ${from} limit ${limit} maxBytes ${maxBytes}`);
+        assert.deepEqual(got.map(hex), es.slice(from - 1, from - 1 + count).map((e) => hex(e.bytes)));
+      }
+    }
+  }
+  assert.deepEqual(store.readEncoded(kp.publicKey, 13, 10, 1000), []);
+  assert.deepEqual(store.readEncoded(generateKeypair().publicKey, 1, 10, 1000), []);
+  assert.throws(() => store.readEncoded(kp.publicKey, 0, 10, 1000), RangeError);
+  assert.throws(() => store.readEncoded(kp.publicKey, 1, 0, 1000), RangeError);
+  await store.sync();
+  // flip a byte inside entry 5 (its record's checksum no longer matches)
+  const fh = await fs.open(feedPath(kp));
+  let at = HEADER;
+  for (let i = 1; i < 5; i++) at += 8 + size(i);
+  const b = fh.read(at + 8 + 100, 1);
+  fh.write(at + 8 + 100, new Uint8Array([b[0] ^ 1]));
+  await fh.close();
+  assert.throws(() => store.readEncoded(kp.publicKey, 3, 10, Infinity), (e: unknown) => e instanceof CorruptionError);
+  assert.equal(store.readEncoded(kp.publicKey, 1, 4, Infinity).length, 4);
+});
