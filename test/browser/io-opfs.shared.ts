@@ -15,6 +15,7 @@ export const OPFS_EXTRA_CASES = [
   'opfs journal: open finishes a rename interrupted after the source was removed',
   'opfs journal: a torn journal is discarded and nothing changes',
   'opfs: destroy removes the root and is idempotent',
+  'opfs: the size a handle keeps matches the file through random writes, appends, truncates and reads',
 ] as const;
 
 /** Every case name the worker must report, in order. */

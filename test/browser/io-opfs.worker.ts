@@ -164,6 +164,61 @@ main(async () => {
       await assert.rejects(() => OpfsFileSystem.open('hearth-test-destroy/file'), 'HEARTH_EXISTS', 'root over a file');
       await OpfsFileSystem.destroy('hearth-test-destroy');
     },
+    'opfs: the size a handle keeps matches the file through random writes, appends, truncates and reads': async () => {
+      // OpfsHandle asks getSize() once and then keeps the size itself (opfs.ts, invariant 4). A seeded random
+      // sequence of operations, mirrored on MemoryFileSystem (the model), checks size(), read(), readInto() and
+      // append()'s offset after every step, and the size a fresh handle sees after each reopen.
+      for (const seed of [1, 2, 3, 4]) {
+        let a = seed >>> 0;
+        const rnd = (n: number): number => {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let t = a;
+          t = Math.imul(t ^ (t >>> 15), t | 1);
+          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+          return (((t ^ (t >>> 14)) >>> 0) % n);
+        };
+        const fs = await OpfsFileSystem.open(`hearth-test/size-${seed}`);
+        const model = new MemoryFileSystem();
+        let h = await fs.open('f', { create: true, truncate: true });
+        let m = await model.open('f', { create: true, truncate: true });
+        for (let step = 0; step < 300; step++) {
+          const label = `seed ${seed} step ${step}`;
+          const op = rnd(7);
+          const len = rnd(4) === 0 ? rnd(70_000) : rnd(600);
+          const data = Uint8Array.from({ length: len }, () => rnd(256));
+          const at = rnd(m.size() + 2000);
+          if (op === 0) {
+            h.write(at, data);
+            m.write(at, data);
+          } else if (op === 1) {
+            assert.equal(h.append(data), m.append(data), `${label}: append offset`);
+          } else if (op === 2) {
+            const size = rnd(4) === 0 ? 0 : rnd(m.size() + 5000);
+            h.truncate(size);
+            m.truncate(size);
+          } else if (op === 3) {
+            assert.bytes(h.read(at, len), m.read(at, len), `${label}: read(${at}, ${len})`);
+          } else if (op === 4) {
+            const t1 = new Uint8Array(len);
+            const t2 = new Uint8Array(len);
+            assert.equal(h.readInto!(at, t1), m.readInto!(at, t2), `${label}: readInto count`);
+            assert.bytes(t1, t2, `${label}: readInto bytes`);
+          } else if (op === 5) {
+            await h.sync();
+          } else {
+            await h.close();
+            h = await fs.open('f');
+          }
+          assert.equal(h.size(), m.size(), `${label}: size after op ${op}`);
+        }
+        assert.bytes(h.read(0, h.size()), m.read(0, m.size()), `seed ${seed}: final content`);
+        await h.close();
+        await m.close();
+        const again = await fs.open('f');
+        assert.equal(again.size(), (await model.open('f')).size(), `seed ${seed}: size after reopen`);
+        await again.close();
+      }
+    },
   };
   for (const name of OPFS_EXTRA_CASES) await runCase(name, extra[name]);
   await OpfsFileSystem.destroy('hearth-test');

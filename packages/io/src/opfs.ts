@@ -6,7 +6,15 @@
  * Mapping onto the interface:
  * - `open` → `getFileHandle` + `createSyncAccessHandle()`. Sync access handles are **exclusive**: a second open
  *   of the same file (from this or any other worker or tab) throws `HEARTH_LOCKED` until the first is closed.
- * - `read`/`write` → the handle's `read`/`write` with `{ at }`; `size` → `getSize()`; `sync` → `flush()`.
+ * - `read`/`write` → the handle's `read`/`write` with `{ at }`; `sync` → `flush()`; `size` → `getSize()` once,
+ *   then a size this class keeps itself (invariant 4).
+ *
+ * Cost model (Chromium, measured with `bench/browser/profile-writes.ts`; see docs/benchmarks.md): each
+ * `write()` is four system calls in the renderer (fstat and fcntl for the quota check, pwrite, and a
+ * notification message to the browser process), about 25 µs, and about 100 µs for the first write after a
+ * `flush()`; `flush()` is one `fdatasync`, 150 µs to several ms depending on the disk; `getSize()` is one fstat.
+ * So this class makes exactly one platform call per `write`, `read` and `sync`, and none for `size`/`append`'s
+ * size, and never copies the caller's bytes (the platform copies them into the page cache).
  * - Directory operations → `FileSystemDirectoryHandle` calls, walking the path one segment at a time.
  *
  * Renames (see also docs/architecture.md, "io backends"):
@@ -29,6 +37,10 @@
  *    from `list("")`.
  * 2. At most one journaled rename is in flight per instance (`renameChain`).
  * 3. A handle calls its sync access handle only while `closed` is false.
+ * 4. `OpfsHandle.end` is the file's size in bytes, or -1 when unknown (before the first `size()`, and after a
+ *    write or truncate that threw, since it may have changed the file partly). Sync access handles are exclusive
+ *    (no other handle, writable stream or tab can change the file while one is open), so only this handle's own
+ *    `write` and `truncate` change the size, and they keep `end` up to date.
  *
  * @packageDocumentation
  */
@@ -60,9 +72,6 @@ interface OpfsDirHandle {
 
 /** Name of the rename journal at the root (journal strategy). Do not change: existing databases use it. */
 export const OPFS_RENAME_JOURNAL = '.hearth-rename';
-
-/** Reads longer than this many bytes clamp their buffer to the file size first. */
-const CLAMP_READS_ABOVE = 1 << 16;
 
 /** Copy chunk for the journal strategy, in bytes. */
 const COPY_CHUNK = 1 << 20;
@@ -115,6 +124,8 @@ function mapError(e: unknown, path: string, op: string, lockedOn: readonly strin
 
 class OpfsHandle implements FileHandle {
   private closed = false;
+  /** The file's size in bytes, or -1 when unknown (invariant 4). */
+  private end = -1;
   constructor(
     readonly path: string,
     private readonly h: SyncAccessHandle,
@@ -124,17 +135,29 @@ class OpfsHandle implements FileHandle {
     if (this.closed) throw closedError(this.path);
   }
 
+  /** The file's size (invariant 4: asks the platform only when unknown). REQUIRES: not closed. */
+  private known(): number {
+    if (this.end < 0) {
+      try {
+        this.end = this.h.getSize();
+      } catch (e) {
+        throw mapError(e, this.path, 'getSize', []);
+      }
+    }
+    return this.end;
+  }
+
   read(offset: number, length: number): Uint8Array {
     checkOffset(offset, 'offset');
     checkOffset(length, 'length');
     this.check();
+    // Clamped to the size this handle knows, so a read past the end costs no platform call and a short read no
+    // second copy, and read(0, 2 ** 40) does not try to allocate a terabyte.
+    const n = Math.max(0, Math.min(length, this.known() - offset));
+    if (n === 0) return new Uint8Array(0);
+    const buf = new Uint8Array(n);
     try {
-      // Small reads (the LSM's block reads) skip getSize(): read into `length` bytes and copy if the file ended
-      // first. Large ones clamp to the size first, so read(0, 2 ** 40) does not try to allocate a terabyte.
-      const n = length <= CLAMP_READS_ABOVE ? length : Math.max(0, Math.min(length, this.h.getSize() - offset));
-      if (n === 0) return new Uint8Array(0);
-      const buf = new Uint8Array(n);
-      let got = 0;
+      let got = this.h.read(buf, { at: offset });
       while (got < n) {
         const r = this.h.read(buf.subarray(got), { at: offset + got });
         if (r === 0) break;
@@ -150,10 +173,12 @@ class OpfsHandle implements FileHandle {
     checkOffset(offset, 'offset');
     checkBytes(target, 'target');
     this.check();
+    const n = Math.max(0, Math.min(target.length, this.known() - offset));
+    if (n === 0) return 0;
     try {
-      let got = 0;
-      while (got < target.length) {
-        const r = this.h.read(target.subarray(got), { at: offset + got });
+      let got = this.h.read(n === target.length ? target : target.subarray(0, n), { at: offset });
+      while (got < n) {
+        const r = this.h.read(target.subarray(got, n), { at: offset + got });
         if (r === 0) break;
         got += r;
       }
@@ -170,34 +195,36 @@ class OpfsHandle implements FileHandle {
     this.writeAt(offset, data);
   }
 
+  /** Writes all of `data` at `offset` (usually one platform call) and keeps `end` (invariant 4). */
   private writeAt(offset: number, data: Uint8Array): void {
-    if (data.length === 0) return;
+    const len = data.length;
+    if (len === 0) return;
     try {
-      let done = 0;
-      while (done < data.length) {
+      let done = this.h.write(data, { at: offset });
+      while (done < len) {
+        if (done <= 0) throw new IoError(IoErrorCode.IO, 'write made no progress', { path: this.path });
         const n = this.h.write(data.subarray(done), { at: offset + done });
         if (n <= 0) throw new IoError(IoErrorCode.IO, 'write made no progress', { path: this.path });
         done += n;
       }
     } catch (e) {
+      this.end = -1; // part of `data` may have been written
       throw mapError(e, this.path, 'write', []);
     }
+    if (this.end >= 0 && offset + len > this.end) this.end = offset + len;
   }
 
   append(data: Uint8Array): number {
     checkBytes(data);
-    const at = this.size();
+    this.check();
+    const at = this.known();
     this.writeAt(at, data);
     return at;
   }
 
   size(): number {
     this.check();
-    try {
-      return this.h.getSize();
-    } catch (e) {
-      throw mapError(e, this.path, 'getSize', []);
-    }
+    return this.known();
   }
 
   truncate(size: number): void {
@@ -206,15 +233,18 @@ class OpfsHandle implements FileHandle {
     try {
       this.h.truncate(size);
     } catch (e) {
+      this.end = -1;
       throw mapError(e, this.path, 'truncate', []);
     }
+    this.end = size;
   }
 
   async sync(): Promise<void> {
     this.check();
     try {
       // flush() is synchronous in current browsers; early Chromium versions returned a promise.
-      await (this.h.flush() as unknown);
+      const r = this.h.flush() as unknown;
+      if (r instanceof Promise) await r;
     } catch (e) {
       throw mapError(e, this.path, 'flush', []);
     }
@@ -224,7 +254,8 @@ class OpfsHandle implements FileHandle {
     if (this.closed) return;
     this.closed = true;
     try {
-      await (this.h.close() as unknown);
+      const r = this.h.close() as unknown;
+      if (r instanceof Promise) await r;
     } catch (e) {
       throw mapError(e, this.path, 'close', []);
     }
