@@ -26,7 +26,7 @@
  * @packageDocumentation
  */
 import { HearthError } from '@hearth/io';
-import { decodeEntryV1, feedIdToHex, signEd25519, verifyEd25519, type Keypair, type StateVectorEntry } from '@hearth/log';
+import { decodeEntryV1, feedIdToHex, logConstants, signEd25519, verifyEd25519, type Keypair, type StateVectorEntry } from '@hearth/log';
 import { AUTH_CONTEXT, ENTRIES_HEADER_BYTES, PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION } from './constants.js';
 import { SyncError, SyncErrorCode } from './errors.js';
 import { Deframer, Framer } from './frame.js';
@@ -124,6 +124,9 @@ function authMessage(space: Uint8Array, signer: Uint8Array, verifierNonce: Uint8
 }
 
 /** Reads the seq of an encoded entry without decoding it (0 if too short). */
+/** Offset of the HLC in an encoded entry (`docs/formats/log-entry.md`). */
+const ENTRY_HLC_OFFSET = logConstants.ENTRY_OFFSET.HLC;
+
 function rawSeq(bytes: Uint8Array): number {
   if (bytes.length < 41) return 0;
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(33);
@@ -325,12 +328,13 @@ export class SyncSession {
         const batch: Uint8Array[] = [];
         let size = ENTRIES_HEADER_BYTES;
         for (const bytes of raw) {
-          const e = decodeEntryV1(bytes);
-          if (batch.length === 0 && have.hash !== null && have.seq > 0 && !equalBytes(e.prev, have.hash)) {
+          // Our own stored entries (checked by the store): only the first one's prev and each one's HLC matter here.
+          if (batch.length === 0 && have.hash !== null && have.seq > 0 && !equalBytes(decodeEntryV1(bytes).prev, have.hash)) {
             await this.forkFound(item.feed, have.seq);
             break;
           }
-          if (membership.entryVerdict(item.feed, e.hlc) !== 'accept') {
+          const hlc = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(ENTRY_HLC_OFFSET);
+          if (membership.entryVerdict(item.feed, hlc) !== 'accept') {
             if (batch.length === 0) this.heldBack.set(hex, fingerprint);
             break;
           }
@@ -340,8 +344,8 @@ export class SyncSession {
               this.host.report({
                 type: 'rejected',
                 feed: item.feed,
-                seq: e.seq,
-                error: new SyncError(SyncErrorCode.MESSAGE_TOO_LARGE, `entry of ${bytes.length} bytes exceeds the peer's limit of ${peerMaxEntry}; feed not served to it`, { feed: hex, seq: e.seq }),
+                seq: rawSeq(bytes),
+                error: new SyncError(SyncErrorCode.MESSAGE_TOO_LARGE, `entry of ${bytes.length} bytes exceeds the peer's limit of ${peerMaxEntry}; feed not served to it`, { feed: hex, seq: rawSeq(bytes) }),
                 peer: this.peer,
               });
             }
