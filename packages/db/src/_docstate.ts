@@ -11,6 +11,7 @@
 import type { DocState, FieldState } from '@hearth/crdt';
 import { compareCodePoints } from './values.js';
 import { varintSize, writeVarint } from '@hearth/crdt';
+import { alloc } from './_slab.js';
 
 const utf8 = new TextEncoder();
 const DOC_STATE_V1 = 0x01;
@@ -38,17 +39,16 @@ function utf8Length(s: string): number {
   return n;
 }
 
+// The HLC's 8 bytes through a scratch 64-bit array: no BigInt arithmetic (which allocates) per stamp.
+const hlc64 = new BigUint64Array(1);
+const hlc8 = new Uint8Array(hlc64.buffer);
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Writes `h` as 8 bytes big-endian at `out[o]`. */
 function writeHlc(h: bigint, out: Uint8Array, o: number): void {
-  const hi = Number(h >> 32n);
-  const lo = Number(h & 0xffffffffn);
-  out[o] = hi >>> 24;
-  out[o + 1] = (hi >>> 16) & 0xff;
-  out[o + 2] = (hi >>> 8) & 0xff;
-  out[o + 3] = hi & 0xff;
-  out[o + 4] = lo >>> 24;
-  out[o + 5] = (lo >>> 16) & 0xff;
-  out[o + 6] = (lo >>> 8) & 0xff;
-  out[o + 7] = lo & 0xff;
+  hlc64[0] = h;
+  if (HOST_LITTLE_ENDIAN) for (let i = 0; i < 8; i++) out[o + i] = hlc8[7 - i];
+  else for (let i = 0; i < 8; i++) out[o + i] = hlc8[i];
 }
 
 /** Encodes `state` as document state V1, identical to `encodeDocStateV1`. */
@@ -161,7 +161,7 @@ const freshNames: string[] = [];
 export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint8Array, fields?: ReadonlyMap<string, Uint8Array>): Uint8Array {
   const head = 2 + 1 + varintSize(feed.length) + feed.length + 8 + 1;
   if (kind === 'delete') {
-    const out = new Uint8Array(head + 1);
+    const out = alloc(head + 1);
     out[0] = DOC_STATE_V1;
     out[1] = HAS_RESET | RESET_DELETED;
     out[2] = 1;
@@ -193,7 +193,7 @@ export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint
     const v = fields!.get(name)!;
     size += varintSize(n) + n + 8 + 1 + 1 + varintSize(v.length) + v.length;
   }
-  const out = new Uint8Array(size);
+  const out = alloc(size);
   out[0] = DOC_STATE_V1;
   out[1] = HAS_RESET;
   out[2] = 1;

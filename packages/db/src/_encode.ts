@@ -9,8 +9,8 @@
  * with the reference (and so with msgpackr) is pinned by a property test (`test/values.test.ts`).
  *
  * Invariants:
- * 1. Not re-entrant: one call at a time writes `buf` from offset 0; the result is a copy (`slice`), so later calls
- *    never change an earlier result.
+ * 1. Not re-entrant: one call at a time writes `buf` from offset 0; the result is a copy (a view into a shared
+ *    slab, `_slab.ts`), so later calls never change an earlier result.
  * 2. Strings are written with the smallest `str` header for their UTF-8 length, integers in [-2^31, 2^32) in the
  *    smallest int format (`-0` as `0`), other numbers as float64 (NaN as `7ff8000000000000`), byte arrays as `bin`,
  *    `Float32Array` as extension `0x74` (`0x07` then the little-endian bytes), arrays and maps with the smallest
@@ -19,6 +19,7 @@
 import { MAX_VALUE_DEPTH } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { compareCodePoints, type DocValue } from './values.js';
+import { copyOf } from './_slab.js';
 
 let buf = new Uint8Array(4096);
 let view = new DataView(buf.buffer);
@@ -66,7 +67,7 @@ function ensure(n: number): void {
 export function encodeValue(value: DocValue, path: string): Uint8Array {
   pos = 0;
   write(value, 0, path);
-  return buf.slice(0, pos);
+  return copyOf(buf, 0, pos);
 }
 
 function write(v: unknown, depth: number, path: string): void {

@@ -797,8 +797,10 @@ export class Database {
 
   /**
    * One group commit: sign one entry for the queued units (up to the size cap), make it durable, apply it.
-   * The new document states are computed while the entry is hashed and signed (WebCrypto works off the main
-   * thread); they reach the memtable only after the entry is durable (invariant 1).
+   * The new document states are computed while the entry is synced (the fsync works off the main thread); they
+   * reach the memtable only after the entry is durable (invariant 1). A failure to compute them after the entry was
+   * written leaves a durable, unapplied entry: the database refuses writes until reopened (the replay applies it
+   * or reports why not), and the writes are rejected with the error (their outcome is the replay's).
    */
   private async commitNext(): Promise<void> {
     const units: Unit[] = [];
@@ -816,23 +818,26 @@ export class Database {
     const ops: Op[] = units.length === 1 ? units[0].ops : units.flatMap((u) => u.ops);
     const seq = this.ownHead.seq + 1;
     let entry: VerifiedEntry;
-    let prepared: Prepared;
     try {
       const payload = encodeOpsV1(ops);
-      const signing = signEntry({ seq, prev: seq === 1 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload }, this.keypair, this.options.crypto);
-      try {
-        prepared = this.prepare([{ feed: this.keypair.publicKey, seq, hlc: ops[ops.length - 1].hlc, ops, local: true }], true);
-      } catch (e) {
-        signing.catch(() => undefined);
-        throw e;
-      }
-      entry = await signing;
+      entry = await signEntry({ seq, prev: seq === 1 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload }, this.keypair, this.options.crypto);
       await this.feeds.append([entry]); // a failed append is cut back by the feed store: nothing was written
     } catch (e) {
       return fail(e);
     }
+    // The new document states are computed while the entry is synced (the fsync runs off the main thread); they
+    // reach the memtable only after the sync succeeded (invariant 1).
+    const syncing = this.feeds.sync();
+    syncing.catch(() => undefined); // awaited below
+    let prepared: Prepared | undefined;
+    let prepareError: unknown;
     try {
-      await this.feeds.sync();
+      prepared = this.prepare([{ feed: this.keypair.publicKey, seq, hlc: ops[ops.length - 1].hlc, ops, local: true }], true);
+    } catch (e) {
+      prepareError = e;
+    }
+    try {
+      await syncing;
     } catch (e) {
       // The entry may or may not be durable: refuse further writes until reopen (which replays what survived).
       this.failure = new DbError(DbErrorCode.FAILED, `a commit's sync failed (${(e as Error).message}); close and reopen the database`, { cause: e });
@@ -842,8 +847,10 @@ export class Database {
     this.durable.set(this.ownHex, { feed: entry.feed, seq: entry.seq, hash: entry.hash });
     let done: Promise<void>;
     try {
+      if (prepared === undefined) throw prepareError;
       done = this.install(prepared, [entry]);
     } catch (e) {
+      // The entry is durable but not applied: the outcome of these writes is what the replay on reopen makes of it.
       this.failure = new DbError(DbErrorCode.FAILED, `applying a durable entry failed (${(e as Error).message}); close and reopen the database (it replays the entry)`, { cause: e });
       return fail(e);
     }
