@@ -82,6 +82,20 @@ export function now(): number {
 
 const LOWER_IS_BETTER = new Set(['ms', 'bytes', 'MiB']);
 
+/** True for units where a smaller figure is better (`ms`, `bytes`, `MiB`). */
+export function lowerIsBetter(unit: string): boolean {
+  return LOWER_IS_BETTER.has(unit);
+}
+
+/**
+ * Hearth's figure against another system's on the same workload, oriented so that > 1 means Hearth is better:
+ * `hearth / other` for rates and recall, `other / hearth` for `ms`, `bytes`, `MiB`. Undefined when either is 0.
+ */
+export function ratioVsHearth(hearth: number, other: number, unit: string): number | undefined {
+  if (!hearth || !other) return undefined;
+  return lowerIsBetter(unit) ? other / hearth : hearth / other;
+}
+
 /** Formats a figure: integers with thousands separators from 1,000 up, 4 significant digits below. */
 export function formatValue(v: number): string {
   return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(4);
