@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 import { expose } from 'comlink';
-import { IdbFileSystem, IoError, IoErrorCode, OpfsFileSystem, type FileSystem } from '@hearth/io';
+import { IoError, IoErrorCode, OpfsFileSystem, type FileSystem } from '@hearth/io';
 import { Database, type Document } from '@hearth/db';
 import { feedIdToHex } from '@hearth/log';
 import { createLiveQuery, execute, explain, type Change as QueryChange, type Query, type QueryStore } from '@hearth/query';
@@ -37,8 +37,7 @@ import {
 } from './protocol.js';
 import { encodeError, registerErrorTransfer, type WireError } from './wire-errors.js';
 import { deepEqual } from './_equal.js';
-import { WorkerSync } from './_sync.js';
-import { transportFromPort } from '@hearth/sync/webrtc';
+import { WorkerSync, loadSyncEngine } from './_sync.js';
 
 /** Options of {@link startWorker}. */
 export interface WorkerHostOptions {
@@ -56,6 +55,12 @@ const DB_DIR = 'db';
 
 type Emit = (ok: boolean, value: unknown, error?: WireError) => void;
 type DbWithExtras = Database & Record<string, unknown>;
+
+/** Opens the IndexedDB backend, loading it on demand (`_idb-fs.ts`: OPFS browsers never download it). */
+async function openIdb(name: string): Promise<FileSystem> {
+  const { IdbFileSystem } = await import('./_idb-fs.js');
+  return IdbFileSystem.open(name);
+}
 
 function unsupported(what: string): IoError {
   return new IoError(IoErrorCode.UNSUPPORTED, what);
@@ -102,7 +107,7 @@ class Host implements WorkerApi {
       let backend: 'opfs' | 'idb';
       let fs: FileSystem;
       if (params.backend === 'idb') {
-        fs = await IdbFileSystem.open(`${STORAGE_PREFIX}:${name}`);
+        fs = await openIdb(`${STORAGE_PREFIX}:${name}`);
         backend = 'idb';
       } else {
         try {
@@ -110,7 +115,7 @@ class Host implements WorkerApi {
           backend = 'opfs';
         } catch (e) {
           if (params.backend === 'opfs' || !(e instanceof IoError) || e.code !== IoErrorCode.UNSUPPORTED) throw e;
-          fs = await IdbFileSystem.open(`${STORAGE_PREFIX}:${name}`);
+          fs = await openIdb(`${STORAGE_PREFIX}:${name}`);
           backend = 'idb';
         }
       }
@@ -307,6 +312,7 @@ class Host implements WorkerApi {
   /** A WebRTC connection the leader tab bridged over `port` (`bridgeTransportToPort`). */
   async syncPort(port: MessagePort, peerId: string): Promise<void> {
     const sync = this.requireSync();
+    const { transportFromPort } = await loadSyncEngine(); // loaded on first use (`_sync.ts`, invariant 6)
     sync.addPeer(String(peerId), await transportFromPort(port));
   }
 

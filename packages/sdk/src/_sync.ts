@@ -15,25 +15,40 @@
  * 4. The relay's key is admitted (role `member`) by this device as soon as it is an admin of the space and its
  *    view does not count the relay as a member (`docs/relay.md`: "The relay is an admitted replica").
  * 5. A join keeps the invite's space only once an admin answered `OK`; a refused or failed join stores nothing.
+ * 6. The sync engine (`@hearth/sync`'s node, relay transport, invites: `_sync-engine.ts`) is loaded by dynamic
+ *    import before the first node exists: `start` (when settings name a space or relay), `connect` and `join`
+ *    await {@link loadSyncEngine} before `use` or a node is made; everything else that needs it (`attempt`,
+ *    `createInvite`, `signalGrant`) runs only while a node exists. A database that never syncs never loads it.
  * @packageDocumentation
  */
 import { openDB } from 'idb';
 import type { Database } from '@hearth/db';
 import { feedIdToHex, type Keypair } from '@hearth/log';
-import {
-  DatabaseReplica,
-  SyncError,
-  SyncErrorCode,
-  SyncNode,
-  authenticateRelay,
-  inviteFromText,
-  inviteLink,
-  openRelayTransport,
-  type SyncEvent,
-  type SyncSession,
-  type Transport,
-} from '@hearth/sync';
+import { SyncError, SyncErrorCode, type SyncEvent, type SyncNode, type SyncSession, type Transport } from '@hearth/sync';
 import type { SyncParams, SyncStatus } from './protocol.js';
+
+/** The sync engine (`_sync-engine.ts`): loaded on first use, so a database that never syncs does not load it. */
+type SyncEngine = typeof import('./_sync-engine.js');
+let engine: SyncEngine | null = null;
+let engineLoading: Promise<SyncEngine> | null = null;
+
+/** Loads the sync engine once (invariant 6). */
+export function loadSyncEngine(): Promise<SyncEngine> {
+  engineLoading ??= import('./_sync-engine.js').then(
+    (m) => (engine = m),
+    (e: unknown) => {
+      engineLoading = null; // a failed load (e.g. the chunk could not be fetched) is retried by the next call
+      throw e;
+    },
+  );
+  return engineLoading;
+}
+
+/** The loaded engine; callers run only after {@link loadSyncEngine} resolved (invariant 6). */
+function loaded(): SyncEngine {
+  if (engine === null) throw new Error('internal: the sync engine is used before it was loaded');
+  return engine;
+}
 
 /** IndexedDB database holding each Hearth database's sync settings (invariant 2). Do not change. */
 export const SYNC_DB = 'hearth-sdk-sync';
@@ -131,6 +146,7 @@ export class WorkerSync {
     const relay = params?.relay ?? rec?.relay ?? '';
     const space = params?.space ?? rec?.space ?? null;
     if (relay === '' && space === null) return;
+    await loadSyncEngine(); // invariant 6
     if (space === null && params?.relay !== undefined) {
       await this.connect({ relay }); // a new space of this device's own
       return;
@@ -151,6 +167,7 @@ export class WorkerSync {
     if (typeof relay !== 'string') throw new TypeError('"relay" expected a string');
     if (relay !== '') new URL(relay); // throws TypeError for a malformed URL
     const rec = await loadSyncRecord(this.name);
+    await loadSyncEngine(); // invariant 6
     const space = options.space ?? this.space ?? rec?.space ?? hex(this.keypair.publicKey);
     fromHex(space);
     if (this.space !== null && this.space !== space) {
@@ -176,6 +193,7 @@ export class WorkerSync {
     if (this.node === null || this.space !== space) {
       this.closeNode();
       this.space = space;
+      const { SyncNode, DatabaseReplica } = loaded();
       const node = new SyncNode({ replica: new DatabaseReplica(this.db), keypair: this.keypair, space: fromHex(space) });
       this.node = node;
       this.offNode = node.on((e) => this.onEvent(e));
@@ -228,7 +246,7 @@ export class WorkerSync {
     this.relayState = 'connecting';
     this.changed();
     try {
-      const { transport, grant } = await openRelayTransport({ url: relay, space: node.space, keypair: this.keypair });
+      const { transport, grant } = await loaded().openRelayTransport({ url: relay, space: node.space, keypair: this.keypair });
       if (this.stopped || this.node !== node || this.relay !== relay) {
         transport.close('stopped');
         return;
@@ -320,7 +338,7 @@ export class WorkerSync {
     const node = this.node;
     if (node === null) throw new TypeError('sync is not started: call db.sync.connect({ relay }) first');
     const relayUrl = options.relayUrl ?? this.relay;
-    return inviteLink(node.createInvite({ relayUrl, role: options.role ?? 'member', ttlMs: options.ttlMs ?? 24 * 3600_000 }));
+    return loaded().inviteLink(node.createInvite({ relayUrl, role: options.role ?? 'member', ttlMs: options.ttlMs ?? 24 * 3600_000 }));
   }
 
   /**
@@ -331,6 +349,7 @@ export class WorkerSync {
    */
   async join(text: string): Promise<SyncStatus> {
     if (typeof text !== 'string') throw new TypeError('"invite" expected a string');
+    const { inviteFromText, SyncNode, DatabaseReplica, openRelayTransport } = await loadSyncEngine(); // invariant 6
     const invite = inviteFromText(text);
     const space = hex(invite.space);
     if (this.space !== null && this.space !== space) {
@@ -403,7 +422,7 @@ export class WorkerSync {
   async signalGrant(): Promise<{ relay: string; space: string; token: string; deviceId: string } | null> {
     const node = this.node;
     if (node === null || this.relay === '' || this.space === null || !node.membership.isMember(this.keypair.publicKey)) return null;
-    const grant = await authenticateRelay({ url: this.relay, space: node.space, keypair: this.keypair });
+    const grant = await loaded().authenticateRelay({ url: this.relay, space: node.space, keypair: this.keypair });
     return { relay: this.relay, space: this.space, token: grant.token, deviceId: hex(this.keypair.publicKey) };
   }
 
