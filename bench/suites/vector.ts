@@ -23,8 +23,18 @@
  * single-threaded and synchronous (hnswlib's `addPoint`/`searchKnn` included), and on a shared 2-core machine CPU
  * time excludes the time spent waiting for a core, which otherwise dominates the noise. Each row also carries
  * `wallMs` (build) or `wallQps` (search) for reference.
- * - Hearth variants on the same graph: `glove-100d-knn10-int8` (search on int8 codes, rescored with f32; on the
- *   main curve), and, at three ef values, the boundary-crossing experiment of docs/vector.md:
+ * - int8 (docs/vector.md, "int8 quantisation"): a second Hearth index built with `quantization: { type: 'int8' }`
+ *   (default trainSize 1,000 and rescore 4; the graph is built on int8 distances), same M / ef_construction / seed:
+ *   `glove-100d-build-int8` (ms); it is then saved to a file (Node fs, in a temporary directory) and opened with
+ *   `openIndex`, which keeps only the codes and the graph in memory, and searched on the main curve as
+ *   `glove-100d-knn10-int8` (search on int8 codes, the best k × 4 candidates rescored with f32 rows read from the
+ *   file with the io layer's read-at-offset). `glove-100d-memory-int8` (MiB) is that opened index's `memory()`
+ *   total (computed from the typed arrays it holds: codes, graph, id map, slot map, read scratch; not process RSS)
+ *   with the breakdown and `onStorage` (f32 rows left in the file); compare with `glove-100d-memory`.
+ *   `glove-100d-memory-int8-codes` (MiB) is the codes alone beside `f32MiB`, the f32 rows they stand for.
+ *   `glove-100d-knn10-int8-f32graph` (three ef values, with the variants below) searches the f32 build's graph on
+ *   int8 codes with rows from a file: it separates the graph's quality from the quantised search's.
+ * - Hearth variants on the same graph, at three ef values, the boundary-crossing experiment of docs/vector.md:
  *   `glove-100d-knn10-loop-in-wasm` (the default: the whole level-0 search inside one WASM call),
  *   `glove-100d-knn10-batch-call` (search loop in TypeScript, one WASM call per expanded node computing all its
  *   neighbours' distances), `glove-100d-knn10-single-call` (one WASM call per distance) and `glove-100d-knn10-ts`
@@ -44,10 +54,12 @@
  * `carriedFrom` (that run's date), so the file still holds both parts; a node-only run has no browser rows.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { FlatIndex, HnswIndex, TS_KERNELS, loadKernels, type HnswState } from '@hearth/vector';
+import { NodeFileSystem } from '@hearth/io/node';
+import { FlatIndex, HnswIndex, TS_KERNELS, loadKernels, openIndex, type HnswState } from '@hearth/vector';
 import { openBrowser } from '../../test/browser/harness.js';
 import { median, now, type Row, type SuiteContext } from '../lib.js';
 
@@ -181,6 +193,7 @@ export default async function vector(ctx: SuiteContext): Promise<Row[]> {
   const rows: Row[] = [];
   const kernels = await loadKernels('wasm');
   const MiB = (b: number): number => Number((b / 2 ** 20).toFixed(1));
+  const cleanup: (() => unknown)[] = [];
 
   // Ground truth: exact flat search.
   const flat = new FlatIndex({ dim: DIM, metric: 'cosine', kernels, capacity: N });
@@ -195,94 +208,126 @@ export default async function vector(ctx: SuiteContext): Promise<Row[]> {
   if (!['all', 'node', 'browser'].includes(part)) throw new RangeError(`HEARTH_BENCH_PART: expected node | browser, got ${part}`);
   if (part === 'browser') return [...carriedNodeRows(ctx), ...(await browserPart(ctx, base, queries, systems, kernels))];
 
-  const main: Searcher[] = [];
-  const variants: Searcher[] = [];
-  const hearthSearcher = (workload: string, x: HnswIndex): Searcher => {
-    let ef = 10;
-    return { workload, system: 'hearth', setEf: (e) => (ef = e), search: (q) => x.search(q, { k: K, ef }).map((r) => r.id as number) };
-  };
+  try {
+    const main: Searcher[] = [];
+    const variants: Searcher[] = [];
+    const hearthSearcher = (workload: string, x: HnswIndex): Searcher => {
+      let ef = 10;
+      return { workload, system: 'hearth', setEf: (e) => (ef = e), search: (q) => x.search(q, { k: K, ef }).map((r) => r.id as number) };
+    };
 
-  if (systems.includes('hearth')) {
-    let h!: HnswIndex;
-    const [ms, wall] = timed(() => {
-      h = new HnswIndex({ dim: DIM, metric: 'cosine', M, efConstruction: EF_CONSTRUCTION, seed: SEED, kernels, capacity: N });
-      for (let i = 0; i < N; i++) h.add(i, base[i]);
-    });
-    rows.push({ workload: 'glove-100d-build', system: 'hearth', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
-    const mem = h.memory();
-    rows.push({ workload: 'glove-100d-memory', system: 'hearth', value: MiB(mem.total), unit: 'MiB', n: N, ...mem });
-    ctx.log(`hearth build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), memory ${MiB(mem.total)} MiB`);
-    main.push(hearthSearcher('glove-100d-knn10', h));
-    // Variants on the same graph (copies restored from its state).
-    const st: HnswState = h.exportState();
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const x of st.vectors) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
+    if (systems.includes('hearth')) {
+      let h!: HnswIndex;
+      const [ms, wall] = timed(() => {
+        h = new HnswIndex({ dim: DIM, metric: 'cosine', M, efConstruction: EF_CONSTRUCTION, seed: SEED, kernels, capacity: N });
+        for (let i = 0; i < N; i++) h.add(i, base[i]);
+      });
+      rows.push({ workload: 'glove-100d-build', system: 'hearth', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
+      const mem = h.memory();
+      rows.push({ workload: 'glove-100d-memory', system: 'hearth', value: MiB(mem.total), unit: 'MiB', n: N, ...mem });
+      ctx.log(`hearth build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), memory ${MiB(mem.total)} MiB`);
+      main.push(hearthSearcher('glove-100d-knn10', h));
+      // Variants on the same graph (copies restored from its state).
+      const st: HnswState = h.exportState();
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const x of st.vectors) {
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      // int8: a real int8 build, saved and reopened so that only codes + graph are in memory (rows read from the file).
+      const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-vector-'));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      const fs = new NodeFileSystem(dir);
+      let b8!: HnswIndex;
+      const [ms8, wall8] = timed(() => {
+        b8 = new HnswIndex({ dim: DIM, metric: 'cosine', M, efConstruction: EF_CONSTRUCTION, seed: SEED, kernels, capacity: N, quantization: { type: 'int8' } });
+        for (let i = 0; i < N; i++) b8.add(i, base[i]);
+      });
+      rows.push({ workload: 'glove-100d-build-int8', system: 'hearth', value: Math.round(ms8), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall8) });
+      const built8 = b8.memory();
+      const s0 = now();
+      await b8.save(fs, 'int8.hnsw');
+      await b8.close();
+      const saveMs = now() - s0;
+      const o0 = now();
+      const q8 = (await openIndex(fs, 'int8.hnsw', { kernels })) as HnswIndex;
+      const openMs = now() - o0;
+      cleanup.push(() => q8.close());
+      const m8 = q8.memory();
+      rows.push({
+        workload: 'glove-100d-memory-int8', system: 'hearth', value: MiB(m8.total), unit: 'MiB', n: N, ...m8,
+        f32TotalMiB: MiB(mem.total), savedRatio: Number((mem.total / m8.total).toFixed(2)), builtTotalMiB: MiB(built8.total),
+        saveMs: Math.round(saveMs), openMs: Math.round(openMs),
+      });
+      rows.push({ workload: 'glove-100d-memory-int8-codes', system: 'hearth', value: Number((m8.codes / 2 ** 20).toFixed(2)), unit: 'MiB', n: N, f32MiB: Number(((N * DIM * 4) / 2 ** 20).toFixed(2)) });
+      ctx.log(`hearth int8 build ${Math.round(ms8)} ms CPU; in memory after open ${MiB(m8.total)} MiB (f32 index ${MiB(mem.total)} MiB), ${MiB(m8.onStorage)} MiB of rows on storage; save ${Math.round(saveMs)} ms, open ${Math.round(openMs)} ms`);
+      main.push(hearthSearcher('glove-100d-knn10-int8', q8));
+      const g8 = HnswIndex.fromState({ ...st, quantized: true, quantRange: { lo, hi } }, kernels);
+      await g8.save(fs, 'int8-f32graph.hnsw'); // rows move to the file
+      cleanup.push(() => g8.close());
+      const batch = HnswIndex.fromState(st, kernels);
+      batch.kernelMode = 'batch';
+      const single = HnswIndex.fromState(st, kernels);
+      single.kernelMode = 'single';
+      variants.push(hearthSearcher('glove-100d-knn10-loop-in-wasm', h));
+      variants.push(hearthSearcher('glove-100d-knn10-batch-call', batch));
+      variants.push(hearthSearcher('glove-100d-knn10-single-call', single));
+      variants.push(hearthSearcher('glove-100d-knn10-ts', HnswIndex.fromState(st, TS_KERNELS)));
+      variants.push(hearthSearcher('glove-100d-knn10-int8-f32graph', g8));
     }
-    const q8 = HnswIndex.fromState({ ...st, quantized: true, quantRange: { lo, hi } }, kernels);
-    const m8 = q8.memory();
-    rows.push({ workload: 'glove-100d-memory-int8-codes', system: 'hearth', value: Number((m8.codes / 2 ** 20).toFixed(2)), unit: 'MiB', n: N, f32MiB: Number((m8.vectors / 2 ** 20).toFixed(2)) });
-    main.push(hearthSearcher('glove-100d-knn10-int8', q8));
-    const batch = HnswIndex.fromState(st, kernels);
-    batch.kernelMode = 'batch';
-    const single = HnswIndex.fromState(st, kernels);
-    single.kernelMode = 'single';
-    variants.push(hearthSearcher('glove-100d-knn10-loop-in-wasm', h));
-    variants.push(hearthSearcher('glove-100d-knn10-batch-call', batch));
-    variants.push(hearthSearcher('glove-100d-knn10-single-call', single));
-    variants.push(hearthSearcher('glove-100d-knn10-ts', HnswIndex.fromState(st, TS_KERNELS)));
-  }
 
-  if (systems.includes('hnswlib-node')) {
-    const require = createRequire(import.meta.url);
-    const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
-    const arrays = base.map((v) => Array.from(v)); // its binding takes number[]
-    global.gc?.();
-    const rss0 = process.memoryUsage().rss;
-    const x = new HierarchicalNSW('cosine', DIM);
-    const [ms, wall] = timed(() => {
-      x.initIndex(N, M, EF_CONSTRUCTION, SEED);
-      for (let i = 0; i < N; i++) x.addPoint(arrays[i], i);
-    });
-    // Native allocations are invisible to the JS heap, and RSS growth without a forced GC is not a measurement of
-    // the index (it came out below the size of the vectors alone), so no memory row for hnswlib-node: logged only.
-    const rss = process.memoryUsage().rss - rss0;
-    rows.push({ workload: 'glove-100d-build', system: 'hnswlib-node', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
-    ctx.log(`hnswlib-node build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), RSS +${MiB(rss)} MiB (not a reliable memory figure)`);
-    const qa = new Map<Float32Array<ArrayBufferLike>, number[]>(queries.map((q) => [q, Array.from(q)]));
-    main.push({ workload: 'glove-100d-knn10', system: 'hnswlib-node', setEf: (ef) => x.setEf(ef), search: (q) => x.searchKnn(qa.get(q)!, K).neighbors });
-  }
+    if (systems.includes('hnswlib-node')) {
+      const require = createRequire(import.meta.url);
+      const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
+      const arrays = base.map((v) => Array.from(v)); // its binding takes number[]
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      const x = new HierarchicalNSW('cosine', DIM);
+      const [ms, wall] = timed(() => {
+        x.initIndex(N, M, EF_CONSTRUCTION, SEED);
+        for (let i = 0; i < N; i++) x.addPoint(arrays[i], i);
+      });
+      // Native allocations are invisible to the JS heap, and RSS growth without a forced GC is not a measurement of
+      // the index (it came out below the size of the vectors alone), so no memory row for hnswlib-node: logged only.
+      const rss = process.memoryUsage().rss - rss0;
+      rows.push({ workload: 'glove-100d-build', system: 'hnswlib-node', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
+      ctx.log(`hnswlib-node build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), RSS +${MiB(rss)} MiB (not a reliable memory figure)`);
+      const qa = new Map<Float32Array<ArrayBufferLike>, number[]>(queries.map((q) => [q, Array.from(q)]));
+      main.push({ workload: 'glove-100d-knn10', system: 'hnswlib-node', setEf: (ef) => x.setEf(ef), search: (q) => x.searchKnn(qa.get(q)!, K).neighbors });
+    }
 
-  if (systems.includes('hnswlib-wasm')) {
-    // hnswlib-wasm targets browsers: pretend to be a worker so its Emscripten loader runs, and skip its IDBFS setup
-    // (no files are used here).
-    const g = globalThis as { importScripts?: unknown };
-    const had = 'importScripts' in g;
-    g.importScripts ??= () => {};
-    const modPath = join(root, 'node_modules', 'hnswlib-wasm', 'dist');
-    const file = readdirSync(modPath).find((f) => /^hnswlib-[0-9a-f]+\.js$/.test(f))!;
-    const factory = ((await import(join(modPath, file))) as { default: () => Promise<HnswlibWasm> }).default;
-    const lib = await factory();
-    if (!had) delete g.importScripts;
-    const heap0 = lib.HEAPU8.length;
-    const x = new lib.HierarchicalNSW('cosine', DIM, '');
-    const [ms, wall] = timed(() => {
-      x.initIndex(N, M, EF_CONSTRUCTION, SEED);
-      for (let i = 0; i < N; i++) x.addPoint(base[i], i, false);
-    });
-    const heap = lib.HEAPU8.length - heap0;
-    rows.push({ workload: 'glove-100d-build', system: 'hnswlib-wasm', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
-    // The heap only grows when the index outgrows the initial one (16 MiB), so growth is a lower bound; with no
-    // growth there is nothing measured to report.
-    if (heap > 0) rows.push({ workload: 'glove-100d-memory', system: 'hnswlib-wasm', value: MiB(heap), unit: 'MiB', n: N, note: `WebAssembly heap growth over the build (heap ${MiB(heap0)} -> ${MiB(lib.HEAPU8.length)} MiB): a lower bound` });
-    ctx.log(`hnswlib-wasm build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), heap ${MiB(heap0)} -> ${MiB(lib.HEAPU8.length)} MiB`);
-    main.push({ workload: 'glove-100d-knn10', system: 'hnswlib-wasm', setEf: (ef) => x.setEfSearch(ef), search: (q) => x.searchKnn(q, K, undefined).neighbors });
-  }
+    if (systems.includes('hnswlib-wasm')) {
+      // hnswlib-wasm targets browsers: pretend to be a worker so its Emscripten loader runs, and skip its IDBFS setup
+      // (no files are used here).
+      const g = globalThis as { importScripts?: unknown };
+      const had = 'importScripts' in g;
+      g.importScripts ??= () => {};
+      const modPath = join(root, 'node_modules', 'hnswlib-wasm', 'dist');
+      const file = readdirSync(modPath).find((f) => /^hnswlib-[0-9a-f]+\.js$/.test(f))!;
+      const factory = ((await import(join(modPath, file))) as { default: () => Promise<HnswlibWasm> }).default;
+      const lib = await factory();
+      if (!had) delete g.importScripts;
+      const heap0 = lib.HEAPU8.length;
+      const x = new lib.HierarchicalNSW('cosine', DIM, '');
+      const [ms, wall] = timed(() => {
+        x.initIndex(N, M, EF_CONSTRUCTION, SEED);
+        for (let i = 0; i < N; i++) x.addPoint(base[i], i, false);
+      });
+      const heap = lib.HEAPU8.length - heap0;
+      rows.push({ workload: 'glove-100d-build', system: 'hnswlib-wasm', value: Math.round(ms), unit: 'ms', n: N, M, efConstruction: EF_CONSTRUCTION, wallMs: Math.round(wall) });
+      // The heap only grows when the index outgrows the initial one (16 MiB), so growth is a lower bound; with no
+      // growth there is nothing measured to report.
+      if (heap > 0) rows.push({ workload: 'glove-100d-memory', system: 'hnswlib-wasm', value: MiB(heap), unit: 'MiB', n: N, note: `WebAssembly heap growth over the build (heap ${MiB(heap0)} -> ${MiB(lib.HEAPU8.length)} MiB): a lower bound` });
+      ctx.log(`hnswlib-wasm build ${Math.round(ms)} ms CPU (${Math.round(wall)} ms wall), heap ${MiB(heap0)} -> ${MiB(lib.HEAPU8.length)} MiB`);
+      main.push({ workload: 'glove-100d-knn10', system: 'hnswlib-wasm', setEf: (ef) => x.setEfSearch(ef), search: (q) => x.searchKnn(q, K, undefined).neighbors });
+    }
 
-  measureCurves(rows, main, queries, truth, EFS, N, ctx.log);
-  if (variants.length) measureCurves(rows, variants, queries, truth, VARIANT_EFS, N, ctx.log);
+    measureCurves(rows, main, queries, truth, EFS, N, ctx.log);
+    if (variants.length) measureCurves(rows, variants, queries, truth, VARIANT_EFS, N, ctx.log);
+  } finally {
+    for (const f of cleanup.reverse()) await f();
+  }
   if (part === 'all') rows.push(...(await browserPart(ctx, base, queries, systems, kernels)));
   return rows;
 }
