@@ -10,7 +10,7 @@ import {
 } from '@hearth/vector';
 import { HEADER_BYTES, SECTION_HEADER_BYTES } from '../src/format.js';
 import { clustered } from './_data.js';
-import { makeFixtureIndex } from './_fixture.js';
+import { makeFixtureIndex, makeInt8FixtureIndex } from './_fixture.js';
 
 const kernels = await loadKernels('wasm');
 const DIM = 24;
@@ -135,6 +135,41 @@ test('committed fixture hnsw-v1.bin opens, answers, and re-encodes to the same b
     const a = f(f(v[0]) - f(q[0]));
     const b = f(f(v[1]) - f(q[1]));
     return f(f(a * a) + f(b * b));
+  }
+});
+
+test('committed fixture hnsw-v1-int8.bin: opened without loading its f32 rows, answers as the eager decode', async () => {
+  const bytes = new Uint8Array(readFileSync(new URL('./fixtures/hnsw-v1-int8.bin', import.meta.url)));
+  assert.deepEqual(encodeIndexV1({ kind: 'hnsw', hnsw: makeInt8FixtureIndex().exportState() }), bytes, 'the documented construction');
+  const file = decodeIndexV1(bytes, 'hnsw-v1-int8.bin');
+  assert.ok(file.kind === 'hnsw' && file.hnsw.quantized && file.hnsw.quantRange !== undefined && file.hnsw.count === 12);
+  const eager = HnswIndex.fromState((file as { hnsw: ReturnType<HnswIndex['exportState']> }).hnsw, kernels);
+  const fs = new MemoryFileSystem();
+  const h = await fs.open('f.hnsw', { create: true });
+  h.write(0, bytes);
+  await h.close();
+  const lazy = await openIndex(fs, 'f.hnsw', { kernels });
+  assert.ok(lazy instanceof HnswIndex && lazy.quantized);
+  const m = lazy.memory();
+  assert.equal(m.onStorage, 12 * 3 * 4, 'every row stays in the file');
+  assert.equal(m.vectors, 12 * 4 + 256 * 4 * 4, 'only the slot map and the read scratch (stride 4 floats)');
+  for (const q of [[1, 0, 1], [0, 2, 1], [3, 1, 1.3], [-1, -1, 0.5]]) {
+    const a = lazy.search(q, { k: 4 });
+    assert.deepEqual(a, eager.search(q, { k: 4 }));
+    assert.equal(a.length, 4);
+    assert.ok(!a.some((x) => x.id === 5), 'the removed id is never returned');
+  }
+  assert.deepEqual(lazy.get(7), eager.get(7));
+  assert.deepEqual(encodeIndexV1({ kind: 'hnsw', hnsw: lazy.exportState() }), bytes);
+  await lazy.close();
+  // The lazy path (VECS streamed, not read with the rest) still checks every byte.
+  for (let i = 0; i < bytes.length; i++) {
+    const bad = bytes.slice();
+    bad[i] ^= 0x10;
+    const w = await fs.open('bad.hnsw', { create: true, truncate: true });
+    w.write(0, bad);
+    await w.close();
+    await assert.rejects(openIndex(fs, 'bad.hnsw', { kernels }), (e: unknown) => e instanceof CorruptionError && e.path === 'bad.hnsw', `byte ${i} flipped`);
   }
 });
 
