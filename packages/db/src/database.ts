@@ -59,6 +59,7 @@ import {
 import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeDocState, encodeFreshState } from './_docstate.js';
 import { encodeValue } from './_encode.js';
+import { ExclusionSet, encodeExcludedFileV1, loadExcludedRanges, normalizeRanges, sameRanges, saveExcludedRanges, type ExcludedRange } from './exclusions.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
@@ -280,6 +281,16 @@ interface Applicable extends PendingApply {
 }
 
 /** New document states and change events computed by `prepare`, not yet in the LSM. */
+/** LSM key recording the excluded ranges the views were built under: `0x00 "excluded"` (`db-layout.md`). */
+const EXCLUDED_META_KEY = Uint8Array.of(0x00, ...new TextEncoder().encode('excluded'));
+
+function sameBytesOrAbsent(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface Prepared {
   batch: BatchOp[];
   events: CommitEvent[];
@@ -393,6 +404,8 @@ export class Database {
   private closePromise: Promise<void> | null = null;
   private closed = false;
   private failure: DbError | null = null;
+  /** Entries left out of the views (`exclusions.ts`); set on open, replaced by `setExcludedRanges`. */
+  private exclusions = new ExclusionSet([]);
   private ownBehind: { appliedSeq: number; heldSeq: number } | null = null;
   private commits = 0;
   private opsCommitted = 0;
@@ -479,19 +492,32 @@ export class Database {
         }
         throw e;
       }
+      // Views built under other excluded ranges than the file's (a crash between saving the file and rebuilding):
+      // rebuild them from the log (`exclusions.ts`).
+      const excluded = await loadExcludedRanges(fs, name);
+      let rebuilt = options.rebuild === true;
+      if (!rebuilt && !sameBytesOrAbsent(lsm.get(EXCLUDED_META_KEY), excluded.length === 0 ? undefined : encodeExcludedFileV1(excluded))) {
+        await lsm.close();
+        lsm = undefined;
+        await fs.remove(lsmDir, { recursive: true });
+        lsm = await openLsm({ memtableBytes: DEFAULT_MEMTABLE_BYTES, ...options.lsm, fs, dir: lsmDir });
+        rebuilt = true;
+      }
       const clock = new HybridClock({ wallClock: options.wallClock, maxDriftMs: options.maxDriftMs });
       const db = new Database(fs, name, keypair, feeds, lsm, clock, options, {
         replayed: 0,
         feedRepairs: feeds.recovered,
         lost: [],
-        rebuilt: options.rebuild === true,
+        rebuilt,
         keypairCreated,
         vectors: { catalog: 'absent', indexes: [] },
       });
+      db.exclusions = new ExclusionSet(excluded);
       await db.ix.load(); // index definitions and completion records, before replay maintains them
       await db.recover();
+      await db.markExclusions();
       await db.ix.resume();
-      await db.openVectors(options.rebuild === true);
+      await db.openVectors(rebuilt);
       return db;
     } catch (e) {
       await lsm?.close().catch(() => undefined);
@@ -583,6 +609,13 @@ export class Database {
     await this.ix.cancelBuilds();
     await this.exclusive(async () => {
       this.checkOpen();
+      await this.rebuildViews();
+    });
+  }
+
+  /** The body of {@link Database.rebuild}. REQUIRES: inside `exclusive`, queue drained, index builds cancelled. */
+  private async rebuildViews(): Promise<void> {
+    {
       await this.lsm.close();
       const lsmDir = `${this.dir}/${LSM_DIR}`;
       if (await this.fs.exists(lsmDir)) await this.fs.remove(lsmDir, { recursive: true });
@@ -595,10 +628,83 @@ export class Database {
         const head = this.feeds.head(feed);
         if (head !== null) await this.replayFeed(feed, 1, head.seq);
       }
+      await this.markExclusions();
       await this.lsm.flush();
       await this.vectors?.rebuildAll();
       // `ownBehind` stays: the lost own entries are still lost, and the rebuilt views no longer show it.
-    });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ excluded ranges
+
+  /**
+   * Sets the entries to leave out of every view (`exclusions.ts`): entries of `range.feed` with an HLC `h` such
+   * that `after < h <= upTo` (a null bound is open). They stay stored in the feeds (the log is append-only) and
+   * keep being served by `entriesSince`; only documents, indexes and vectors ignore them. The sync layer calls this
+   * with the ranges its membership view refuses (a removed device's entries after its removal), so that replicas
+   * that stored such entries before they learnt of the removal converge with those that refused them.
+   *
+   * The ranges replace the previous ones and are persisted (`<name>/excluded`, `docs/formats/db-layout.md`). If the
+   * change alters whether an entry held here is excluded, the views are rebuilt from the log (as {@link rebuild}:
+   * no change events; live queries should be re-run). Waits for queued writes first.
+   * @param ranges any order; overlapping ranges are merged.
+   * @returns whether the views were rebuilt.
+   * @throws TypeError / RangeError for a malformed range; IoError from the file system.
+   */
+  async setExcludedRanges(ranges: readonly ExcludedRange[]): Promise<boolean> {
+    this.checkOpen();
+    const next = normalizeRanges(ranges);
+    const nextSet = new ExclusionSet(next);
+    for (;;) {
+      if (sameRanges(next, this.exclusions.ranges)) return false;
+      await this.drain();
+      // Index builds must stop before a rebuild, outside the lock (as `rebuild`): decide first, check again inside.
+      const cancelled = await this.statusChanges(this.exclusions, nextSet);
+      if (cancelled) await this.ix.cancelBuilds();
+      const r = await this.exclusive(async (): Promise<boolean | 'retry'> => {
+        this.checkOpen();
+        if (sameRanges(next, this.exclusions.ranges)) return false;
+        const affected = await this.statusChanges(this.exclusions, nextSet);
+        if (affected && !cancelled) return 'retry'; // an entry arrived meanwhile: cancel the builds first
+        await saveExcludedRanges(this.fs, this.dir, next);
+        this.exclusions = nextSet;
+        if (affected) await this.rebuildViews();
+        else await this.markExclusions();
+        return affected;
+      });
+      if (r === 'retry') continue;
+      if (cancelled && !r) await this.ix.resume(); // builds stopped for a rebuild that turned out unneeded
+      return r;
+    }
+  }
+
+  /** The current excluded ranges (normalized: ascending by feed, then lower bound). */
+  excludedRanges(): ExcludedRange[] {
+    return this.exclusions.ranges.map((r) => ({ feed: r.feed.slice(), after: r.after, upTo: r.upTo }));
+  }
+
+  /** Whether some entry held changes its exclusion status between two sets. Reads the HLCs of the feeds involved. */
+  private async statusChanges(a: ExclusionSet, b: ExclusionSet): Promise<boolean> {
+    const hexes = new Set([...a.feeds(), ...b.feeds()]);
+    for (const feed of this.feeds.feeds()) {
+      const hex = feedIdToHex(feed);
+      if (!hexes.has(hex)) continue;
+      const head = this.feeds.head(feed);
+      if (head === null) continue;
+      for (let s = 1; s <= head.seq; s += REPLAY_CHUNK) {
+        const entries = await this.feeds.read(feed, s, Math.min(head.seq, s + REPLAY_CHUNK - 1));
+        for (const e of entries) if (a.excludes(hex, e.hlc) !== b.excludes(hex, e.hlc)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Records in the LSM which excluded ranges the views were built under (checked on open). */
+  private async markExclusions(): Promise<void> {
+    const want = this.exclusions.size === 0 ? undefined : encodeExcludedFileV1(this.exclusions.ranges);
+    if (sameBytesOrAbsent(this.lsm.get(EXCLUDED_META_KEY), want)) return;
+    const op: BatchOp = want === undefined ? { type: 'del', key: EXCLUDED_META_KEY } : { type: 'put', key: EXCLUDED_META_KEY, value: want };
+    await this.lsm.batch([op], { position: encodeStateVectorV1([...this.applied.values()]) });
   }
 
   // ------------------------------------------------------------------------------------------------ writes
@@ -881,6 +987,8 @@ export class Database {
     const states = new Map<string, PreparedDoc>();
     const events: CommitEvent[] = [];
     for (const item of items) {
+      // An entry in an excluded range is stored and counted as applied, but its ops change no view.
+      if (this.exclusions.size > 0 && this.exclusions.excludes(feedIdToHex(item.feed), item.hlc)) continue;
       const touched = wantChanges ? new Map<string, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
       for (const op of item.ops) {
         const mapKey = op.collection + '\u0000' + op.id;

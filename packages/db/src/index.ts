@@ -36,3 +36,5 @@ export type { CreateIndexOptions, IndexStatus } from './_indexes.js';
 export type { LiveHandle, LiveUpdate } from './_live.js';
 export { encodeIndexCatalogV1, decodeIndexCatalogV1 } from './index-catalog.js';
 export type { IndexCatalog, IndexRecord } from './index-catalog.js';
+export { encodeExcludedFileV1, decodeExcludedFileV1, normalizeRanges } from './exclusions.js';
+export type { ExcludedRange } from './exclusions.js';
