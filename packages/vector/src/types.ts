@@ -157,6 +157,7 @@ export interface VectorIndex {
   /**
    * The k nearest live vectors to `query`, nearest first (ties by slot order).
    * @throws RangeError on a bad query or options.
+   * @throws IoError when an int8 index cannot read a rescored row from its index file (docs/vector.md).
    */
   search(query: VectorLike, options: SearchOptions): SearchHit[];
   /** Like {@link search}, and says how the search ran. */
