@@ -9,7 +9,7 @@
  * - `read`/`write` → the handle's `read`/`write` with `{ at }`; `sync` → `flush()`; `size` → `getSize()` once,
  *   then a size this class keeps itself (invariant 4).
  *
- * Cost model (Chromium, measured with `bench/browser/profile-writes.ts`; see docs/benchmarks.md): each
+ * Cost model (Chromium 156 on Linux ext4, measured with `bench/browser/profile-writes.ts`): each
  * `write()` is four system calls in the renderer (fstat and fcntl for the quota check, pwrite, and a
  * notification message to the browser process), about 25 µs, and about 100 µs for the first write after a
  * `flush()`; `flush()` is one `fdatasync`, 150 µs to several ms depending on the disk; `getSize()` is one fstat.
