@@ -124,6 +124,10 @@ export class DatabaseReplica implements SyncReplica {
     );
   }
 
+  setExcludedRanges(ranges: readonly { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[]): Promise<boolean> {
+    return this.db.setExcludedRanges(ranges);
+  }
+
   membershipRecords(): MembershipRecord[] {
     const out: MembershipRecord[] = [];
     for (const [id, doc] of this.db.iterate(MEMBERS_COLLECTION)) {

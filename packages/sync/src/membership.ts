@@ -194,6 +194,35 @@ export class Membership {
     return out;
   }
 
+  /**
+   * The HLC ranges in which each device's entries are refused as removed (`entryVerdict` = `removed`), for
+   * `Database.setExcludedRanges`: an entry of `feed` with HLC h is refused iff some range of that feed has
+   * (`after` null or `after < h`) and (`upTo` null or `h <= upTo`). Ascending by feed hex, then by time; the root
+   * has none. Ranges may touch (the Database merges them).
+   */
+  excludedRanges(): { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[] {
+    const out: { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[] = [];
+    for (const hex of [...this.valid.keys()].sort()) {
+      const list = this.valid.get(hex)!;
+      const feed = list[0].subject;
+      // Before or at the first record's time the first record decides (grace); after a time, the last record at it.
+      if (list[0].action === 'remove') out.push({ feed, after: null, upTo: list[0].at });
+      for (let i = 0; i < list.length; i++) {
+        if (i + 1 < list.length && list[i + 1].at === list[i].at) continue; // not the last at this time
+        if (list[i].action !== 'remove') continue;
+        let next: bigint | null = null;
+        for (let j = i + 1; j < list.length; j++) {
+          if (list[j].at !== list[i].at) {
+            next = list[j].at;
+            break;
+          }
+        }
+        out.push({ feed, after: list[i].at, upTo: next });
+      }
+    }
+    return out;
+  }
+
   /** A string that is equal for equal views (valid records, in order): for change detection. */
   fingerprint(): string {
     if (this.fp !== null) return this.fp;

@@ -144,6 +144,7 @@ export class SyncNode implements SessionHost {
     this.now = options.now ?? Date.now;
     this.approve = options.approveAdmission;
     this.view = new Membership(this.space, replica.membershipRecords());
+    void this.serial(() => this.applyExclusions());
     this.unsubscribe = replica.onCommit((c) => {
       for (const s of this.sessionSet) s.commitHappened();
       if (c.local && c.membership) this.queueRefresh(); // a local membership record (ingested ones: see receive)
@@ -487,6 +488,23 @@ export class SyncNode implements SessionHost {
     });
   }
 
+  /**
+   * Hands the view's removed ranges to the replica, which leaves those entries out of its views: a replica that
+   * stored a removed device's entries before it learnt of the removal then holds the same documents as one that
+   * refused them (`docs/sync.md`, "Removal"). REQUIRES: serial.
+   */
+  private async applyExclusions(): Promise<void> {
+    if (this.replica.setExcludedRanges === undefined || this.closedFlag) return;
+    const ranges = this.view.excludedRanges();
+    try {
+      const rebuilt = await this.replica.setExcludedRanges(ranges);
+      if (rebuilt || ranges.length > 0) this.report({ type: 'excluded', ranges: ranges.length, rebuilt });
+    } catch (e) {
+      if (this.closedFlag) return;
+      this.report({ type: 'replica-error', error: e as Error });
+    }
+  }
+
   /** Recomputes the membership view; if it changed, retries pending entries and tells every session. REQUIRES: serial. */
   private async refresh(): Promise<void> {
     for (;;) {
@@ -494,6 +512,7 @@ export class SyncNode implements SessionHost {
       if (next.fingerprint() === this.view.fingerprint()) return;
       this.view = next;
       this.report({ type: 'membership', membership: next });
+      await this.applyExclusions();
       await this.retryPending();
       for (const s of this.sessionSet) s.membershipChanged();
       // retrying may have stored more records: loop until the view is stable

@@ -82,7 +82,14 @@ export type SyncEvent =
   /** The membership view changed. */
   | { readonly type: 'membership'; readonly membership: Membership }
   /** This node admitted a device through an invite. */
-  | { readonly type: 'admitted'; readonly device: Uint8Array; readonly inviteId: Uint8Array };
+  | { readonly type: 'admitted'; readonly device: Uint8Array; readonly inviteId: Uint8Array }
+  /**
+   * The replica now leaves out of its views the entries the membership view refuses as removed (`ranges` of
+   * them); `rebuilt` when that changed entries it held, so its views were rebuilt (re-run live queries).
+   */
+  | { readonly type: 'excluded'; readonly ranges: number; readonly rebuilt: boolean }
+  /** The replica failed to apply the membership view's excluded ranges (it retries on the next change). */
+  | { readonly type: 'replica-error'; readonly error: Error };
 
 /** Counters of one session. */
 export interface SessionStats {

@@ -68,4 +68,10 @@ export interface SyncReplica {
   recordsIn(entry: UnverifiedEntry): MembershipRecord[];
   /** Writes a membership record authored by this replica (durable when it resolves). */
   writeMembershipRecord(subject: Uint8Array, action: 'admit' | 'remove', role: Role): Promise<void>;
+  /**
+   * Optional: leave out of the replica's views the entries in these ranges (`Membership.excludedRanges`: a removed
+   * device's entries after its removal), replacing the previous ranges; they stay stored. Resolves true if views
+   * were rebuilt. Replicas without views (tests, relays that only store) may omit it.
+   */
+  setExcludedRanges?(ranges: readonly { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[]): Promise<boolean>;
 }
