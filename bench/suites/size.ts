@@ -3,12 +3,12 @@
  * PGlite bundled the same way. Unit: bytes (gzip level 9, the size a server or a precompressed asset sends).
  * Target of issue #8: `bundle-gzip` ≤ 100 KB, read strictly as 100,000 bytes.
  *
- * How each system is bundled (esbuild, the bundler Vite uses for dependencies, with the settings of a production
- * build: `bundle`, `minify`, ESM, `platform: 'browser'`, `target: 'es2022'` as apps/demo's Vite config,
- * `process.env.NODE_ENV = "production"`, code splitting on so that dynamic `import()`s become separate chunks as
- * they do in Vite, legal comments dropped for every system alike). Hearth's packages are bundled from their
- * sources (`--conditions=hearth-source`), i.e. the code as it is now, with no build step; apps/demo's Vite build
- * of the same code gives sizes within a few hundred bytes of these.
+ * How each system is bundled: with Vite (8, Rolldown: the bundler apps/demo uses), as an app's production build
+ * does: `minify`, ES modules, `target: 'es2022'` as apps/demo's Vite config, production mode, dynamic `import()`s
+ * as chunks of their own, Vite's default browser conditions plus `hearth-source`, so that Hearth's packages are
+ * bundled from their sources as they are now (no build step). Files other than code (WASM, data, workers) are
+ * emitted by Vite itself from the `new URL('…', import.meta.url)` references in each system's code; the suite
+ * checks that each expected file is there and that no unexpected one is.
  *
  * - **hearth**: two builds, as an app's bundler makes them: the main-thread SDK (`export * from '@hearth/sdk'`, the
  *   whole public API) and the database worker (`@hearth/sdk/worker`, which the SDK starts with
@@ -23,9 +23,8 @@
  *   (`sqlite3-opfs-async-proxy.js`, used by the "opfs" VFS, not by opfs-sahpool) counts in `bundle-gzip-all`.
  * - **pglite**: `export * from '@electric-sql/pglite'` plus the files its code fetches by URL: `pglite.wasm`,
  *   `pglite.data` (the Postgres share/ files) and `initdb.wasm` (run on first open to create the cluster).
- *   PGlite's code also runs in Node and reaches `node:module` etc. on those paths: the baselines' builds leave
- *   `node:*` imports external (Vite replaces them with an empty stub in a browser build). Hearth's builds do not:
- *   a Node built-in reached from the SDK or its worker fails the suite.
+ *   PGlite's code also runs in Node and imports `node:module` etc. on those paths: Vite replaces them with its
+ *   empty browser stub. In Hearth's builds such a stub fails the suite (Node-only code reached from the SDK).
  *
  * Workloads (all bytes, lower is better):
  * - `bundle-gzip`: what the app loads to open a database and use it locally: for Hearth, the main-thread entry
@@ -36,7 +35,7 @@
  * - `bundle-gzip-main`, `bundle-gzip-worker`, `bundle-gzip-wasm` (hearth only): the parts of `bundle-gzip`.
  *
  * The log breaks Hearth's figures down by package (sdk, db, lsm, ..., `@noble/*`, comlink, msgpackr, idb,
- * simple-peer): each output file's bytes are attributed to source files through esbuild's source map, each
+ * simple-peer): each output file's bytes are attributed to source files through the chunk's source map, each
  * package's share of a file is gzipped on its own, and the shares are scaled to sum to the file's gzipped size
  * (gzip is not additive, so a share is an estimate; the file totals are exact). `bundle-gzip` rows carry the same
  * breakdown in `parts` (bytes by package).
@@ -70,6 +69,8 @@ interface Chunk {
   parts: Map<string, number>;
   /** The minified code. */
   text: string;
+  /** The source files in the chunk (from its source map). */
+  sources: string[];
 }
 
 /** Names the package a source file of the bundle belongs to. */
@@ -230,6 +231,7 @@ async function bundle(label: string, contents: string, outDir: string, exportsNo
       initial: initial.has(c.fileName),
       parts: c.map ? attribute(c.code, c.map, size) : new Map([['(bundler glue)', size]]),
       text: c.code,
+      sources: c.map?.sources ?? [],
     });
   }
   const assets = items
@@ -313,6 +315,10 @@ export default async function size(ctx: SuiteContext): Promise<Row[]> {
   const worker = await bundle('hearth-worker', `import '@hearth/sdk/worker';`, ctx.tmpDir, true);
   logBuild(ctx, 'hearth main thread (export * from @hearth/sdk); asset* = the worker Vite built for it', main);
   logBuild(ctx, 'hearth worker (@hearth/sdk/worker)', worker);
+  for (const c of [...main.chunks, ...worker.chunks]) {
+    const stub = c.sources.find((src) => src.includes('__vite-browser-external') || /^node:/.test(src));
+    if (stub !== undefined || /__vite-browser-external/.test(c.name)) throw new Error(`size: a Node built-in is reached from Hearth's browser bundle (chunk ${c.name}, ${stub ?? 'stub chunk'})`);
+  }
   const viteWorker = main.assets.filter((a) => /^worker-.*\.js$/.test(a.name));
   const workerEntry = worker.chunks.find((c) => c.initial && /hearth-size-entry|hearth-worker/.test(c.name)) ?? worker.chunks.find((c) => c.initial);
   if (viteWorker.length !== 1) throw new Error(`size: expected Vite to emit one worker-*.js for the SDK, found ${viteWorker.length}`);
