@@ -177,11 +177,11 @@ const commands: Record<string, (...args: never[]) => Promise<unknown>> = {
     await sys.bulk(BULK_TABLES[rep], 0, n);
     return performance.now() - t0;
   },
-  /** Per-insert latencies (ms) of `n` awaited single inserts. */
-  async singles(n: number) {
-    pregenerate(n);
+  /** Per-insert latencies (ms) of `n` awaited single inserts of documents `[from, from + n)`. */
+  async singles(n: number, from = 0) {
+    pregenerate(from + n);
     const out: number[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < from + n; i++) {
       const t0 = performance.now();
       await sys.single('singles', i);
       out.push(performance.now() - t0);
