@@ -11,6 +11,7 @@
 import { KEY_SEPARATOR, MAX_COLLECTION_BYTES, MAX_ID_BYTES, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { isWellFormed } from './values.js';
+import { alloc } from './_slab.js';
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -76,9 +77,9 @@ export function docKey(collection: Uint8Array, id: string): Uint8Array {
     }
   }
   if (ascii) {
-    const out = new Uint8Array(base + id.length);
+    const out = alloc(base + id.length); // a slab view: documents keys are made once per write and per read
     out[0] = PREFIX_DOC;
-    out.set(collection, 1);
+    for (let i = 0; i < collection.length; i++) out[1 + i] = collection[i];
     out[base - 1] = KEY_SEPARATOR;
     for (let i = 0; i < id.length; i++) out[base + i] = id.charCodeAt(i);
     return out;
