@@ -23,7 +23,7 @@
  *    (unit length for cosine), never normalised again.
  * @internal
  */
-import type { FileHandle, FileSystem } from '@hearth/io';
+import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Bytes per coalesced file read when reading a run of rows. */
@@ -143,7 +143,9 @@ export class RowSource {
       target.set(b);
       got = b.length;
     }
-    if (got !== target.length) throw new RangeError(`vector rows: ${f.path} ended at byte ${offset + got}, inside a row (the file changed under the index)`);
+    if (got !== target.length) {
+      throw new CorruptionError(`vector index file ended at byte ${offset + got}, inside a row (it changed under the index); rebuild the index from its source`, { path: f.path, offset });
+    }
     if (!LE) {
       const dv = new DataView(target.buffer, target.byteOffset, target.byteLength);
       for (let i = 0; i < target.length; i += 4) dv.setFloat32(i, dv.getFloat32(i, true), false);

@@ -224,6 +224,11 @@ test('damage to the rows on disk is a CorruptionError at open (checksum or non-f
     await r.close();
   }
   const ok = await openIndex(fs, 'c.hnsw', { kernels });
+  // A file cut short under an open index: a read that meets the end is a CorruptionError, not garbage.
+  const cut = await fs.open('c.hnsw');
+  cut.truncate(vecs + DIM * 4 * 10);
+  await cut.close();
+  assert.throws(() => { for (const q of queries) ok.search(q, { k: 10 }); }, (e: unknown) => e instanceof CorruptionError && /rebuild/.test((e as Error).message));
   await ok.close();
 });
 
