@@ -65,12 +65,36 @@ class Writer {
     this.pos = writeVarint(this.buf, this.pos, n);
   }
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.ensure(n);
+    if (n <= 32) {
+      // a loop beats the `set` call for small arrays
+      const buf = this.buf;
+      const at = this.pos;
+      for (let i = 0; i < n; i++) buf[at + i] = b[i];
+    } else this.buf.set(b, this.pos);
+    this.pos += n;
   }
   /** A length-prefixed UTF-8 string. */
   string(s: string): void {
+    const len = s.length;
+    if (len < 0x80) {
+      // ASCII: one byte per unit and a one-byte length; anything else takes the encoder below
+      this.ensure(1 + len);
+      const buf = this.buf;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === len) {
+        buf[at - 1] = len;
+        this.pos = at + len;
+        return;
+      }
+    }
     if (s.length <= 42) {
       // at most 126 UTF-8 bytes: the length varint is one byte
       this.ensure(1 + s.length * 3);
@@ -177,7 +201,7 @@ export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): 
   };
   const take = (n: number, what: string): Uint8Array => {
     if (n > bytes.length - pos.offset) throw malformed(`truncated ${what}`);
-    const out = bytes.subarray(pos.offset, pos.offset + n);
+    const out = new Uint8Array(bytes.buffer, bytes.byteOffset + pos.offset, n); // a view (cheaper than subarray)
     pos.offset += n;
     return out;
   };
