@@ -311,10 +311,12 @@ function fieldValue(at: number, valueEnd: number): DocValue {
 /**
  * The visible document of a stored document state, or undefined if the document does not exist (never written,
  * deleted, or only field tombstones remain). Keys in code point order (the state's UTF-8 name order).
+ * With `fields`, only those top-level fields are decoded and present (the others are skipped unread); whether the
+ * document exists still depends on all of them.
  * @throws CorruptionError `HEARTH_CORRUPTION` if the bytes are not a document state V1 (wrong version, reserved
  *   flags, truncated, unknown field kind, a value that does not decode, trailing bytes).
  */
-export function decodeVisibleDoc(bytes: Uint8Array): Document | undefined {
+export function decodeVisibleDoc(bytes: Uint8Array, fields?: ReadonlySet<string>): Document | undefined {
   const prevBuf = buf;
   const prevPos = pos;
   const prevEnd = end;
@@ -355,6 +357,10 @@ export function decodeVisibleDoc(bytes: Uint8Array): Document | undefined {
       const at = pos;
       if (at + len > end) corrupt('truncated value');
       exists = true;
+      if (fields !== undefined && !fields.has(name)) {
+        pos = at + len;
+        continue;
+      }
       const v = fieldValue(at, at + len);
       if (name === '__proto__') Object.defineProperty(doc, name, { value: v, enumerable: true, writable: true, configurable: true });
       else doc[name] = v;

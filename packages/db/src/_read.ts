@@ -75,8 +75,27 @@ export function readDoc(view: KvView, collection: string, id: string, cache?: Do
   return cache === undefined ? doc : cache.store(collection, c, id, doc, at, v === undefined ? 0 : v.length);
 }
 
-/** Iterates `[id, document]` pairs of a collection, skipping deleted documents. */
-export function* iterateDocs(view: KvView, collection: string, options: IterateOptions = {}): IterableIterator<[string, Document]> {
+/**
+ * Reads only the top-level `fields` of one document (the query engine's `getDocFields`): a document holding those
+ * of its fields that exist (a cache hit may hold more), or undefined. Never stores into the cache.
+ * @throws DbError `HEARTH_INVALID_KEY` for a bad collection or id.
+ */
+export function readDocFields(view: KvView, collection: string, id: string, fields: ReadonlySet<string>, cache?: DocCache, at?: number): Document | undefined {
+  const c = collectionBytes(collection);
+  checkId(id, collection);
+  if (cache !== undefined) {
+    const hit = cache.lookup(collection, id, at);
+    if (hit !== MISS) return hit;
+  }
+  const v = view.get(docKey(c, id));
+  return v === undefined ? undefined : decodeVisibleDoc(v, fields);
+}
+
+/**
+ * Iterates `[id, document]` pairs of a collection, skipping deleted documents. With `fields`, documents hold only
+ * those top-level fields (the query engine's `scanFields`).
+ */
+export function* iterateDocs(view: KvView, collection: string, options: IterateOptions = {}, fields?: ReadonlySet<string>): IterableIterator<[string, Document]> {
   const c = collectionBytes(collection);
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object');
   const range: Omit<RangeOptions, 'snapshot'> = { reverse: options.reverse === true };
@@ -96,7 +115,7 @@ export function* iterateDocs(view: KvView, collection: string, options: IterateO
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) throw new RangeError(`"limit" expected a number >= 0, got ${limit}`);
   if (limit === 0) return;
   for (const e of view.iterate(range)) {
-    const doc = decodeVisibleDoc(e.value);
+    const doc = decodeVisibleDoc(e.value, fields);
     if (doc === undefined) continue;
     yield [idOfKey(e.key, c.length), doc];
     if (--limit <= 0) return;

@@ -64,7 +64,7 @@ import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
 import { loadOrCreateKeypair } from './keypair-file.js';
-import { collectionBytes, decodeFields, iterateDocs, readDoc, type IterateOptions, type KvView } from './_read.js';
+import { collectionBytes, decodeFields, iterateDocs, readDoc, readDocFields, type IterateOptions, type KvView } from './_read.js';
 import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
 import { type DocValue, type Document } from './values.js';
@@ -215,6 +215,13 @@ export interface DbSnapshot {
   getDoc(collection: string, id: string): Document | undefined;
   /** QueryStore: every document of the collection, in id order (none for a name the database would refuse). */
   scan(collection: string): Iterable<readonly [string, Document]>;
+  /**
+   * QueryStore contract 5: `getDoc` decoding only the top-level `fields` (others may be missing). For the query
+   * engine's filter, sort and aggregate evaluation.
+   */
+  getDocFields(collection: string, id: string, fields: ReadonlySet<string>): Document | undefined;
+  /** QueryStore contract 5: `scan` decoding only the top-level `fields` (others may be missing). */
+  scanFields(collection: string, fields: ReadonlySet<string>): Iterable<readonly [string, Document]>;
   /** QueryStore: the secondary indexes of a collection complete at this snapshot. */
   indexes(collection: string): readonly IndexInfo[];
   /** QueryStore: the entries of an index in a key range. @throws QueryError `HEARTH_INVALID_QUERY`: no such index here. */
@@ -1355,6 +1362,23 @@ export class Database {
           throw e;
         }
         return iterateDocs(view, c);
+      },
+      getDocFields: (c, id, fields) => {
+        try {
+          return readDocFields(view, c, id, fields, cache, at);
+        } catch (e) {
+          if (e instanceof DbError && e.code === DbErrorCode.INVALID_KEY) return undefined;
+          throw e;
+        }
+      },
+      scanFields: (c, fields) => {
+        try {
+          collectionBytes(c);
+        } catch (e) {
+          if (e instanceof DbError && e.code === DbErrorCode.INVALID_KEY) return [];
+          throw e;
+        }
+        return iterateDocs(view, c, {}, fields);
       },
       ...this.ix.view(view),
       release: () => snap.release(),

@@ -115,3 +115,19 @@ test('decodeVisibleDoc: a field value with trailing bytes inside its length is c
   const good = stateBytes([{ type: 'put', hlc: 1n, feed: Uint8Array.of(1), fields: new Map([['a', Uint8Array.of(0x01, 0x02)]]) }]);
   assert.throws(() => decodeVisibleDoc(good), CorruptionError);
 });
+
+test('decodeVisibleDoc with fields holds exactly those fields of the whole document; existence is unchanged (property)', () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 8 }), fc.array(fieldName, { maxLength: 4 }), (ops, names) => {
+      const bytes = stateBytes(ops);
+      const full = decodeVisibleDoc(bytes);
+      const fields = new Set(names);
+      const part = decodeVisibleDoc(bytes, fields);
+      if (full === undefined) return assert.equal(part, undefined);
+      const want: Record<string, unknown> = {};
+      for (const k of Object.keys(full)) if (fields.has(k)) Object.defineProperty(want, k, { value: full[k], enumerable: true, writable: true, configurable: true });
+      assert.deepStrictEqual(part, want, `state ${hex(bytes)}, fields ${JSON.stringify(names)}`);
+    }),
+    { seed: SEED, numRuns: 200 },
+  );
+});

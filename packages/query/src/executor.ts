@@ -12,6 +12,11 @@
  * 3. A traversal hop reads its targets through the primary key (`toField` = `_id`), a regular index whose first
  *    field is `toField`, or — when neither exists — one scan of the target collection per hop, hashed by value
  *    and reused across the hop's depth levels. It never rescans per value or per level.
+ * 4. Partial reads (`QueryStore` contract 5) are used only by `execute`/`explain`, only without hops, and only
+ *    when the fetched documents are not bounded by `limit` (a scan, an index that does not serve the sort, an
+ *    aggregate); the fields read are the first segments of every path the filter, the sort and the aggregate
+ *    read, so filter, order, cursor and aggregates see exactly the values of the full documents. Returned rows
+ *    are re-read in full with `getDoc` on the same snapshot before projection.
  *
  * @packageDocumentation
  */
@@ -26,6 +31,7 @@ import {
   type NSort,
   comparePosition,
   conjuncts,
+  filterPaths,
   matches,
   normalizeQuery,
   positionOf,
@@ -63,6 +69,8 @@ export interface RowsRun {
   readonly counters: Counters;
   readonly sortInMemory: boolean;
   readonly hops: HopExplain[];
+  /** Whether `rows` hold partial documents (invariant 4). */
+  readonly partial: boolean;
 }
 
 function* accessRows(
@@ -71,9 +79,11 @@ function* accessRows(
   access: PhysicalAccess,
   afterKey: Uint8Array | undefined,
   counters: Counters,
+  fields?: ReadonlySet<string>,
 ): Generator<DocRow> {
+  const getDoc = fields !== undefined ? (c: string, id: string) => store.getDocFields!(c, id, fields) : (c: string, id: string) => store.getDoc(c, id);
   if (access.kind === 'scan') {
-    for (const [id, doc] of store.scan(collection)) {
+    for (const [id, doc] of fields !== undefined ? store.scanFields!(collection, fields) : store.scan(collection)) {
       counters.docsScanned++;
       yield { id, doc };
     }
@@ -83,7 +93,7 @@ function* accessRows(
     // Each branch yields a superset of its disjunct's matches; together, of the `or`'s. Ids are deduplicated.
     const seen = new Set<string>();
     for (const b of access.branches) {
-      for (const r of accessRows(store, collection, b, undefined, counters)) {
+      for (const r of accessRows(store, collection, b, undefined, counters, fields)) {
         if (seen.has(r.id)) continue;
         seen.add(r.id);
         yield r;
@@ -96,7 +106,7 @@ function* accessRows(
     for (const id of access.ids) {
       if (seen.has(id)) continue;
       seen.add(id);
-      const doc = store.getDoc(collection, id);
+      const doc = getDoc(collection, id);
       counters.docsScanned++;
       if (doc !== undefined) yield { id, doc };
     }
@@ -122,7 +132,7 @@ function* accessRows(
         if (seen.has(e.id)) continue;
         seen.add(e.id);
       }
-      const doc = store.getDoc(collection, e.id);
+      const doc = getDoc(collection, e.id);
       counters.docsScanned++;
       if (doc === undefined) {
         throw new CorruptionError(
@@ -230,9 +240,28 @@ function runHop(store: QueryStore, hop: NHop, start: DocRow[]): { rows: DocRow[]
 }
 
 /**
+ * The top-level fields a query without hops reads from its documents (filter, sort, aggregate; `_id` is not a
+ * field), for partial reads (invariant 4).
+ */
+function fieldsRead(q: NQuery): Set<string> {
+  const out = new Set<string>();
+  const add = (p: readonly string[] | undefined) => {
+    if (p !== undefined && p.length > 0 && !isIdPath(p)) out.add(p[0]);
+  };
+  for (const p of filterPaths(q.where)) add(p);
+  for (const s of q.sort) add(s.path);
+  if (q.aggregate !== undefined) {
+    for (const p of q.aggregate.groupBy) add(p);
+    for (const v of q.aggregate.values) add(v.path);
+  }
+  return out;
+}
+
+/**
  * Runs the row part of a normalized query (no projection, no aggregation).
  * @param afterPos rows strictly after this position (decoded cursor), if any.
  * @param limit stop after `limit + 1` rows in order (undefined: all).
+ * @param allowPartial the rows may hold partial documents (invariant 4; `RowsRun.partial` says whether they do).
  */
 export function runRows(
   store: QueryStore,
@@ -240,6 +269,7 @@ export function runRows(
   afterPos: readonly (Value | undefined)[] | undefined,
   limit: number | undefined,
   options?: PlanOptions,
+  allowPartial = false,
 ): RowsRun {
   const counters: Counters = { docsScanned: 0, indexEntriesRead: 0, docsMatched: 0 };
   const hasHops = q.traverse.length > 0;
@@ -255,7 +285,10 @@ export function runRows(
   // (O(n log k) time, O(k) memory) instead of holding and sorting every match.
   const keep = !streamsInOrder && !hasHops && wantOrder && limit !== undefined ? limit + 1 : undefined;
   const cutAt = keep !== undefined ? Math.max(2 * keep, 1024) : Infinity;
-  for (const r of accessRows(store, q.collection, access, afterKey, counters)) {
+  const partial =
+    allowPartial && !hasHops && !streamsInOrder && store.getDocFields !== undefined && store.scanFields !== undefined;
+  const fields = partial ? fieldsRead(q) : undefined;
+  for (const r of accessRows(store, q.collection, access, afterKey, counters, fields)) {
     if (!matches(q.where, r.doc, r.id)) continue;
     if (hasHops) {
       rows.push(r);
@@ -289,7 +322,14 @@ export function runRows(
     rows.sort((a, b) => compareStrings(a.id, b.id));
   }
   if (limit !== undefined && rows.length > limit + 1) rows.length = limit + 1;
-  return { rows, chosen, candidates, counters, sortInMemory, hops };
+  return { rows, chosen, candidates, counters, sortInMemory, hops, partial };
+}
+
+/** The whole document of a row read partially (invariant 4): the same snapshot holds it. */
+function fullDoc(store: QueryStore, collection: string, id: string): DocRow["doc"] {
+  const doc = store.getDoc(collection, id);
+  if (doc === undefined) throw new CorruptionError(`document ${JSON.stringify(id)} of ${collection} was read partially but not in full from one snapshot`);
+  return doc;
 }
 
 /** The shape of a normalized query, for statistics and the adaptive index policy. */
@@ -315,14 +355,14 @@ function runQuery(store: QueryStore, query: Query, options: ExecuteOptions | und
   const t0 = performance.now();
   const q = normalizeQuery(query);
   const afterPos = q.after !== undefined ? decodeCursorV1(q.after, q.target, q.sort) : undefined;
-  const run = runRows(store, q, afterPos, q.aggregate === undefined ? q.limit : undefined, options);
+  const run = runRows(store, q, afterPos, q.aggregate === undefined ? q.limit : undefined, options, true);
   let result: QueryResult;
   if (q.aggregate !== undefined) {
     result = { rows: aggregateRows(q.aggregate, run.rows), hasMore: false };
   } else {
     const hasMore = q.limit !== undefined && run.rows.length > q.limit;
     const page = hasMore ? run.rows.slice(0, q.limit) : run.rows;
-    const rows = page.map((r) => ({ id: r.id, doc: project(r.doc, r.id, q.select) }));
+    const rows = page.map((r) => ({ id: r.id, doc: project(run.partial ? fullDoc(store, q.collection, r.id) : r.doc, r.id, q.select) }));
     const last = page[page.length - 1];
     result = last === undefined
       ? { rows, hasMore }

@@ -14,7 +14,7 @@
 import { QueryError, QueryErrorCode } from './errors.js';
 import { type NormalizedIndex, indexDelta, indexIdOf, indexKeys, normalizeIndex } from './maintenance.js';
 import type { Change, Doc, IndexDefinition, IndexEntry, IndexInfo, KeyRange, QueryStore } from './types.js';
-import { compareBytes } from './value.js';
+import { compareBytes, setOwn } from './value.js';
 
 interface MemIndex {
   info: IndexInfo;
@@ -144,6 +144,17 @@ export class MemoryQueryStore implements QueryStore {
     if (c !== undefined) yield* c;
   }
 
+  /** Contract 5 of `QueryStore`: a new object with only the named top-level fields (so tests see partial reads). */
+  getDocFields(collection: string, id: string, fields: ReadonlySet<string>): Doc | undefined {
+    const doc = this.docs.get(collection)?.get(id);
+    return doc === undefined ? undefined : pick(doc, fields);
+  }
+
+  *scanFields(collection: string, fields: ReadonlySet<string>): Iterable<readonly [string, Doc]> {
+    const c = this.docs.get(collection);
+    if (c !== undefined) for (const [id, doc] of c) yield [id, pick(doc, fields)];
+  }
+
   indexes(collection: string): readonly IndexInfo[] {
     const out: IndexInfo[] = [];
     for (const ix of this.byId.values()) if (ix.info.collection === collection) out.push(ix.info);
@@ -170,4 +181,10 @@ export class MemoryQueryStore implements QueryStore {
     const [from, to] = bounds(ix.entries, range);
     return to - from;
   }
+}
+
+function pick(doc: Doc, fields: ReadonlySet<string>): Doc {
+  const out: Doc = {};
+  for (const k of Object.keys(doc)) if (fields.has(k)) setOwn(out, k, doc[k]);
+  return out;
 }

@@ -168,10 +168,19 @@ export interface IndexEntry {
  *    `reverse`), each `id` naming a document that exists in this snapshot. Iteration may stop early (the engine
  *    calls `return()` on the iterator).
  * 4. The optional estimators may be approximate; they only steer the planner, never correctness.
+ * 5. The optional partial readers `getDocFields`/`scanFields` behave as `getDoc`/`scan` except that a returned
+ *    document needs to hold only the named top-level fields (with their whole values, as `getDoc` would return
+ *    them); other fields may be missing. The engine uses them where it reads many documents to evaluate a filter,
+ *    a sort or an aggregate over few fields, and it never hands a partial document to its caller (rows it returns
+ *    are re-read with `getDoc`). A store that cannot read less than the whole document need not implement them.
  */
 export interface QueryStore {
   getDoc(collection: string, id: string): Doc | undefined;
   scan(collection: string): Iterable<readonly [string, Doc]>;
+  /** Contract 5: `getDoc`, reading only the top-level fields in `fields`. */
+  getDocFields?(collection: string, id: string, fields: ReadonlySet<string>): Doc | undefined;
+  /** Contract 5: `scan`, reading only the top-level fields in `fields`. */
+  scanFields?(collection: string, fields: ReadonlySet<string>): Iterable<readonly [string, Doc]>;
   indexes(collection: string): readonly IndexInfo[];
   scanIndex(indexId: string, range: KeyRange): Iterable<IndexEntry>;
   /** Approximate number of documents in a collection. */

@@ -94,6 +94,30 @@ function checkDocs(view: QueryStore, data: Collections): void {
     assert.equal(cmpValues(view.getDoc(C, id), d), 0, `getDoc: document ${id}`);
   }
   assert.equal(view.getDoc(C, 'no-such-id'), undefined);
+  // Contract 5: the partial readers, when present, hold the named fields exactly as the whole document does.
+  if (view.getDocFields !== undefined || view.scanFields !== undefined) {
+    assert.ok(view.getDocFields !== undefined && view.scanFields !== undefined, 'getDocFields and scanFields come together');
+    const names = new Set<string>();
+    for (const d of want.values()) for (const k of Object.keys(d)) names.add(k);
+    const all = [...names].sort();
+    const subsets = [new Set<string>(), new Set(all.slice(0, 1)), new Set(all.filter((_, i) => i % 2 === 0)), new Set([...all, 'no-such-field'])];
+    for (const fields of subsets) {
+      const check = (id: string, got: Doc | undefined, what: string) => {
+        const full = want.get(id)!;
+        assert.ok(got !== undefined, `${what}: document ${id} exists`);
+        for (const f of fields) assert.equal(cmpValues(got[f], full[f]), 0, `${what}: field ${f} of ${id}`);
+      };
+      const ids = new Set<string>();
+      for (const [id, d] of view.scanFields!(C, fields)) {
+        assert.ok(!ids.has(id), `scanFields yields ${id} once`);
+        ids.add(id);
+        check(id, d, 'scanFields');
+      }
+      assert.equal(ids.size, want.size, 'scanFields yields every document');
+      for (const id of want.keys()) check(id, view.getDocFields!(C, id, fields), 'getDocFields');
+      assert.equal(view.getDocFields!(C, 'no-such-id', fields), undefined);
+    }
+  }
 }
 
 /**
