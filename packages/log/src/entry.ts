@@ -134,12 +134,20 @@ export async function signEntry(fields: NewEntry, keypair: Keypair, options: Ent
   return markVerified(makeEntry(bytes, seq, hlc, signingHash, linkHash(signingHash, bytes.subarray(bodyEnd)))) as VerifiedEntry;
 }
 
-/** `hash = SHA-256(signingHash || signature)` (see the file header). */
+/** The input of {@link linkHash}, reused: it is filled and hashed synchronously, so calls cannot interleave. */
+const LINK_INPUT = new Uint8Array(HASH_BYTES + SIGNATURE_BYTES);
+
+/**
+ * `hash = SHA-256(signingHash || signature)` (see the file header).
+ * @throws RangeError if `signingHash` is not 32 bytes or `signature` not 64.
+ */
 export function linkHash(signingHash: Uint8Array, signature: Uint8Array): Uint8Array {
-  const input = new Uint8Array(HASH_BYTES + SIGNATURE_BYTES);
-  input.set(signingHash, 0);
-  input.set(signature, HASH_BYTES);
-  return sha256Sync(input);
+  if (signingHash.length !== HASH_BYTES || signature.length !== SIGNATURE_BYTES) {
+    throw new RangeError(`linkHash expects a ${HASH_BYTES}-byte signing hash and a ${SIGNATURE_BYTES}-byte signature`);
+  }
+  LINK_INPUT.set(signingHash, 0);
+  LINK_INPUT.set(signature, HASH_BYTES);
+  return sha256Sync(LINK_INPUT);
 }
 
 /** SHA-256 of the entry's body (its encoding without the signature). */
