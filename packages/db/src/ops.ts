@@ -18,7 +18,7 @@ import { readHlc, writeHlc } from '@hearth/crdt';
 import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, OP_DELETE, OP_PATCH, OP_PUT, OPS_V1, PATCH_FIELD_REMOVE, PATCH_FIELD_VALUE } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { fieldNameProblem } from './_keys.js';
-import { decodeFieldValueV1 } from './values.js';
+import { canonicalValueProblem } from './_validate.js';
 import { readVarint, writeVarint } from '@hearth/crdt';
 
 /** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
@@ -285,11 +285,8 @@ export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): 
         value = take(varint('value length'), 'value');
       }
       if (value !== null && checkValues) {
-        try {
-          decodeFieldValueV1(value, true);
-        } catch (e) {
-          throw malformed(`field ${JSON.stringify(name)} of op ${i}: ${(e as Error).message}`, e);
-        }
+        const problem = canonicalValueProblem(value);
+        if (problem !== null) throw malformed(`field ${JSON.stringify(name)} of op ${i}: not a canonical field value (${problem})`);
       }
       fields.set(name, value);
     }
