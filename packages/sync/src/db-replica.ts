@@ -119,8 +119,16 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   onCommit(listener: (commit: CommitNotice) => void): () => void {
+    // `membership` is computed on first read only: the node reads it for local commits, not for ingested entries.
     return this.db.onCommit((e) =>
-      listener({ feed: e.feed, seq: e.seq, local: e.local, membership: e.changes.some((c) => c.collection === MEMBERS_COLLECTION) }),
+      listener({
+        feed: e.feed,
+        seq: e.seq,
+        local: e.local,
+        get membership() {
+          return e.changes.some((c) => c.collection === MEMBERS_COLLECTION);
+        },
+      }),
     );
   }
 

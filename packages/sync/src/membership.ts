@@ -148,7 +148,11 @@ export class Membership {
 
   /** The verdict on an entry of `feed` with HLC `hlc` (see the file header). */
   entryVerdict(feed: Uint8Array, hlc: bigint): EntryVerdict {
-    const hex = feedIdToHex(feed);
+    return this.entryVerdictOfHex(feedIdToHex(feed), hlc);
+  }
+
+  /** {@link Membership.entryVerdict} for a feed given as its lowercase hex id (loops over one feed's entries). */
+  entryVerdictOfHex(hex: string, hlc: bigint): EntryVerdict {
     if (hex === this.rootHex) return 'accept';
     const r = this.latestBefore(hex, hlc);
     if (r === 'none') return 'pending';

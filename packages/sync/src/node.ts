@@ -422,7 +422,7 @@ export class SyncNode implements SessionHost {
     const hex = feedIdToHex(feed);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const verdict = view.entryVerdict(feed, e.hlc);
+      const verdict = view.entryVerdictOfHex(hex, e.hlc);
       if (verdict === 'pending') {
         out.holdFrom = i;
         return out;

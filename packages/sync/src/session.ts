@@ -341,7 +341,7 @@ export class SyncSession {
             break;
           }
           const hlc = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(ENTRY_HLC_OFFSET);
-          if (membership.entryVerdict(item.feed, hlc) !== 'accept') {
+          if (membership.entryVerdictOfHex(hex, hlc) !== 'accept') {
             if (batch.length === 0) this.heldBack.set(hex, fingerprint);
             break;
           }
