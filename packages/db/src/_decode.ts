@@ -108,6 +108,23 @@ function readString(at: number, len: number): string {
   return utf8.decode(buf.subarray(at, at + len));
 }
 
+/**
+ * The string of trusted UTF-8 bytes `bytes[from, to)` (an id or name this database checked when it stored it):
+ * a loop for short ASCII, `TextDecoder` otherwise.
+ */
+export function trustedUtf8(bytes: Uint8Array, from: number, to: number): string {
+  if (to - from <= 48) {
+    let s = '';
+    for (let i = from; i < to; i++) {
+      const c = bytes[i];
+      if (c >= 0x80) return utf8.decode(bytes.subarray(from, to));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8.decode(bytes.subarray(from, to));
+}
+
 function u16(at: number): number {
   return (buf[at] << 8) | buf[at + 1];
 }

@@ -50,7 +50,7 @@ interface CollectionEntries {
   readonly ids: Map<string, Entry>;
 }
 
-const ENTRY_OVERHEAD = 160;
+const ENTRY_OVERHEAD = 128;
 const utf8 = new TextDecoder('utf-8');
 
 /** A deep copy of a model value (strings and scalars shared). */
@@ -158,7 +158,7 @@ export class DocCache {
     const old = coll.ids.get(id);
     if (old !== undefined) this.remove(old);
     const nested = doc === undefined ? null : nestedKeys(doc);
-    const e: Entry = { coll, id, doc, nested, validFrom: seq, size: ENTRY_OVERHEAD + id.length * 2 + size * 3, prev: null, next: null };
+    const e: Entry = { coll, id, doc, nested, validFrom: seq, size: ENTRY_OVERHEAD + id.length * 2 + size * 2, prev: null, next: null };
     if (e.size > this.maxBytes) return doc;
     coll.ids.set(id, e);
     this.pushHead(e);

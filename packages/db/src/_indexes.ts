@@ -53,6 +53,7 @@ import {
 import { INDEX_CATALOG_FILE, INDEX_CATALOG_TMP_FILE, META_INDEX_STATE, PREFIX_INDEX, PREFIX_META } from './constants.js';
 import { decodeIndexCatalogV1, encodeIndexCatalogV1, type IndexRecord } from './index-catalog.js';
 import { collectionBytes, type KvView } from './_read.js';
+import { trustedUtf8 } from './_decode.js';
 import { collectionEnd, collectionStart, idOfKey } from './_keys.js';
 import { decodeDocStateV1, docFields } from '@hearth/crdt';
 import { decodeFieldValueV1 } from './values.js';
@@ -127,7 +128,6 @@ interface LiveIndex {
 }
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 /** Documents per batch of an online build's scan; the build yields to other work between batches. */
 const BUILD_CHUNK = 512;
 /** Queries between two reviews of the indexes by the adaptive policy. */
@@ -661,7 +661,7 @@ export class IndexManager {
       },
       scanIndex: function* (indexId: string, range: KeyRange): Iterable<IndexEntry> {
         const li = get(indexId);
-        for (const e of view.iterate(lsmRange(li, range))) yield { key: e.key.subarray(5), id: utf8Strict.decode(e.value) };
+        for (const e of view.iterate(lsmRange(li, range))) yield { key: e.key.subarray(5), id: trustedUtf8(e.value, 0, e.value.length) };
       },
       countDocs: (collection: string): number => this.countDocs(view, collection),
       /**

@@ -3,8 +3,8 @@
  */
 import { docFields, type DocState } from '@hearth/crdt';
 import type { Entry, RangeOptions } from '@hearth/lsm';
-import { checkCollection, checkId, collectionEnd, collectionStart, docKey, idOfKey } from './_keys.js';
-import { decodeVisibleDoc } from './_decode.js';
+import { checkCollection, checkId, collectionEnd, collectionStart, docKey } from './_keys.js';
+import { decodeVisibleDoc, trustedUtf8 } from './_decode.js';
 import { MISS, type DocCache } from './_doccache.js';
 import { compareCodePoints, decodeFieldValueV1, type Document } from './values.js';
 
@@ -117,7 +117,7 @@ export function* iterateDocs(view: KvView, collection: string, options: IterateO
   for (const e of view.iterate(range)) {
     const doc = decodeVisibleDoc(e.value, fields);
     if (doc === undefined) continue;
-    yield [idOfKey(e.key, c.length), doc];
+    yield [trustedUtf8(e.key, c.length + 2, e.key.length), doc];
     if (--limit <= 0) return;
   }
 }
