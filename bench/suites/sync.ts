@@ -228,7 +228,7 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
             TARGET: String(total),
           },
         });
-        return s.runWorker<{ ms: number; held: number; ingestMs: number }>(url, { timeoutMs: 600_000 });
+        return s.runWorker<{ ms: number; held: number; ingestMs: number; setupMs: number }>(url, { timeoutMs: 600_000 });
       });
       rows.push({
         workload: `catch-up-${size}-browser`,
@@ -238,10 +238,11 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
         n: res.held,
         ms: +res.ms.toFixed(1),
         ingestMs: +res.ingestMs.toFixed(1),
+        setupMs: +res.setupMs.toFixed(1),
         replica: 'Chromium dedicated worker, Database on MemoryFileSystem, browser EventSource',
         relay: 'in-process @hearth/relay (Node), loopback, CORS',
       });
-      ctx.log(`  ${res.held} entries in ${res.ms.toFixed(0)} ms, ${res.ingestMs.toFixed(0)} ms of it in the replica's ingest (verify, store, apply)`);
+      ctx.log(`  ${res.held} entries in ${res.ms.toFixed(0)} ms, ${res.ingestMs.toFixed(0)} ms of it in the replica's ingest (verify, store, apply), ${res.setupMs.toFixed(0)} ms before the first ingest`);
     }
   } finally {
     for (const d of devices) await close(d).catch(() => undefined);

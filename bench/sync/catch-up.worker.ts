@@ -3,7 +3,7 @@
  * `MemoryFileSystem`, `SyncNode`, `openRelayTransport`) catches up from a live relay. Driven by bench/suites/sync.ts
  * (`catch-up-*-browser`); posts `{ ms, held }`: the time from just before authentication to the moment the state
  * vector holds `TARGET` entries (each verified and applied by `ingest`), and `ingestMs`, the part of it spent inside
- * `DatabaseReplica.ingest`.
+ * `DatabaseReplica.ingest`, and `setupMs`, from the start to the first ingest (authentication, HELLO/AUTH/STATE).
  */
 import { main, emit } from '../../test/browser/worker-kit.js';
 import { MemoryFileSystem } from '@hearth/io';
@@ -26,8 +26,10 @@ main(async () => {
   const replica = new DatabaseReplica(db);
   const ingest = replica.ingest.bind(replica);
   let ingestMs = 0;
+  let firstIngestAt = -1;
   replica.ingest = async (entries) => {
     const t = performance.now();
+    if (firstIngestAt < 0) firstIngestAt = t;
     try {
       return await ingest(entries);
     } finally {
@@ -45,7 +47,7 @@ main(async () => {
     await new Promise((r) => setTimeout(r, 2));
   }
   const ms = performance.now() - t0;
-  emit({ ms, held: held(), ingestMs });
+  emit({ ms, held: held(), ingestMs, setupMs: firstIngestAt - t0 });
   transport.close();
   node.close();
   await db.close();
