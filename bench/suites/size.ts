@@ -4,7 +4,8 @@
  * Target of issue #8: `bundle-gzip` ≤ 100 KB, read strictly as 100,000 bytes.
  *
  * How each system is bundled: with Vite (8, Rolldown: the bundler apps/demo uses), as an app's production build
- * does: `minify`, ES modules, `target: 'es2022'` as apps/demo's Vite config, production mode, dynamic `import()`s
+ * does: `minify`, ES modules, `target: 'es2022'` as apps/demo's Vite config, production mode, Vite's default
+ * module preload (its helper wraps dynamic imports), ES-module workers (`worker.format: 'es'`), dynamic `import()`s
  * as chunks of their own, Vite's default browser conditions plus `hearth-source`, so that Hearth's packages are
  * bundled from their sources as they are now (no build step). Files other than code (WASM, data, workers) are
  * emitted by Vite itself from the `new URL('…', import.meta.url)` references in each system's code; the suite
@@ -192,7 +193,6 @@ async function bundle(label: string, contents: string, outDir: string, exportsNo
       target: 'es2022',
       minify: true,
       sourcemap: true,
-      modulePreload: false,
       copyPublicDir: false,
       reportCompressedSize: false,
       rolldownOptions: { input: `hearth-size-entry:${label}`, preserveEntrySignatures: exportsNothing ? false : 'strict', checks: { bundlerTimings: false } },
