@@ -140,13 +140,27 @@ export class WorkerSync {
     addEventListener('offline', this.onOffline);
   }
 
+  /**
+   * Loads the sync engine (invariant 6). A failure (e.g. the chunk could not be fetched) shows in the status and
+   * is rethrown; the next call tries again.
+   */
+  private async engine(): Promise<SyncEngine> {
+    try {
+      return await loadSyncEngine();
+    } catch (e) {
+      this.lastError = `loading the sync engine: ${(e as Error)?.message ?? e}`;
+      this.changed();
+      throw e;
+    }
+  }
+
   /** Starts with the stored settings (a new leader's worker; invariant 2), overridden by `params`. */
   async start(params: SyncParams | undefined): Promise<void> {
     const rec = await loadSyncRecord(this.name);
     const relay = params?.relay ?? rec?.relay ?? '';
     const space = params?.space ?? rec?.space ?? null;
     if (relay === '' && space === null) return;
-    await loadSyncEngine(); // invariant 6
+    await this.engine(); // invariant 6
     if (space === null && params?.relay !== undefined) {
       await this.connect({ relay }); // a new space of this device's own
       return;
@@ -167,7 +181,7 @@ export class WorkerSync {
     if (typeof relay !== 'string') throw new TypeError('"relay" expected a string');
     if (relay !== '') new URL(relay); // throws TypeError for a malformed URL
     const rec = await loadSyncRecord(this.name);
-    await loadSyncEngine(); // invariant 6
+    await this.engine(); // invariant 6
     const space = options.space ?? this.space ?? rec?.space ?? hex(this.keypair.publicKey);
     fromHex(space);
     if (this.space !== null && this.space !== space) {
@@ -349,7 +363,7 @@ export class WorkerSync {
    */
   async join(text: string): Promise<SyncStatus> {
     if (typeof text !== 'string') throw new TypeError('"invite" expected a string');
-    const { inviteFromText, SyncNode, DatabaseReplica, openRelayTransport } = await loadSyncEngine(); // invariant 6
+    const { inviteFromText, SyncNode, DatabaseReplica, openRelayTransport } = await this.engine(); // invariant 6
     const invite = inviteFromText(text);
     const space = hex(invite.space);
     if (this.space !== null && this.space !== space) {
