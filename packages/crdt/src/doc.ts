@@ -201,6 +201,10 @@ function joinField(state: DocState, name: string, f: FieldState): boolean {
 
 function fieldEntries<V>(fields: FieldValues<V>): Iterable<readonly [string, V]> {
   if (fields instanceof Map) return fields.entries();
+  // Any other ReadonlyMap (e.g. the db's packed fields): a map has callable `entries` and `get`; a plain object of
+  // encoded values cannot (its values are Uint8Array or null).
+  const m = fields as ReadonlyMap<string, V>;
+  if (typeof m.entries === 'function' && typeof m.get === 'function') return m.entries();
   if (fields === null || typeof fields !== 'object') throw new TypeError('"op.fields" expected a Map or an object');
   return Object.entries(fields as Record<string, V>);
 }

@@ -12,6 +12,7 @@ import type { DocState, FieldState } from '@hearth/crdt';
 import { compareCodePoints } from './values.js';
 import { varintSize, writeVarint } from '@hearth/crdt';
 import { alloc } from './_slab.js';
+import { PackedFields } from './_packed.js';
 
 const utf8 = new TextEncoder();
 const DOC_STATE_V1 = 0x01;
@@ -173,6 +174,7 @@ export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint
     out[o + 9] = 0; // no fields
     return out;
   }
+  if (fields instanceof PackedFields) return encodeFreshPut(hlc, feed, fields, head);
   freshNames.length = 0;
   nameLengths.length = 0;
   let size = head + varintSize(fields!.size);
@@ -221,6 +223,66 @@ export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint
     o = writeVarint(out, o + 10, v.length);
     out.set(v, o);
     o += v.length;
+  }
+  if (o !== size) throw new Error(`encodeFreshState: size mismatch ${o} != ${size}`); // unreachable
+  return out;
+}
+
+const order: number[] = [];
+
+/** `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. */
+function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, head: number): Uint8Array {
+  const { names, buf, spans } = fields;
+  const n = names.length;
+  order.length = 0;
+  nameLengths.length = 0;
+  let size = head + varintSize(n);
+  for (let f = 0; f < n; f++) {
+    // insertion sort of the field positions by name, in code point (= UTF-8 byte) order
+    const name = names[f];
+    let i = order.length;
+    order.push(f);
+    while (i > 0 && compareCodePoints(names[order[i - 1]], name) > 0) {
+      order[i] = order[i - 1];
+      i--;
+    }
+    order[i] = f;
+    const len = utf8Length(name);
+    nameLengths[f] = len;
+    const vlen = spans[2 * f + 1];
+    size += varintSize(len) + len + 8 + 1 + 1 + varintSize(vlen) + vlen;
+  }
+  const out = alloc(size);
+  out[0] = DOC_STATE_V1;
+  out[1] = HAS_RESET;
+  out[2] = 1;
+  let o = writeVarint(out, 3, feed.length);
+  for (let i = 0; i < feed.length; i++) out[o + i] = feed[i];
+  o += feed.length;
+  const hlcAt = o;
+  writeHlc(hlc, out, o);
+  out[o + 8] = 0;
+  o = writeVarint(out, o + 9, n);
+  for (let k = 0; k < n; k++) {
+    const f = order[k];
+    const name = names[f];
+    const len = nameLengths[f];
+    o = writeVarint(out, o, len);
+    if (len === name.length) {
+      for (let c = 0; c < len; c++) out[o + c] = name.charCodeAt(c);
+    } else {
+      utf8.encodeInto(name, out.subarray(o, o + len));
+    }
+    o += len;
+    for (let c = 0; c < 8; c++) out[o + c] = out[hlcAt + c];
+    out[o + 8] = 0; // feed index 0
+    out[o + 9] = 0x01; // a value
+    const vlen = spans[2 * f + 1];
+    o = writeVarint(out, o + 10, vlen);
+    const from = buf.byteOffset + spans[2 * f];
+    if (vlen <= 32) for (let c = 0; c < vlen; c++) out[o + c] = buf[spans[2 * f] + c];
+    else out.set(new Uint8Array(buf.buffer, from, vlen), o);
+    o += vlen;
   }
   if (o !== size) throw new Error(`encodeFreshState: size mismatch ${o} != ${size}`); // unreachable
   return out;

@@ -70,6 +70,32 @@ export function encodeValue(value: DocValue, path: string): Uint8Array {
   return copyOf(buf, 0, pos);
 }
 
+/**
+ * Packing the values of one document back to back (`_packed.ts`): `packStart`, then `packValue` per field (the
+ * value's bytes are `[offset, packOffset())`), then `packEnd` for a copy of them all. Same encoding and errors as
+ * {@link encodeValue}; a throw abandons the pack (the next `packStart` begins a new one).
+ */
+export function packStart(): void {
+  pos = 0;
+}
+
+/** Appends the canonical encoding of `value`; returns its offset in the pack. */
+export function packValue(value: DocValue, path: string): number {
+  const at = pos;
+  write(value, 0, path);
+  return at;
+}
+
+/** The pack's length so far (bytes). */
+export function packOffset(): number {
+  return pos;
+}
+
+/** A copy of the packed bytes (a slab view when small). */
+export function packEnd(): Uint8Array {
+  return copyOf(buf, 0, pos);
+}
+
 function write(v: unknown, depth: number, path: string): void {
   switch (typeof v) {
     case 'string':

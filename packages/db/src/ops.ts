@@ -19,6 +19,7 @@ import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, OP_DELETE, OP_PATCH, OP_PUT, OPS_V1
 import { DbError, DbErrorCode } from './errors.js';
 import { fieldNameProblem } from './_keys.js';
 import { canonicalValueProblem } from './_validate.js';
+import { PackedFields } from './_packed.js';
 import { readVarint, writeVarint } from '@hearth/crdt';
 
 /** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
@@ -75,6 +76,15 @@ class Writer {
     } else this.buf.set(b, this.pos);
     this.pos += n;
   }
+  /** `n` bytes of `b` from `at`. */
+  range(b: Uint8Array, at: number, n: number): void {
+    this.ensure(n);
+    const buf = this.buf;
+    const o = this.pos;
+    if (n <= 32) for (let i = 0; i < n; i++) buf[o + i] = b[at + i];
+    else buf.set(new Uint8Array(b.buffer, b.byteOffset + at, n), o);
+    this.pos += n;
+  }
   /** A length-prefixed UTF-8 string. */
   string(s: string): void {
     const len = s.length;
@@ -112,7 +122,9 @@ class Writer {
 /** Bytes {@link encodeOpsV1} needs at most for the values of `op` plus a generous per-op overhead estimate. */
 function estimate(op: Op): number {
   let n = 16 + op.id.length * 3;
-  if (op.kind !== 'delete') for (const v of (op.fields as ReadonlyMap<string, Uint8Array | null>).values()) n += 8 + (v === null ? 0 : v.length);
+  if (op.kind === 'delete') return n;
+  if (op.fields instanceof PackedFields) return n + 8 * op.fields.size + op.fields.buf.length;
+  for (const v of (op.fields as ReadonlyMap<string, Uint8Array | null>).values()) n += 8 + (v === null ? 0 : v.length);
   return n;
 }
 
@@ -164,6 +176,24 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
     w.varint(op.fields.size);
     const patch = op.kind === 'patch';
     const fields = op.fields as ReadonlyMap<string, Uint8Array | null>;
+    if (fields instanceof PackedFields) {
+      // the local write path: copy each value straight from the packed bytes
+      const { names, buf, spans } = fields;
+      for (let f = 0; f < names.length; f++) {
+        w.varint(strings.get(names[f])!);
+        const len = spans[2 * f + 1];
+        if (patch) {
+          if (len < 0) {
+            w.byte(PATCH_FIELD_REMOVE);
+            continue;
+          }
+          w.byte(PATCH_FIELD_VALUE);
+        }
+        w.varint(len);
+        w.range(buf, spans[2 * f], len);
+      }
+      continue;
+    }
     for (const name of fields.keys()) {
       const value = fields.get(name)!;
       w.varint(strings.get(name)!);
