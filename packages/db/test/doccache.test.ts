@@ -102,6 +102,26 @@ test('ingest from another replica invalidates cached documents; rebuild starts f
   await b.close();
 });
 
+test('a released snapshot, one a rebuild invalidated and one of a closed database still raise HEARTH_CLOSED', async () => {
+  const closed = (e: unknown) => (e as { code?: string }).code === 'HEARTH_CLOSED';
+  const db = await open();
+  await db.put('c', 'a', { v: 1 });
+  const s1 = db.snapshot();
+  assert.deepEqual(s1.get('c', 'a'), { v: 1 }); // now cached
+  s1.release();
+  assert.throws(() => s1.get('c', 'a'), closed);
+  assert.throws(() => s1.getDoc('c', 'a'), closed);
+  const s2 = db.snapshot();
+  await db.rebuild();
+  assert.deepEqual(db.get('c', 'a'), { v: 1 }); // cached again, in the new LSM
+  assert.throws(() => s2.get('c', 'a'), closed);
+  const s3 = db.snapshot();
+  assert.deepEqual(s3.get('c', 'a'), { v: 1 });
+  await db.close();
+  assert.throws(() => s3.get('c', 'a'), closed);
+  assert.throws(() => db.get('c', 'a'), closed);
+});
+
 test('docCacheBytes: 0 turns the cache off', async () => {
   const db = await open({ docCacheBytes: 0 });
   await db.put('c', 'a', { v: 1 });
