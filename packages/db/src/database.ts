@@ -58,7 +58,8 @@ import {
 } from '@hearth/crdt';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeDocState, encodeFreshState } from './_docstate.js';
-import { encodeValue } from './_encode.js';
+import { packEnd, packOffset, packStart, packValue } from './_encode.js';
+import { PackedFields } from './_packed.js';
 import { ExclusionSet, encodeExcludedFileV1, loadExcludedRanges, normalizeRanges, sameRanges, saveExcludedRanges, type ExcludedRange } from './exclusions.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
@@ -259,7 +260,7 @@ interface Draft {
   kind: 'put' | 'patch' | 'delete';
   collection: string;
   id: string;
-  fields?: Map<string, Uint8Array | null>;
+  fields?: PackedFields;
   /** Upper bound of its bytes in an ops payload. */
   bytes: number;
 }
@@ -809,7 +810,7 @@ export class Database {
     for (const d of drafts) {
       if (d.collection !== collection || d.id !== id) continue;
       if (d.kind === 'delete') doc = undefined;
-      else if (d.kind === 'put') doc = decodeFields(d.fields as Map<string, Uint8Array>);
+      else if (d.kind === 'put') doc = decodeFields(d.fields as ReadonlyMap<string, Uint8Array>);
       else {
         const next: Document = { ...(doc ?? {}) };
         for (const [k, v] of d.fields!) {
@@ -833,13 +834,20 @@ export class Database {
       throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, `a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`, { collection, id });
     }
     if (Object.getOwnPropertySymbols(doc).length > 0) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, 'a document has symbol keys', { collection, id });
-    const fields = new Map<string, Uint8Array | null>();
+    // The values are encoded back to back into one array (`_packed.ts`): few objects per write.
+    const keys = Object.keys(doc);
+    let names = keys;
+    const spans: number[] = [];
     let docBytes = 0;
-    const names = Object.keys(doc);
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i];
+    packStart();
+    for (let i = 0; i < keys.length; i++) {
+      const name = keys[i];
       const v = doc[name];
-      if (v === undefined) continue;
+      if (v === undefined) {
+        if (names === keys) names = keys.slice(0, i); // from here on, copy the names that are kept
+        continue;
+      }
+      if (names !== keys) names.push(name);
       if (!checkedFieldNames.has(name)) {
         const problem = fieldNameProblem(name);
         if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
@@ -847,22 +855,24 @@ export class Database {
         checkedFieldNames.add(name);
       }
       if (v === null && kind === 'patch') {
-        fields.set(name, null);
+        spans.push(0, -1);
         docBytes += name.length;
         bytes += name.length * 3 + 4;
         continue;
       }
-      let enc: Uint8Array;
+      let at: number;
       try {
-        enc = encodeValue(v as DocValue, name);
+        at = packValue(v as DocValue, name);
       } catch (e) {
         if (e instanceof DbError) throw new DbError(e.code as typeof DbErrorCode.UNSUPPORTED_VALUE, e.message, { collection, id });
         throw e;
       }
-      fields.set(name, enc);
-      docBytes += name.length + enc.length;
-      bytes += name.length * 3 + 10 + enc.length;
+      const len = packOffset() - at;
+      spans.push(at, len);
+      docBytes += name.length + len;
+      bytes += name.length * 3 + 10 + len;
     }
+    const fields = new PackedFields(names, packEnd(), spans);
     if (docBytes > this.maxDocumentBytes) {
       throw new DbError(DbErrorCode.DOCUMENT_TOO_LARGE, `document of ${docBytes} bytes exceeds the limit of ${this.maxDocumentBytes}`, { collection, id });
     }
@@ -882,7 +892,7 @@ export class Database {
         d.kind === 'delete'
           ? { kind: 'delete', collection: d.collection, id: d.id, hlc }
           : d.kind === 'put'
-            ? { kind: 'put', collection: d.collection, id: d.id, hlc, fields: d.fields as Map<string, Uint8Array> }
+            ? { kind: 'put', collection: d.collection, id: d.id, hlc, fields: d.fields as ReadonlyMap<string, Uint8Array> }
             : { kind: 'patch', collection: d.collection, id: d.id, hlc, fields: d.fields! };
     }
     return new Promise<void>((resolve, reject) => {
