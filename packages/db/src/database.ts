@@ -70,7 +70,10 @@ import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
 import { type DocValue, type Document } from './values.js';
 import { writeVarint } from '@hearth/crdt';
-import { VectorIndexes, type NearestHit, type NearestOptions, type NearestPlan, type VectorIndexInfo, type VectorIndexOptions, type VectorRecovery } from './_vectors.js';
+// Type-only: the vector engine (`_vectors.ts` and @hearth/vector) is loaded on demand (`loadVectors`), so apps that
+// never declare a vector index do not ship it.
+import { VECTORS_DIR, VECTOR_CATALOG_FILE } from './vector-catalog.js';
+import type { VectorIndexes, NearestHit, NearestOptions, NearestPlan, VectorIndexInfo, VectorIndexOptions, VectorRecovery } from './_vectors.js';
 import type { AdaptivePolicyOptions, Diff, Explain, IndexEntry, IndexInfo, KeyRange, Path, Query, QueryResult, QueryStore } from '@hearth/query';
 import { IndexManager, type CreateIndexOptions, type IndexStatus } from './_indexes.js';
 import { LiveQueries, type LiveHandle, type LiveUpdate } from './_live.js';
@@ -1509,14 +1512,29 @@ export class Database {
 
   // ------------------------------------------------------------------------------------------------ vectors
 
-  /** Loads (or rebuilds) the vector indexes after the documents are recovered. */
+  /**
+   * Loads (or rebuilds) the vector indexes after the documents are recovered, if this database has any (a vector
+   * catalog file): otherwise the vector engine is not even loaded until `createVectorIndex`.
+   */
   private async openVectors(rebuild: boolean): Promise<void> {
+    if (!(await this.fs.exists(`${this.dir}/${VECTORS_DIR}/${VECTOR_CATALOG_FILE}`))) return;
+    await this.loadVectors(rebuild);
+  }
+
+  /** Imports the vector engine and opens the vector indexes. REQUIRES: documents recovered; no other writer. */
+  private async loadVectors(rebuild: boolean): Promise<VectorIndexes> {
+    const { VectorIndexes } = await import('./_vectors.js');
     const { vectors, recovery } = await VectorIndexes.open(
       { fs: this.fs, dir: this.dir, feeds: this.feeds, lsm: () => this.lsm, applied: () => [...this.applied.values()], snapshot: () => this.snapshot() },
       { rebuild },
     );
     this.vectors = vectors;
     (this.recovery as { vectors: VectorRecovery }).vectors = recovery;
+    return vectors;
+  }
+
+  private noVectorIndex(collection: string, field: string): DbError {
+    return new DbError(DbErrorCode.NO_VECTOR_INDEX, `no vector index on ${collection}.${field}: declare one with createVectorIndex`, { collection });
   }
 
   /**
@@ -1532,7 +1550,7 @@ export class Database {
     this.checkOpen();
     return this.exclusive(async () => {
       this.checkOpen();
-      return this.vectors!.create(collection, field, options);
+      return (this.vectors ?? (await this.loadVectors(false))).create(collection, field, options);
     });
   }
 
@@ -1541,14 +1559,14 @@ export class Database {
     this.checkOpen();
     return this.exclusive(async () => {
       this.checkOpen();
-      return this.vectors!.drop(collection, field);
+      return this.vectors === undefined ? false : this.vectors.drop(collection, field);
     });
   }
 
   /** The vector indexes: definition, flat or HNSW, size, skipped documents, unsaved changes. */
   vectorIndexes(): VectorIndexInfo[] {
     this.checkOpen();
-    return this.vectors!.list();
+    return this.vectors === undefined ? [] : this.vectors.list();
   }
 
   /**
@@ -1563,13 +1581,15 @@ export class Database {
    */
   nearest(collection: string, field: string, vector: ArrayLike<number>, options: NearestOptions): NearestHit[] {
     this.checkOpen();
-    return this.vectors!.nearest(collection, field, vector, options).hits;
+    if (this.vectors === undefined) throw this.noVectorIndex(collection, field);
+    return this.vectors.nearest(collection, field, vector, options).hits;
   }
 
   /** {@link nearest}, and how it ran: flat or HNSW index, strategy, ef, filter selectivity, distances computed. */
   explainNearest(collection: string, field: string, vector: ArrayLike<number>, options: NearestOptions): { hits: NearestHit[]; plan: NearestPlan } {
     this.checkOpen();
-    return this.vectors!.nearest(collection, field, vector, options);
+    if (this.vectors === undefined) throw this.noVectorIndex(collection, field);
+    return this.vectors.nearest(collection, field, vector, options);
   }
 
   /** Counters (see {@link DatabaseStats}). */
