@@ -1004,23 +1004,25 @@ export class Database {
    */
   private prepare(items: readonly PendingApply[], emit: boolean): Prepared {
     const wantChanges = emit && this.listeners.size > 0;
-    const states = new Map<string, PreparedDoc>();
+    // collection -> id -> document (nested: no key string built per op)
+    const states = new Map<string, Map<string, PreparedDoc>>();
     const events: CommitEvent[] = [];
     for (const item of items) {
       // An entry in an excluded range is stored and counted as applied, but its ops change no view.
       if (this.exclusions.size > 0 && this.exclusions.excludes(feedIdToHex(item.feed), item.hlc)) continue;
-      const touched = wantChanges ? new Map<string, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
+      const touched = wantChanges ? new Map<PreparedDoc, { op: Op; before: Map<string, Uint8Array> | null }>() : null;
       for (const op of item.ops) {
-        const mapKey = op.collection + '\u0000' + op.id;
-        let rec = states.get(mapKey);
+        let byId = states.get(op.collection);
+        if (byId === undefined) states.set(op.collection, (byId = new Map()));
+        let rec = byId.get(op.id);
         if (rec === undefined) {
           const key = docKey(collectionBytes(op.collection), op.id);
           const stored = this.lsm.get(key);
           rec = { key, state: stored === undefined ? null : decodeDocStateV1(stored), encoded: null, fresh: stored === undefined, dirty: false, c: op.collection, id: op.id };
           if (this.ix.has(op.collection)) rec.before = stored === undefined ? null : docFields(rec.state!); // for index maintenance
-          states.set(mapKey, rec);
+          byId.set(op.id, rec);
         }
-        if (touched !== null && !touched.has(mapKey)) touched.set(mapKey, { op, before: rec.fresh ? null : docFields(stateOf(rec)) });
+        if (touched !== null && !touched.has(rec)) touched.set(rec, { op, before: rec.fresh ? null : docFields(stateOf(rec)) });
         if (rec.fresh && op.kind !== 'patch') {
           // A document never written here: its new state follows from the op alone (`encodeFreshState`).
           rec.encoded = encodeFreshState(op.kind, op.hlc, item.feed, op.kind === 'put' ? op.fields : undefined);
@@ -1039,20 +1041,22 @@ export class Database {
       }
       if (touched !== null) {
         const changes: Change[] = [];
-        for (const [mapKey, t] of touched) {
-          const after = docFields(stateOf(states.get(mapKey)!));
+        for (const [rec, t] of touched) {
+          const after = docFields(stateOf(rec));
           if (!sameFields(t.before, after)) changes.push(lazyChange(t.op.collection, t.op.id, t.before, after));
         }
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
       }
     }
     const batch: BatchOp[] = [];
-    for (const rec of states.values()) {
-      if (!rec.dirty) continue;
-      batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocState(rec.state!) });
-      this.ix.noteWrite(rec.c);
-      // Index entries go into the same batch as the document (docs/formats/db-layout.md).
-      if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(stateOf(rec)), batch);
+    for (const byId of states.values()) {
+      for (const rec of byId.values()) {
+        if (!rec.dirty) continue;
+        batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocState(rec.state!) });
+        this.ix.noteWrite(rec.c);
+        // Index entries go into the same batch as the document (docs/formats/db-layout.md).
+        if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(stateOf(rec)), batch);
+      }
     }
     return { batch, events };
   }

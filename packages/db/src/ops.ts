@@ -149,7 +149,10 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
   let size = 16;
   for (const op of ops) {
     intern(op.collection);
-    if (op.kind !== 'delete') for (const name of op.fields.keys()) intern(name);
+    if (op.kind !== 'delete') {
+      if (op.fields instanceof PackedFields) for (const name of op.fields.names) intern(name);
+      else for (const name of op.fields.keys()) intern(name);
+    }
     size += estimate(op);
   }
   const w = new Writer(size + table.length * 8);
