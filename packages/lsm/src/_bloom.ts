@@ -68,11 +68,27 @@ export function bloomMayContain(filter: Uint8Array, off: number, len: number, h:
   const bytes = len - 1;
   const k = filter[off + bytes];
   if (k > 30) return true;
+  if (bytes >= 0x20000000) return mayContainWide(filter, off, bytes, k, h);
+  // Both operands typed as uint32 (`>>> 0`) so that the optimizing compiler emits an integer remainder instead of
+  // a floating-point `fmod` call (a hash above 2^31 is not a small integer).
+  const bits = (bytes * 8) >>> 0;
+  const delta = ((h >>> 17) | (h << 15)) >>> 0;
+  let x = h >>> 0;
+  for (let j = 0; j < k; j++) {
+    const pos = (x % bits) >>> 0;
+    if ((filter[off + (pos >>> 3)] & (1 << (pos & 7))) === 0) return false;
+    x = (x + delta) >>> 0;
+  }
+  return true;
+}
+
+/** {@link bloomMayContain} for a filter of 2^32 bits or more (bit positions beyond uint32; never written today). */
+function mayContainWide(filter: Uint8Array, off: number, bytes: number, k: number, h: number): boolean {
   const bits = bytes * 8;
   const delta = ((h >>> 17) | (h << 15)) >>> 0;
   for (let j = 0; j < k; j++) {
     const pos = h % bits;
-    if ((filter[off + (pos >>> 3)] & (1 << (pos & 7))) === 0) return false;
+    if ((filter[off + Math.floor(pos / 8)] & (1 << (pos & 7))) === 0) return false;
     h = (h + delta) >>> 0;
   }
   return true;

@@ -29,6 +29,20 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return al - bl;
 }
 
+/**
+ * The first four bytes of `a` as a big-endian unsigned 32-bit integer, missing bytes read as 0. For two keys,
+ * `prefix32(a) < prefix32(b)` implies `compareBytes(a, b) < 0` (and `>` likewise); only equal prefixes need a full
+ * comparison. Binary searches compare these integers first, from one contiguous `Uint32Array`, instead of chasing a
+ * pointer to each key.
+ */
+export function prefix32(a: Uint8Array): number {
+  const n = a.length;
+  if (n >= 4) return ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0;
+  let v = 0;
+  for (let i = 0; i < 4; i++) v = (v << 8) | (i < n ? a[i] : 0);
+  return v >>> 0;
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

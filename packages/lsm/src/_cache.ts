@@ -1,6 +1,12 @@
 /**
- * The block cache: least-recently-used, bounded by bytes (each entry is charged its block's size plus a small
- * overhead). Shared by every table reader of one LSM. Blocks enter only after their CRC-32C has been checked.
+ * The block cache, bounded by bytes (each entry is charged its block's size plus a small overhead). Shared by every
+ * table reader of one LSM. Blocks enter only after their CRC-32C has been checked.
+ *
+ * Replacement is CLOCK ("second chance", Corbató 1968), the approximation of least-recently-used that operating
+ * system page caches use: a hit only sets the node's `referenced` flag; eviction takes the oldest node, and a node
+ * whose flag is set gets the flag cleared and goes back to the front instead of being evicted. A hit therefore
+ * writes one field of a node it already holds, instead of relinking it (which touched two other nodes at random
+ * places in memory and was about 10% of an all-hits point-read profile).
  *
  * Invariants:
  * 1. `bytes` is the sum of `charge` over the nodes in the list, and `bytes <= capacity` after every call (a block
@@ -35,6 +41,8 @@ const DOOR_BLOCK_BYTES = 4096;
 export class CacheNode {
   prev: CacheNode | null = null;
   next: CacheNode | null = null;
+  /** Set by a hit since the node was inserted or last passed by the clock hand (CLOCK's reference bit). */
+  referenced = false;
   constructor(
     readonly owner: CacheOwner,
     readonly offset: number,
@@ -56,6 +64,7 @@ export class BlockCache {
   private scratchBuf = new Uint8Array(8192);
   /** Point-lookup misses not admitted (served from the scratch buffer). */
   bypassed = 0;
+  /** Most recently inserted (or given a second chance) at `head`; the clock hand works from `tail`. */
 
   constructor(readonly capacity: number) {
     let slots = 64;
@@ -108,20 +117,26 @@ export class BlockCache {
       return undefined;
     }
     this.hits++;
-    if (node !== this.head) {
-      this.unlink(node);
-      this.pushFront(node);
-    }
+    node.referenced = true;
     return node.block;
   }
 
   insert(owner: CacheOwner, offset: number, block: Block): void {
     if (block.charge > this.capacity || owner.cached.has(offset)) return;
+    // Make room first, so that the clock hand never reaches the block being inserted.
+    while (this.bytes + block.charge > this.capacity && this.tail !== null) {
+      const t = this.tail;
+      if (t.referenced) {
+        // Second chance: terminates, since every node passed over loses its flag.
+        t.referenced = false;
+        this.unlink(t);
+        this.pushFront(t);
+      } else this.evict(t);
+    }
     const node = new CacheNode(owner, offset, block);
     owner.cached.set(offset, node);
     this.pushFront(node);
     this.bytes += block.charge;
-    while (this.bytes > this.capacity && this.tail !== null) this.evict(this.tail);
   }
 
   /** Drops every block of `owner` (its table is closing). */

@@ -21,7 +21,7 @@
 import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
 import { Block, BlockBuilder, BlockIter, compareInternal, readSeq } from './_block.js';
 import { bloomHash, bloomMayContain, buildBloom } from './_bloom.js';
-import { ByteSink, compareBytes, compareRange, readU32, readU64, writeU32, writeU64 } from './_bytes.js';
+import { ByteSink, compareBytes, compareRange, prefix32, readU32, readU64, writeU32, writeU64 } from './_bytes.js';
 import type { BlockCache, CacheNode, CacheOwner } from './_cache.js';
 import { crc32cRaw } from './crc32c.js';
 import {
@@ -258,6 +258,8 @@ export class TableReader implements CacheOwner {
   readonly cacheId = nextCacheId++ | 0;
   /** Per data block: last user key, its sequence, and the block's (offset, size). */
   private readonly idxKeys: Uint8Array[];
+  /** `prefix32` of each index key, so that the binary search mostly compares integers in one array. */
+  private readonly idxPre: Uint32Array;
   private readonly idxSeqs: Float64Array;
   private readonly idxOffs: Float64Array;
   private readonly idxSizes: Int32Array;
@@ -275,6 +277,7 @@ export class TableReader implements CacheOwner {
     private readonly stats: ReadStats,
   ) {
     this.idxKeys = index.keys;
+    this.idxPre = Uint32Array.from(index.keys, prefix32);
     this.idxSeqs = Float64Array.from(index.seqs);
     this.idxOffs = Float64Array.from(index.offs);
     this.idxSizes = Int32Array.from(index.sizes);
@@ -374,14 +377,16 @@ export class TableReader implements CacheOwner {
   }
 
   /** Index of the first data block whose last internal key is >= (t, tseq); `blocks` if none. */
-  findBlock(t: Uint8Array, tseq: number): number {
+  findBlock(t: Uint8Array, tseq: number, tpre: number = prefix32(t)): number {
     let lo = 0;
     let hi = this.blocks;
     const keys = this.idxKeys;
     const seqs = this.idxSeqs;
+    const pre = this.idxPre;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      let c = compareBytes(keys[mid], t);
+      const p = pre[mid];
+      let c = p < tpre ? -1 : p > tpre ? 1 : compareBytes(keys[mid], t);
       if (c === 0) c = seqs[mid] > tseq ? -1 : seqs[mid] < tseq ? 1 : 0;
       if (c < 0) lo = mid + 1;
       else hi = mid;
@@ -401,9 +406,9 @@ export class TableReader implements CacheOwner {
    * Point lookup: the newest version of `key` with sequence <= `seq`.
    * @returns the entry's kind (writing the value view into `out`), or -1 if this table has no such version.
    */
-  get(key: Uint8Array, seq: number, hash: number, out: GetResult): number {
+  get(key: Uint8Array, seq: number, hash: number, out: GetResult, kpre: number = prefix32(key)): number {
     if (!this.mayContain(hash)) return -1;
-    const b = this.findBlock(key, seq);
+    const b = this.findBlock(key, seq, kpre);
     if (b === this.blocks) return -1;
     const block = this.readBlockForGet(b);
     let it = this.getIter;

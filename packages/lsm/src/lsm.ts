@@ -28,7 +28,7 @@
  * @packageDocumentation
  */
 import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/io';
-import { compareBytes, compareRange } from './_bytes.js';
+import { compareBytes, compareRange, prefix32 } from './_bytes.js';
 import { bloomHash } from './_bloom.js';
 import { BlockCache } from './_cache.js';
 import { KIND_DELETE, KIND_PUT, MAX_SEQUENCE, SEQ_SENTINEL, CURRENT_TMP, MANIFEST_PREFIX, TABLE_SUFFIX } from './_format.js';
@@ -76,6 +76,8 @@ class Table implements RunTable {
 /** A sorted run: tables in key order (invariant 2). */
 class Run {
   readonly bytes: number;
+  /** `prefix32` of each table's largest key (the binary search compares these integers first). */
+  private readonly largestPre: Uint32Array;
   constructor(
     readonly id: number,
     readonly tables: Table[],
@@ -83,16 +85,19 @@ class Run {
     let b = 0;
     for (const t of tables) b += t.meta.bytes;
     this.bytes = b;
+    this.largestPre = Uint32Array.from(tables, (t) => prefix32(t.meta.largest));
   }
 
-  /** The table whose key range holds `key`, or undefined. */
-  find(key: Uint8Array): Table | undefined {
+  /** The table whose key range holds `key` (whose `prefix32` is `kpre`), or undefined. */
+  find(key: Uint8Array, kpre: number = prefix32(key)): Table | undefined {
     const ts = this.tables;
+    const pre = this.largestPre;
     let lo = 0;
     let hi = ts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareBytes(ts[mid].meta.largest, key) < 0) lo = mid + 1;
+      const p = pre[mid];
+      if (p < kpre || (p === kpre && compareBytes(ts[mid].meta.largest, key) < 0)) lo = mid + 1;
       else hi = mid;
     }
     if (lo === ts.length || compareBytes(ts[lo].meta.smallest, key) > 0) return undefined;
@@ -423,11 +428,12 @@ class LsmImpl implements Lsm {
     const runs = this.current.runs;
     if (runs.length === 0) return undefined;
     const h = bloomHash(key);
+    const kpre = prefix32(key);
     const out = this.getResult;
     for (let i = 0; i < runs.length; i++) {
-      const t = runs[i].find(key);
+      const t = runs[i].find(key, kpre);
       if (t === undefined) continue;
-      const kind = t.reader.get(key, seq, h, out);
+      const kind = t.reader.get(key, seq, h, out, kpre);
       if (kind < 0) continue;
       return kind === KIND_PUT ? out.vbuf.slice(out.voff, out.voff + out.vlen) : undefined;
     }

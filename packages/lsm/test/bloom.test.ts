@@ -42,3 +42,34 @@ test('bloom: tiny and empty filters', () => {
   assert.equal(bloomMayContain(f, 0, f.length, bloomHash(new Uint8Array([1]))), false);
   assert.equal(bloomMayContain(new Uint8Array(1), 0, 1, 123), true); // too short: "may contain"
 });
+
+test('bloom: probing with uint32 arithmetic answers exactly as the double-precision reference', () => {
+  // The reference is the filter definition (bit h % bits, double hashing) in plain double arithmetic; the
+  // optimized probe must agree for hashes above 2^31 and filter sizes that are not powers of two.
+  const reference = (f: Uint8Array, h: number): boolean => {
+    const bits = (f.length - 1) * 8;
+    const delta = ((h >>> 17) | (h << 15)) >>> 0;
+    for (let j = 0; j < f[f.length - 1]; j++) {
+      const pos = h % bits;
+      if ((f[Math.floor(pos / 8)] & (1 << (pos % 8))) === 0) return false;
+      h = (h + delta) % 2 ** 32;
+    }
+    return true;
+  };
+  let seed = 0x2545f491;
+  const rand = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
+  for (const n of [1, 7, 100, 999]) {
+    const hashes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) hashes[i] = rand();
+    const filter = buildBloom(hashes, n, 10);
+    for (let i = 0; i < 5000; i++) {
+      const h = i < n ? hashes[i] : rand() | (i & 1 ? 0x80000000 : 0);
+      assert.equal(bloomMayContain(filter, 0, filter.length, h >>> 0), reference(filter, h >>> 0), `n=${n} h=${h >>> 0} (seed 0x2545f491)`);
+    }
+  }
+});

@@ -137,3 +137,30 @@ test('block cache: a corrupt block read through the scratch buffer is Corruption
   assert.equal(cache.bytes, 0);
   await reader.close();
 });
+
+test('block cache: CLOCK replacement gives a block hit since insertion a second chance', () => {
+  const block = tinyBlock();
+  const cache = new BlockCache(block.charge * 4);
+  const a = owner(1);
+  for (let i = 0; i < 4; i++) cache.insert(a, i, block);
+  // Block 0 is the oldest but was hit; block 1 is the oldest unreferenced one and goes first.
+  assert.equal(cache.get(a, 0), block);
+  cache.insert(a, 4, block);
+  assert.deepEqual([...a.cached.keys()].sort(), [0, 2, 3, 4]);
+  assert.equal(cache.bytes, block.charge * 4);
+  // Block 0 lost its flag and went back to the front (just before block 4 came in): blocks 2 and 3 go before it,
+  // then, without a new hit, block 0 itself, then block 4.
+  cache.insert(a, 5, block);
+  cache.insert(a, 6, block);
+  assert.deepEqual([...a.cached.keys()].sort(), [0, 4, 5, 6]);
+  cache.insert(a, 7, block);
+  assert.deepEqual([...a.cached.keys()].sort(), [4, 5, 6, 7]);
+  cache.insert(a, 8, block);
+  assert.deepEqual([...a.cached.keys()].sort(), [5, 6, 7, 8]);
+  // Every block referenced: the hand clears them all and evicts the oldest (no endless loop, never the new one).
+  for (const k of [5, 6, 7, 8]) cache.get(a, k);
+  cache.insert(a, 9, block);
+  assert.deepEqual([...a.cached.keys()].sort(), [6, 7, 8, 9]);
+  assert.equal(cache.bytes, block.charge * 4);
+  assert.equal(cache.hits, 5);
+});
