@@ -14,14 +14,14 @@
  * 1. For every canonical encoding `b`, `decodeVisibleDoc(b)` deep-equals
  *    `visibleDocument(decodeDocStateV1(b))` with values from `decodeFieldValueV1(v, false)` (pinned by a property
  *    test in `test/decode.test.ts`): same keys in the same (code point) order, same values, fresh containers.
- * 2. A value byte this decoder does not handle itself (msgpack extensions: `Float32Array`; formats the canonical
- *    form never writes) is handed to `decodeFieldValueV1`, so the result never depends on which decoder ran.
+ * 2. This is the only decoder of field values (`decodeFieldValueV1` calls {@link decodeValue}): a msgpack type
+ *    outside the model (formats the canonical form never writes) is a `CorruptionError`.
  * 3. Every returned container (object, array, `Uint8Array`, `Float32Array`) is freshly allocated: the caller owns
  *    it, and it shares no memory with `bytes`.
  */
 import { CorruptionError } from '@hearth/io';
 import { MAX_VALUE_DEPTH } from './constants.js';
-import { decodeFieldValueV1, type DocValue, type Document } from './values.js';
+import type { DocValue, Document } from './values.js';
 
 const DOC_STATE_V1 = 0x01;
 const HAS_RESET = 0x01;
@@ -195,9 +195,13 @@ function bin(len: number): Uint8Array {
 }
 
 function value(depth: number): DocValue | typeof FALLBACK {
-  if (depth >= MAX_VALUE_DEPTH) return corrupt(`value nested deeper than ${MAX_VALUE_DEPTH} levels`);
   if (pos >= end) return corrupt('truncated field value');
   const t = buf[pos++];
+  // As the encoder: objects (arrays, maps, byte arrays, Float32Array) at level MAX_VALUE_DEPTH or deeper are
+  // outside the model; scalars may sit there.
+  if (depth >= MAX_VALUE_DEPTH && ((t & 0xe0) === 0x80 || (t >= 0xc4 && t <= 0xc9) || (t >= 0xdc && t <= 0xdf))) {
+    return corrupt(`value nested deeper than ${MAX_VALUE_DEPTH} levels`);
+  }
   if (t < 0x80) return t;
   if (t >= 0xe0) return t - 0x100;
   if (t >= 0xa0 && t <= 0xbf) return str(t & 0x1f);
@@ -301,8 +305,60 @@ function value(depth: number): DocValue | typeof FALLBACK {
       pos += 4;
       return map(n, depth);
     }
+    case 0xc7: {
+      need(1);
+      const len = buf[pos++];
+      return ext(len);
+    }
+    case 0xc8: {
+      need(2);
+      const len = u16(pos);
+      pos += 2;
+      return ext(len);
+    }
+    case 0xc9: {
+      need(4);
+      const len = u32(pos);
+      pos += 4;
+      return ext(len);
+    }
     default:
-      return FALLBACK; // extensions (Float32Array), float32, 64-bit ints: never or rarely written; msgpackr decides
+      return corrupt(`0x${t.toString(16)} is outside the field value encoding`);
+  }
+}
+
+/** An extension: only type 0x74 with data `0x07` + little-endian float32s (a `Float32Array`) is in the model. */
+function ext(len: number): Float32Array {
+  need(1 + len);
+  if (buf[pos] !== 0x74 || len < 1 || buf[pos + 1] !== 0x07 || (len - 1) % 4 !== 0) corrupt('an extension outside the field value encoding');
+  const n = (len - 1) / 4;
+  const out = new Float32Array(n);
+  const bytes = new Uint8Array(out.buffer);
+  const from = pos + 2;
+  if (LITTLE_ENDIAN) bytes.set(buf.subarray(from, from + 4 * n));
+  else for (let i = 0; i < 4 * n; i += 4) for (let k = 0; k < 4; k++) bytes[i + k] = buf[from + i + 3 - k];
+  pos += 1 + len;
+  return out;
+}
+
+/**
+ * Decodes one whole field value (`docs/formats/ops.md`, "Field values") to a model value with fresh containers;
+ * no canonical-form check (that is `_validate.ts`).
+ * @throws CorruptionError if the bytes are not one field value (truncated, trailing bytes, a type outside the
+ *   model, nested deeper than `MAX_VALUE_DEPTH`).
+ */
+export function decodeValue(bytes: Uint8Array): DocValue {
+  const saved = { buf, pos, end };
+  buf = bytes;
+  pos = 0;
+  end = bytes.length;
+  try {
+    const v = value(0);
+    if (v === FALLBACK) return corrupt('a map key that is not a string');
+    if (pos !== end) corrupt(`${end - pos} trailing bytes after a field value`);
+    return v;
+  } finally {
+    ({ buf, pos, end } = saved);
   }
 }
 
@@ -319,7 +375,7 @@ function fieldValue(at: number, valueEnd: number): DocValue {
     end = stateEnd;
     pos = valueEnd;
   }
-  if (v === FALLBACK) return decodeFieldValueV1(buf.subarray(at, valueEnd), false);
+  if (v === FALLBACK) return corrupt('a map key that is not a string');
   return v;
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeFieldValueV1, _packWithMsgpackr, type DocValue } from '../src/values.js';
+import { encodeFieldValueV1, type DocValue } from '../src/values.js';
+import { packWithMsgpackr as _packWithMsgpackr } from './_msgpackr-ref.js';
 // The write path's encoder is internal; the test reaches it by path on purpose (it pins byte equality).
 import { encodeValue } from '../src/_encode.js';
 import { DbError } from '../src/errors.js';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { decodeFieldValueV1, encodeFieldValueV1, type DocValue } from '../src/values.js';
 // The validator is internal; the test reaches it by path on purpose (it pins agreement with the reference).
 import { canonicalValueProblem } from '../src/_validate.js';
+import { canonicalWithMsgpackr, restoreWithMsgpackr } from './_msgpackr-ref.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
 
@@ -21,13 +22,9 @@ function hasOtherNaN(bytes: Uint8Array): boolean {
   return false;
 }
 
+/** The independent reference: msgpackr decode, restore, msgpackr encode, compare (`_msgpackr-ref.ts`). */
 function reference(bytes: Uint8Array): boolean {
-  try {
-    decodeFieldValueV1(bytes, true);
-    return true;
-  } catch {
-    return false;
-  }
+  return canonicalWithMsgpackr(bytes);
 }
 
 const small: fc.Arbitrary<DocValue> = fc.oneof(
@@ -120,4 +117,18 @@ test('the validator refuses the non-canonical forms one by one, as the reference
   assert.notEqual(canonicalValueProblem(deep), null);
   const deepScalar = Uint8Array.from([...new Array(64).fill(0x91), 0x01]);
   assert.equal(canonicalValueProblem(deepScalar) === null, reference(deepScalar));
+});
+
+test('decodeFieldValueV1 decodes what msgpackr decodes (property), and refuses what the validator refuses', () => {
+  fc.assert(
+    fc.property(value, (v) => {
+      const bytes = encodeFieldValueV1(v);
+      assert.deepEqual(decodeFieldValueV1(bytes), restoreWithMsgpackr(bytes));
+      assert.deepEqual(decodeFieldValueV1(bytes, false), restoreWithMsgpackr(bytes));
+    }),
+    { seed: SEED, numRuns: 500 },
+  );
+  for (const h of ['cc05', 'a2c0af', '82a162c0a161c0', 'c0c0']) {
+    assert.throws(() => decodeFieldValueV1(Uint8Array.from(Buffer.from(h, 'hex'))), (e: unknown) => (e as { code?: string }).code === 'HEARTH_CORRUPTION');
+  }
 });
