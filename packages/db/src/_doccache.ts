@@ -5,6 +5,9 @@
  *
  * Each entry is the visible document of one key (or its absence) together with `validFrom`, an LSM sequence number.
  * Bounded by an estimate of its memory (bytes) and by a number of entries; least recently used entries go first.
+ * Admission (TinyLFU's "doorkeeper"): a document is cached on its second miss within a window of recent misses, so
+ * reads that touch a document once (random reads over a large collection, the rows of one big query) pay a hash and
+ * a bit test instead of a copy and an eviction, and do not push out documents that are read again.
  *
  * Invariants (what makes a hit correct):
  * 1. Validity: for an entry with `validFrom = v`, the document's visible content at every LSM sequence s with
@@ -27,6 +30,18 @@ import type { DocValue, Document } from './values.js';
 /** Default budget of a Database's document cache: 16 MiB (estimated) and at most 100,000 documents. */
 export const DEFAULT_DOC_CACHE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_DOC_CACHE_ENTRIES = 100_000;
+
+/** The doorkeeper: a bitmap of hashed keys missed recently, cleared after `DOOR_BITS / 4` new keys. */
+const DOOR_BITS = 1 << 17;
+
+/** FNV-1a over the UTF-16 units of collection, a separator and id. */
+function keyHash(collection: string, id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < collection.length; i++) h = Math.imul(h ^ collection.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 0xffff, 0x01000193);
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 /** Returned by {@link DocCache.lookup} when the cache cannot answer. */
 export const MISS: unique symbol = Symbol('miss');
@@ -102,6 +117,8 @@ export class DocCache {
   private tail: Entry | null = null;
   private bytes = 0;
   private entries = 0;
+  private readonly door = new Uint32Array(DOOR_BITS / 32);
+  private doorKeys = 0;
   /** Counters for tests and diagnostics. */
   hits = 0;
   misses = 0;
@@ -153,6 +170,18 @@ export class DocCache {
     if (this.maxBytes === 0 || this.maxEntries === 0) return doc;
     const seq = this.sequence();
     if (at !== undefined && at !== seq) return doc;
+    // The doorkeeper: the first miss of a key only marks it.
+    const h = keyHash(collection, id);
+    const word = (h >>> 5) & (DOOR_BITS / 32 - 1);
+    const bit = 1 << (h & 31);
+    if ((this.door[word] & bit) === 0) {
+      this.door[word] |= bit;
+      if (++this.doorKeys >= DOOR_BITS / 4) {
+        this.door.fill(0);
+        this.doorKeys = 0;
+      }
+      return doc;
+    }
     let coll = this.collections.get(collection);
     if (coll === undefined) this.collections.set(collection, (coll = { name: collection, bytes: collectionBytes, ids: new Map() }));
     const old = coll.ids.get(id);
@@ -202,8 +231,10 @@ export class DocCache {
     }
   }
 
-  /** Drops every entry. */
+  /** Drops every entry (and the doorkeeper's marks). */
   clear(): void {
+    this.door.fill(0);
+    this.doorKeys = 0;
     this.collections.clear();
     this.head = this.tail = null;
     this.bytes = 0;

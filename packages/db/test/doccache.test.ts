@@ -26,9 +26,12 @@ test('repeated gets are served by the cache and return fresh copies the caller o
   Object.defineProperty(doc, '__proto__', { value: { p: 1 }, enumerable: true, writable: true, configurable: true });
   await db.put('c', 'a', doc);
   const first = db.get('c', 'a')!;
+  assert.equal(cacheOf(db).size, 0, 'the first miss only marks the key (doorkeeper)');
+  assert.deepStrictEqual(db.get('c', 'a'), first);
+  assert.equal(cacheOf(db).size, 1, 'the second miss caches it');
   const hits = cacheOf(db).hits;
   const second = db.get('c', 'a')!;
-  assert.equal(cacheOf(db).hits, hits + 1, 'the second get is a cache hit');
+  assert.equal(cacheOf(db).hits, hits + 1, 'the third get is a cache hit');
   assert.deepStrictEqual(second, first);
   assert.notEqual(second, first);
   // Mutate everything the caller got; the next read must not see it.
@@ -45,6 +48,7 @@ test('repeated gets are served by the cache and return fresh copies the caller o
   assert.equal(Object.getPrototypeOf(third), Object.prototype, 'a "__proto__" field stays a field');
   assert.deepEqual(Object.keys(third), Object.keys(first));
   // A missing document is cached too (and a later put is seen).
+  assert.equal(db.get('c', 'missing'), undefined);
   assert.equal(db.get('c', 'missing'), undefined);
   assert.equal(db.get('c', 'missing'), undefined);
   await db.put('c', 'missing', { now: 'here' });
@@ -107,13 +111,17 @@ test('a released snapshot, one a rebuild invalidated and one of a closed databas
   const db = await open();
   await db.put('c', 'a', { v: 1 });
   const s1 = db.snapshot();
-  assert.deepEqual(s1.get('c', 'a'), { v: 1 }); // now cached
+  assert.deepEqual(s1.get('c', 'a'), { v: 1 });
+  assert.deepEqual(s1.get('c', 'a'), { v: 1 });
+  assert.equal(cacheOf(db).size, 1, 'now cached');
   s1.release();
   assert.throws(() => s1.get('c', 'a'), closed);
   assert.throws(() => s1.getDoc('c', 'a'), closed);
   const s2 = db.snapshot();
   await db.rebuild();
-  assert.deepEqual(db.get('c', 'a'), { v: 1 }); // cached again, in the new LSM
+  assert.deepEqual(db.get('c', 'a'), { v: 1 });
+  assert.deepEqual(db.get('c', 'a'), { v: 1 });
+  assert.equal(cacheOf(db).size, 1, 'cached again, from the new LSM');
   assert.throws(() => s2.get('c', 'a'), closed);
   const s3 = db.snapshot();
   assert.deepEqual(s3.get('c', 'a'), { v: 1 });
