@@ -34,7 +34,19 @@ export interface LsmOptions {
   restartInterval?: number;
   /** Bloom filter bits per key (10 gives about 1% false positives). Default 10. */
   bloomBitsPerKey?: number;
-  /** Block cache capacity. Default 8 MiB. */
+  /**
+   * Block cache capacity: the most bytes of decoded (checksum-verified) data blocks kept in memory; memory is used
+   * only as blocks are read. Default 128 MiB (134,217,728 bytes).
+   *
+   * Why this much (LevelDB's default is 8 MiB): LevelDB memory-maps its tables and keeps its 8 MiB cache on top of
+   * the operating system's page cache, which holds the rest of the working set for free; a read that misses its
+   * cache costs a memory access. Hearth cannot map files (neither Node's `fs` nor OPFS can), so this cache is the
+   * only one: a miss costs a system call plus a CRC-32C of the block (about as much as ten hits). The default is
+   * therefore sized like the caches of engines that manage their own memory instead of leaning on the page cache:
+   * InnoDB's buffer pool and PostgreSQL's `shared_buffers` both default to 128 MiB. At about 130 bytes per entry
+   * of 16-byte keys and 100-byte values, it holds about a million entries. Lower it where memory is scarce (a
+   * mobile browser tab); raise it for a larger working set. 0 disables caching (every read goes to the file).
+   */
   blockCacheBytes?: number;
   /**
    * Compaction scaling parameter W (Unified Compaction Strategy): W < 0 leans leveled (lower read and space

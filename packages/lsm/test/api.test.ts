@@ -216,3 +216,50 @@ test('api: a full disk (quota) fails the flush with HEARTH_QUOTA_EXCEEDED, loses
   assert.deepEqual(lsm.stats().recovery.orphansRemoved, []);
   await lsm.close();
 });
+
+test('api: the block cache defaults to 128 MiB and takes blockCacheBytes (0 = no caching)', async () => {
+  const lsm = await fresh();
+  assert.equal(lsm.stats().blockCache.capacity, 128 * 1024 * 1024);
+  await lsm.close();
+  const none = await fresh({ blockCacheBytes: 0, memtableBytes: 1024 });
+  for (let i = 0; i < 50; i++) await none.put(utf8(`k${i}`), utf8(`v${i}`));
+  await none.flush();
+  assert.equal(text(none.get(utf8('k7'))!), 'v7');
+  assert.equal(none.stats().blockCache.bytes, 0);
+  assert.equal(none.stats().blockCache.capacity, 0);
+  await none.close();
+  await assert.rejects(fresh({ blockCacheBytes: -1 }), RangeError);
+});
+
+test('api: a flush runs in slices that yield to the event loop; reads and writes in between stay consistent', async () => {
+  const lsm = await fresh({ memtableBytes: 64 * 1024 * 1024, autoCompact: false });
+  const n = 20_000;
+  const key = (i: number) => utf8(`key-${String(i).padStart(6, '0')}`);
+  for (let i = 0; i < n; i += 1000) {
+    const ops = [];
+    for (let j = i; j < i + 1000; j++) ops.push({ type: 'put' as const, key: key(j), value: utf8(`v${j}`) });
+    await lsm.batch(ops);
+  }
+  let turns = 0;
+  let done = false;
+  const seen: string[] = [];
+  const tick = (): void => {
+    if (done) return;
+    turns++;
+    // Between slices: the flushing data is readable, and new writes land in the new memtable.
+    const probe = (turns * 7919) % n;
+    seen.push(text(lsm.get(key(probe))!) === `v${probe}` ? 'ok' : `bad ${probe}`);
+    void lsm.put(key(n + turns), utf8(`late${turns}`));
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  await lsm.flush();
+  done = true;
+  // At most 512 entries per slice: at least n / 512 turns of the event loop ran during the flush.
+  assert.ok(turns >= Math.floor(n / 512), `only ${turns} event-loop turns during a flush of ${n} entries`);
+  assert.ok(seen.every((s) => s === 'ok'), seen.find((s) => s !== 'ok'));
+  await lsm.flush();
+  for (let i = 0; i < n; i += 997) assert.equal(text(lsm.get(key(i))!), `v${i}`);
+  for (let t = 1; t <= turns; t++) assert.equal(text(lsm.get(key(n + t))!), `late${t}`);
+  await lsm.close();
+});
