@@ -183,6 +183,32 @@ test('sdk: behaviour through the SDK in a page', { timeout: 120_000 }, async (t)
       assert.deepEqual(r.liveBad, { name: 'QueryError', code: 'HEARTH_INVALID_QUERY' });
     });
 
+    await t.test('secondary indexes through the SDK: createIndex, the planner uses it, indexes() lists it, dropIndex', async () => {
+      const r = await run<Record<string, unknown>>(
+        page,
+        `await db.transaction((tx) => { for (let i = 0; i < 50; i++) tx.put('ix', 'k' + i, { size: i, tags: i % 2 ? ['odd'] : ['even'] }); });
+         const info = await db.createIndex('ix', [['size']], { name: 'by-size' });
+         await db.createIndex('ix', ['tags'], { multiEntry: true });
+         const q = { collection: 'ix', where: { op: 'gte', path: 'size', value: 45 }, sort: [{ path: 'size', dir: 'asc' }] };
+         const res = await db.query(q);
+         const plan = await db.explain(q);
+         const listed = (await db.indexes('ix')).map((x) => ({ name: x.name ?? null, origin: x.origin }));
+         await db.dropIndex('by-size');
+         const after = (await db.indexes('ix')).length;
+         let bad;
+         try { await db.createIndex('ix', [], {}); } catch (e) { bad = { name: e.name, code: e.code }; }
+         return { created: { collection: info.collection, fields: info.fields }, rows: res.rows.map((x) => x.id), access: plan.access, listed, after, bad };`,
+      );
+      assert.deepEqual(r.created, { collection: 'ix', fields: [['size']] });
+      assert.deepEqual(r.rows, ['k45', 'k46', 'k47', 'k48', 'k49']);
+      assert.equal((r.access as { type: string }).type, 'index', JSON.stringify(r.access));
+      assert.equal((r.listed as unknown[]).length, 2);
+      assert.deepEqual((r.listed as { origin: string }[]).map((x) => x.origin), ['user', 'user']);
+      assert.ok((r.listed as { name: string | null }[]).some((x) => x.name === 'by-size'), JSON.stringify(r.listed));
+      assert.equal(r.after, 1);
+      assert.deepEqual(r.bad, { name: 'QueryError', code: 'HEARTH_INVALID_QUERY' });
+    });
+
     await t.test('vector search through the SDK: createVectorIndex, nearest (with a filter), explainNearest, errors typed', async () => {
       const r = await run<Record<string, unknown>>(
         page,

@@ -4,8 +4,8 @@
  * leader tab's); see `docs/sdk.md`.
  * @packageDocumentation
  */
-import type { Document } from '@hearth/db';
-import type { Query, QueryResult, Explain } from '@hearth/query';
+import type { Document, IndexStatus } from '@hearth/db';
+import type { Query, QueryResult, Explain, IndexInfo } from '@hearth/query';
 import { IoError, IoErrorCode } from '@hearth/io';
 import { Connection, type ConnectionOptions } from './_client.js';
 import { checkName, type LiveSpec, type SyncParams, type WorkerInfo, type WriteOp } from './protocol.js';
@@ -286,6 +286,30 @@ export class HearthDatabase {
   /** The plan and counts of a query (`Database.explain`). */
   explain(query: Query): Promise<Explain> {
     return this._call('explain', [query]) as Promise<Explain>;
+  }
+
+  /**
+   * Declares a secondary index on `fields` of `collection` in the worker's database (`Database.createIndex`;
+   * `docs/db.md`, "Queries and indexes"): built online, used by the planner once the promise resolves. Local to this
+   * device (not synced); an equal definition returns the existing index.
+   * @param fields paths, e.g. `[['section'], ['size']]` or `['tags']` with `{ multiEntry: true }`.
+   * @throws QueryError `HEARTH_INVALID_QUERY` (bad fields, name in use); DbError `HEARTH_INVALID_KEY`.
+   */
+  createIndex(collection: string, fields: readonly (string | readonly string[])[], options: { multiEntry?: boolean; name?: string } = {}): Promise<IndexInfo> {
+    return this._call('createIndex', [collection, fields, options]) as Promise<IndexInfo>;
+  }
+
+  /** Drops a secondary index by id or name (`Database.dropIndex`). @throws QueryError `HEARTH_INVALID_QUERY` if none. */
+  dropIndex(idOrName: string): Promise<void> {
+    return this._call('dropIndex', [idOrName]) as Promise<void>;
+  }
+
+  /**
+   * The secondary indexes, declared and adaptive (`Database.indexes`): each with its fields, origin (`user` or
+   * `adaptive`), why and when it was made, state and use counts.
+   */
+  indexes(collection?: string): Promise<IndexStatus[]> {
+    return this._call('indexes', collection === undefined ? [] : [collection]) as Promise<IndexStatus[]>;
   }
 
   /** A live query (see {@link CollectionHandle.live}). */
