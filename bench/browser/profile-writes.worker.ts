@@ -73,6 +73,9 @@ function pct(xs: readonly number[], p: number): number {
 }
 const us = (ms: number): number => Math.round(ms * 1000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Documents and ids generated before anything is timed or profiled (as the `browser` suite does). */
+const IDS = Array.from({ length: 10_000 }, (_, i) => idOf(i));
+const DOCS = Array.from({ length: 10_000 }, (_, i) => doc(i));
 
 main(async () => {
   // 1. Raw sync access handle costs.
@@ -130,10 +133,10 @@ main(async () => {
     const lb: number[] = [];
     for (let i = 0; i < 1200; i++) {
       let t0 = performance.now();
-      await a.put('singles', idOf(i), doc(i));
+      await a.put('singles', IDS[i], DOCS[i]);
       const x = performance.now() - t0;
       t0 = performance.now();
-      await under(v, () => b.put('singles', idOf(i), doc(i)));
+      await under(v, () => b.put('singles', IDS[i], DOCS[i]));
       const y = performance.now() - t0;
       if (i >= 200) {
         la.push(x);
@@ -152,9 +155,10 @@ main(async () => {
     const lb: number[] = [];
     for (let rep = 0; rep < 5; rep++) {
       for (const [db, l] of [[a, la], [b, lb]] as const) {
+        const table = `bulk${rep}`;
         const t0 = performance.now();
         await db.transaction((tx) => {
-          for (let i = 0; i < 10_000; i++) tx.put(`bulk${rep}`, idOf(i), doc(i));
+          for (let i = 0; i < 10_000; i++) tx.put(table, IDS[i], DOCS[i]);
         });
         if (rep > 0) l.push(performance.now() - t0);
       }
@@ -167,20 +171,21 @@ main(async () => {
   if (PROFILE) {
     const db = await open('profile-writes-p', 'plain');
     await db.transaction((tx) => {
-      for (let i = 0; i < 10_000; i++) tx.put('warm', idOf(i), doc(i));
+      for (let i = 0; i < 10_000; i++) tx.put('warm', IDS[i], DOCS[i]);
     });
     console.log('PSTART');
     await sleep(50);
     for (let rep = 0; rep < 3; rep++) {
+      const table = `bulk${rep}`;
       await db.transaction((tx) => {
-        for (let i = 0; i < 10_000; i++) tx.put(`bulk${rep}`, idOf(i), doc(i));
+        for (let i = 0; i < 10_000; i++) tx.put(table, IDS[i], DOCS[i]);
       });
     }
     console.log('PSTOP bulk');
     await sleep(300);
     console.log('PSTART');
     await sleep(50);
-    for (let i = 0; i < 1000; i++) await db.put('singles', idOf(i), doc(i));
+    for (let i = 0; i < 1000; i++) await db.put('singles', IDS[i], DOCS[i]);
     console.log('PSTOP single');
     await sleep(300);
     await db.close();
