@@ -31,63 +31,128 @@ import { readVarint, varintSize, writeVarint } from './_varint.js';
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-function feedKey(feed: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < feed.length; i++) s += String.fromCharCode(feed[i]);
-  return s;
+
+/** UTF-8 length of a well-formed string (checked by `checkFieldName` first). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 2; // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
+
+/** Code point order (= UTF-8 byte order) of two strings. */
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order differs from code point order only between surrogates and U+E000..U+FFFF: lift surrogates.
+    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Index of `f` in `feeds` (same array object first, then equal bytes), or -1. */
+function feedIndexOf(feeds: Uint8Array[], f: Uint8Array): number {
+  for (let i = 0; i < feeds.length; i++) if (feeds[i] === f) return i;
+  for (let i = 0; i < feeds.length; i++) if (compareBytes(feeds[i], f) === 0) return i;
+  return -1;
+}
+
+// Scratch arrays reused by every call (the encoder is synchronous and not re-entrant): fewer allocations per
+// document on the database's write path.
+const names: string[] = [];
+const writes: FieldState[] = [];
+const nameLengths: number[] = [];
+const feedIndexes: number[] = [];
 
 /**
  * Encodes `state` canonically (spec: `docs/formats/doc-state.md`). Returns a new array the caller owns.
+ * Feeds are found by identity first (a document's writes usually share feed arrays), names sorted by code point
+ * (= UTF-8 byte order) without encoding them first, and each name written straight into the output: this is the
+ * database's write path for updated documents. A plain reference implementation pins it byte for byte
+ * (`test/encoding.test.ts`).
  * @throws TypeError if a field name has a lone surrogate (cannot be UTF-8 encoded uniquely).
  */
 export function encodeDocStateV1(state: DocState): Uint8Array {
-  // Feed table: unique feeds, sorted by bytes.
-  const feedsByKey = new Map<string, Uint8Array>();
-  if (state.reset !== null) feedsByKey.set(feedKey(state.reset.feed), state.reset.feed);
-  const fields: { name: Uint8Array; f: FieldState }[] = [];
+  const feeds: Uint8Array[] = [];
+  const reset = state.reset;
+  if (reset !== null) feeds.push(reset.feed);
+  names.length = 0;
+  writes.length = 0;
+  nameLengths.length = 0;
+  feedIndexes.length = 0;
   for (const [name, f] of state.fields) {
     checkFieldName(name);
-    feedsByKey.set(feedKey(f.feed), f.feed);
-    fields.push({ name: utf8.encode(name), f });
+    names.push(name);
+    if (feedIndexOf(feeds, f.feed) < 0) feeds.push(f.feed);
   }
-  const feeds = [...feedsByKey.values()].sort(compareBytes);
-  const feedIndex = new Map<string, number>();
-  feeds.forEach((feed, i) => feedIndex.set(feedKey(feed), i));
-  fields.sort((a, b) => compareBytes(a.name, b.name));
-
+  if (feeds.length > 1) feeds.sort(compareBytes);
+  if (names.length > 1) names.sort(compareCodePoints);
+  for (let i = 0; i < names.length; i++) writes.push(state.fields.get(names[i])!);
   let size = 2 + varintSize(feeds.length);
-  for (const feed of feeds) size += varintSize(feed.length) + feed.length;
-  if (state.reset !== null) size += HLC_BYTES + varintSize(feedIndex.get(feedKey(state.reset.feed))!);
-  size += varintSize(fields.length);
-  for (const { name, f } of fields) {
-    size += varintSize(name.length) + name.length + HLC_BYTES + varintSize(feedIndex.get(feedKey(f.feed))!) + 1;
+  for (const f of feeds) size += varintSize(f.length) + f.length;
+  const resetIndex = reset === null ? -1 : feedIndexOf(feeds, reset.feed);
+  if (reset !== null) size += HLC_BYTES + varintSize(resetIndex);
+  size += varintSize(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const f = writes[i];
+    const n = utf8Length(names[i]);
+    nameLengths[i] = n;
+    feedIndexes[i] = feedIndexOf(feeds, f.feed);
+    size += varintSize(n) + n + HLC_BYTES + varintSize(feedIndexes[i]) + 1;
     if (f.value !== null) size += varintSize(f.value.length) + f.value.length;
   }
 
   const out = new Uint8Array(size);
   out[0] = DOC_STATE_V1;
-  out[1] = state.reset === null ? 0 : DOC_FLAG_HAS_RESET | (state.reset.deleted ? DOC_FLAG_RESET_DELETED : 0);
+  out[1] = reset === null ? 0 : DOC_FLAG_HAS_RESET | (reset.deleted ? DOC_FLAG_RESET_DELETED : 0);
   let o = writeVarint(out, 2, feeds.length);
-  for (const feed of feeds) {
-    o = writeVarint(out, o, feed.length);
-    out.set(feed, o);
-    o += feed.length;
+  for (const f of feeds) {
+    o = writeVarint(out, o, f.length);
+    out.set(f, o);
+    o += f.length;
   }
-  if (state.reset !== null) {
-    writeHlc(state.reset.hlc, out, o);
-    o = writeVarint(out, o + HLC_BYTES, feedIndex.get(feedKey(state.reset.feed))!);
+  // Fields written by one put share the reset's stamp: write each distinct HLC once, copy it after.
+  let lastHlc = -1n;
+  let lastHlcAt = 0;
+  if (reset !== null) {
+    writeHlc(reset.hlc, out, o);
+    lastHlc = reset.hlc;
+    lastHlcAt = o;
+    o = writeVarint(out, o + HLC_BYTES, resetIndex);
   }
-  o = writeVarint(out, o, fields.length);
-  for (const { name, f } of fields) {
-    o = writeVarint(out, o, name.length);
-    out.set(name, o);
-    o += name.length;
-    writeHlc(f.hlc, out, o);
-    o = writeVarint(out, o + HLC_BYTES, feedIndex.get(feedKey(f.feed))!);
-    if (f.value === null) {
-      out[o++] = FIELD_KIND_REMOVED;
+  o = writeVarint(out, o, names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const f = writes[i];
+    const n = nameLengths[i];
+    o = writeVarint(out, o, n);
+    if (n === name.length) {
+      for (let k = 0; k < n; k++) out[o + k] = name.charCodeAt(k);
     } else {
+      utf8.encodeInto(name, out.subarray(o, o + n));
+    }
+    o += n;
+    if (f.hlc === lastHlc) out.copyWithin(o, lastHlcAt, lastHlcAt + HLC_BYTES);
+    else {
+      writeHlc(f.hlc, out, o);
+      lastHlc = f.hlc;
+      lastHlcAt = o;
+    }
+    o = writeVarint(out, o + HLC_BYTES, feedIndexes[i]);
+    if (f.value === null) out[o++] = FIELD_KIND_REMOVED;
+    else {
       out[o++] = FIELD_KIND_VALUE;
       o = writeVarint(out, o, f.value.length);
       out.set(f.value, o);

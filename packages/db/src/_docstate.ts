@@ -1,14 +1,11 @@
 /**
- * A faster encoder of the canonical document state V1 (`docs/formats/doc-state.md`) for the write path. Internal.
+ * The write path's encoder of a document's first state (document state V1, `docs/formats/doc-state.md`): one put
+ * or delete on a document never written here, encoded straight from the op into a slab (`_slab.ts`) without
+ * building a `DocState`. Every other state goes through `@hearth/crdt`'s `encodeDocStateV1`; this one is pinned
+ * to it byte for byte by a property test (`test/docstate.test.ts`). Internal.
  *
- * `@hearth/crdt`'s `encodeDocStateV1` is the reference; this one produces **byte-identical** output (pinned by a
- * property test in `test/docstate.test.ts`) without building a string key per feed reference, which made the
- * reference cost ~15 µs per small document and dominated the apply step of a group commit.
- *
- * REQUIRES: field names of the state are well-formed (the db checks names at its API and decodes remote ones from
- * valid UTF-8), and the state is pruned (as `applyOp`/`decodeDocStateV1` leave it).
+ * REQUIRES: field names are well-formed (the db checks names at its API and decodes remote ones from valid UTF-8).
  */
-import type { DocState, FieldState } from '@hearth/crdt';
 import { compareCodePoints } from './values.js';
 import { varintSize, writeVarint } from '@hearth/crdt';
 import { alloc } from './_slab.js';
@@ -18,12 +15,6 @@ const utf8 = new TextEncoder();
 const DOC_STATE_V1 = 0x01;
 const HAS_RESET = 0x01;
 const RESET_DELETED = 0x02;
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
 
 /** UTF-8 length of a well-formed string. */
 function utf8Length(s: string): number {
@@ -52,99 +43,7 @@ function writeHlc(h: bigint, out: Uint8Array, o: number): void {
   else for (let i = 0; i < 8; i++) out[o + i] = hlc8[i];
 }
 
-/** Encodes `state` as document state V1, identical to `encodeDocStateV1`. */
-function indexOf(feeds: Uint8Array[], f: Uint8Array): number {
-  for (let i = 0; i < feeds.length; i++) if (feeds[i] === f) return i;
-  for (let i = 0; i < feeds.length; i++) if (compareBytes(feeds[i], f) === 0) return i;
-  return -1;
-}
-
-// Scratch arrays reused by every call (the encoder is synchronous and not re-entrant): fewer allocations per
-// document on the write path.
-const names: string[] = [];
-const writes: FieldState[] = [];
 const nameLengths: number[] = [];
-const feedIndexes: number[] = [];
-
-export function encodeDocState(state: DocState): Uint8Array {
-  const feeds: Uint8Array[] = [];
-  const reset = state.reset;
-  if (reset !== null) feeds.push(reset.feed);
-  names.length = 0;
-  writes.length = 0;
-  nameLengths.length = 0;
-  feedIndexes.length = 0;
-  for (const name of state.fields.keys()) {
-    names.push(name);
-    const feed = state.fields.get(name)!.feed;
-    if (indexOf(feeds, feed) < 0) feeds.push(feed);
-  }
-  if (feeds.length > 1) feeds.sort(compareBytes);
-  if (names.length > 1) names.sort(compareCodePoints);
-  for (let i = 0; i < names.length; i++) writes.push(state.fields.get(names[i])!);
-  let size = 2 + varintSize(feeds.length);
-  for (const f of feeds) size += varintSize(f.length) + f.length;
-  const resetIndex = reset === null ? -1 : indexOf(feeds, reset.feed);
-  if (reset !== null) size += 8 + varintSize(resetIndex);
-  size += varintSize(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const f = writes[i];
-    const n = utf8Length(name);
-    nameLengths[i] = n;
-    feedIndexes[i] = indexOf(feeds, f.feed);
-    size += varintSize(n) + n + 8 + varintSize(feedIndexes[i]) + 1;
-    if (f.value !== null) size += varintSize(f.value.length) + f.value.length;
-  }
-
-  const out = new Uint8Array(size);
-  out[0] = DOC_STATE_V1;
-  out[1] = reset === null ? 0 : HAS_RESET | (reset.deleted ? RESET_DELETED : 0);
-  let o = writeVarint(out, 2, feeds.length);
-  for (const f of feeds) {
-    o = writeVarint(out, o, f.length);
-    out.set(f, o);
-    o += f.length;
-  }
-  // Fields written by one put share the reset's stamp: write each distinct HLC once, copy it after.
-  let lastHlc = -1n;
-  let lastHlcAt = 0;
-  if (reset !== null) {
-    writeHlc(reset.hlc, out, o);
-    lastHlc = reset.hlc;
-    lastHlcAt = o;
-    o = writeVarint(out, o + 8, resetIndex);
-  }
-  o = writeVarint(out, o, names.length);
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const f = writes[i];
-    o = writeVarint(out, o, nameLengths[i]);
-    if (nameLengths[i] === name.length) {
-      for (let k = 0; k < name.length; k++) out[o + k] = name.charCodeAt(k);
-    } else {
-      utf8.encodeInto(name, out.subarray(o, o + nameLengths[i]));
-    }
-    o += nameLengths[i];
-    if (f.hlc === lastHlc) out.copyWithin(o, lastHlcAt, lastHlcAt + 8);
-    else {
-      writeHlc(f.hlc, out, o);
-      lastHlc = f.hlc;
-      lastHlcAt = o;
-    }
-    o = writeVarint(out, o + 8, feedIndexes[i]);
-    if (f.value === null) out[o++] = 0x00;
-    else {
-      out[o++] = 0x01;
-      o = writeVarint(out, o, f.value.length);
-      out.set(f.value, o);
-      o += f.value.length;
-    }
-  }
-  if (o !== size) throw new Error(`encodeDocState: size mismatch ${o} != ${size}`); // unreachable
-  return out;
-}
-
 const freshNames: string[] = [];
 
 /**
@@ -156,7 +55,7 @@ const freshNames: string[] = [];
  * - put: flags `HAS_RESET`, one feed, the reset at (`hlc`, feed 0), every field written at the same stamp.
  * - delete: flags `HAS_RESET | RESET_DELETED`, one feed, the reset, no fields.
  *
- * REQUIRES: `fields` values are Uint8Array (a put carries no removals), names well-formed (as `encodeDocState`).
+ * REQUIRES: `fields` values are Uint8Array (a put carries no removals), names well-formed.
  * @param hlc 64-bit HLC (`hlc.md`). @param feed the writing feed id (1..255 bytes).
  */
 export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint8Array, fields?: ReadonlyMap<string, Uint8Array>): Uint8Array {

@@ -52,12 +52,13 @@ import {
   HybridClock,
   applyOp,
   decodeDocStateV1,
+  encodeDocStateV1,
   docFields,
   emptyDocState,
   type DocState,
 } from '@hearth/crdt';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { encodeDocState, encodeFreshState } from './_docstate.js';
+import { encodeFreshState } from './_docstate.js';
 import { packEnd, packOffset, packStart, packValue } from './_encode.js';
 import { PackedFields } from './_packed.js';
 import { ExclusionSet, encodeExcludedFileV1, loadExcludedRanges, normalizeRanges, sameRanges, saveExcludedRanges, type ExcludedRange } from './exclusions.js';
@@ -1052,7 +1053,7 @@ export class Database {
     for (const byId of states.values()) {
       for (const rec of byId.values()) {
         if (!rec.dirty) continue;
-        batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocState(rec.state!) });
+        batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocStateV1(rec.state!) });
         this.ix.noteWrite(rec.c);
         // Index entries go into the same batch as the document (docs/formats/db-layout.md).
         if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(stateOf(rec)), batch);
