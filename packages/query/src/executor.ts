@@ -17,13 +17,17 @@
  *    aggregate); the fields read are the first segments of every path the filter, the sort and the aggregate
  *    read, so filter, order, cursor and aggregates see exactly the values of the full documents. Returned rows
  *    are re-read in full with `getDoc` on the same snapshot before projection.
+ * 5. Covering: with partial reads, a regular (not multi-entry) index whose fields include every field read, each as
+ *    a whole top-level field, yields documents built from its keys (`decodeKeyV1` returns the stored values
+ *    exactly: the key encoding is canonical for the value model) without reading the documents. A regular index
+ *    has one entry per document, missing fields included, so the set of documents is the same.
  *
  * @packageDocumentation
  */
 import { CorruptionError } from '@hearth/io';
 import { aggregateRows } from './aggregate.js';
 import { decodeCursorV1, encodeCursorV1 } from './cursor.js';
-import { concatBytes, encodeKeyV1, encodeValueV1, prefixEnd, toHex } from './keys.js';
+import { concatBytes, decodeKeyV1, encodeKeyV1, encodeValueV1, prefixEnd, toHex } from './keys.js';
 import {
   type DocRow,
   type NHop,
@@ -48,8 +52,8 @@ import {
   planAccess,
   toKeyRange,
 } from './planner.js';
-import type { Explain, HopExplain, Query, QueryResult, QueryShape, QueryStore, Value } from './types.js';
-import { compareBytes, compareStrings, getPath, isIdPath, pathName } from './value.js';
+import type { Doc, Explain, HopExplain, IndexInfo, Query, QueryResult, QueryShape, QueryStore, Value } from './types.js';
+import { compareBytes, compareStrings, getPath, isIdPath, pathName, setOwn } from './value.js';
 
 /** Options of {@link execute} and {@link explain}. */
 export type ExecuteOptions = PlanOptions;
@@ -114,6 +118,7 @@ function* accessRows(
   }
   const dedupe = access.index.multiEntry || access.ranges.length > 1;
   const seen = dedupe ? new Set<string>() : undefined;
+  const cover = fields !== undefined ? coveringFields(access.index, fields) : undefined;
   for (const r of access.ranges) {
     let range: ByteRange = r;
     if (afterKey !== undefined) {
@@ -132,8 +137,19 @@ function* accessRows(
         if (seen.has(e.id)) continue;
         seen.add(e.id);
       }
-      const doc = getDoc(collection, e.id);
       counters.docsScanned++;
+      if (cover !== undefined) {
+        // Covering (invariant 5): the key holds every field the query reads.
+        const values = decodeKeyV1(e.key);
+        const doc: Doc = {};
+        for (let i = 0; i < cover.length; i++) {
+          const v = values[cover[i].at];
+          if (v !== undefined) setOwn(doc, cover[i].name, v);
+        }
+        yield { id: e.id, doc };
+        continue;
+      }
+      const doc = getDoc(collection, e.id);
       if (doc === undefined) {
         throw new CorruptionError(
           `index ${access.index.id} names document ${JSON.stringify(e.id)} that does not exist in ${collection}; ` +
@@ -143,6 +159,21 @@ function* accessRows(
       yield { id: e.id, doc };
     }
   }
+}
+
+/**
+ * When a regular index holds every field in `fields` as a whole top-level field, the positions of those fields in
+ * its keys (invariant 5); otherwise undefined.
+ */
+function coveringFields(index: IndexInfo, fields: ReadonlySet<string>): { name: string; at: number }[] | undefined {
+  if (index.multiEntry) return undefined;
+  const out: { name: string; at: number }[] = [];
+  for (const name of fields) {
+    const at = index.fields.findIndex((f) => f.length === 1 && f[0] === name && !isIdPath(f));
+    if (at < 0) return undefined;
+    out.push({ name, at });
+  }
+  return out;
 }
 
 /** The index key at which the cursor position sits, for an order-serving index plan. */

@@ -73,3 +73,36 @@ test('an index that serves the sort, hops and live queries read whole documents'
   assert.ok(calls.every((c) => !c.startsWith('getDocFields') && !c.startsWith('scanFields')), calls.join('; '));
   assert.equal(live.result.rows.length, 2);
 });
+
+test('covering: an index holding every field read answers from its keys, equal to the scan (missing, NaN, objects)', () => {
+  const { store, mem, calls } = recording();
+  const docs: Doc[] = [
+    { s: 'a', n: 1, o: { k: [1, 'x'] } },
+    { s: 'a', n: Number.NaN, o: { k: [] } },
+    { s: 'a', o: { k: [2] } },
+    { s: 'b', n: -0, o: null },
+    { s: 'a', n: 2.5, o: Uint8Array.of(1, 2), other: 'not read' },
+    { s: 'b', n: 7 },
+  ];
+  docs.forEach((d, i) => mem.put('c', `d${i}`, d));
+  const agg = { collection: 'c', where: eq('s', 'a'), aggregate: { groupBy: ['o'], values: { k: count(), t: sum('n') } } } as const;
+  const viaScan = execute(store, agg, { force: 'scan' });
+  const ix = mem.createIndex({ collection: 'c', fields: [['s'], ['n'], ['o']] });
+  calls.length = 0;
+  const viaIndex = execute(store, agg, { force: ix.id });
+  assert.deepEqual(calls, [], 'no document was read');
+  assert.deepEqual(viaIndex, viaScan);
+  // Rows: evaluated from keys, returned in full.
+  const q = { collection: 'c', where: and(eq('s', 'a'), gte('n', 0)), sort: [desc('o')], limit: 2 } as const;
+  const want = execute(store, q, { force: 'scan' });
+  calls.length = 0;
+  const rows = execute(store, q, { force: ix.id });
+  assert.deepEqual(rows, want);
+  assert.equal(rows.rows.length, 2);
+  for (const r of rows.rows) assert.deepEqual(r.doc, docs[Number(r.id.slice(1))], 'whole documents');
+  assert.deepEqual(calls, rows.rows.map((r) => `getDoc ${r.id}`), 'only the returned rows are read');
+  // A field outside the index: no covering.
+  calls.length = 0;
+  execute(store, { collection: 'c', where: eq('s', 'a'), aggregate: { values: { k: count('other') } } }, { force: ix.id });
+  assert.ok(calls.length > 0 && calls.every((c) => c.startsWith('getDocFields')), calls.join('; '));
+});
