@@ -8,8 +8,8 @@
  *
  * (from the repository root: the browser harness bundles and serves paths relative to it).
  *
- * Defaults: N = 10,000, out = `catch-up-browser.cpuprofile` in the working directory. The relay process is this
- * one (profile it with `node --cpu-prof`).
+ * Defaults: N = 10,000, out = `catch-up-browser.cpuprofile` in the working directory. The relay runs in this
+ * process; `HEARTH_BENCH_CPUPROFILE=<file>` also writes its CPU profile of the catch-up.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,25 @@ import { DatabaseReplica, FetchEventSource, SyncNode, openRelayTransport } from 
 import { createRelay } from '@hearth/relay';
 import { withBrowser } from '../../test/browser/harness.js';
 import type { CatchUpTimes } from './catch-up.page.js';
+
+/**
+ * `HEARTH_BENCH_CPUPROFILE=<file>`: also a V8 CPU profile of this process (the relay) during the catch-up alone.
+ * Returns the function that stops it and writes the file (a no-op without the variable).
+ */
+async function startRelayProfile(): Promise<() => Promise<void>> {
+  const file = process.env.HEARTH_BENCH_CPUPROFILE;
+  if (!file) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
 
 const n = Number(process.argv[2] ?? 10_000);
 const out = process.argv[3] ?? 'catch-up-browser.cpuprofile';
@@ -50,6 +69,7 @@ try {
   console.log(`relay holds ${total} entries; profiling the catch-up in Chromium`);
   const times = await withBrowser(async (s) => {
     const url = await s.bundle('bench/sync/catch-up.page.ts'); // an ES module: its exports are imported below
+    const relayProfile = await startRelayProfile();
     const cdp = await s.context.newCDPSession(s.page);
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.start');
@@ -62,6 +82,7 @@ try {
     );
     const { profile } = await cdp.send('Profiler.stop');
     writeFileSync(out, JSON.stringify(profile));
+    await relayProfile();
     return r as CatchUpTimes;
   });
   console.log(`${times.held} entries in ${times.ms.toFixed(0)} ms: ${times.ingestMs.toFixed(0)} ms in ingest, ${times.gapsMs.toFixed(0)} ms between ingests; profile written to ${out}`);

@@ -200,7 +200,9 @@ export class SseClientTransport extends BaseTransport {
           this.lost(`${err.code}: ${err.message}`);
           return;
         }
-        await res.arrayBuffer().catch(() => undefined);
+        // Drain the (empty) body without waiting for it: the next POST (carrying the latest ACK) goes out in this
+        // task, not in a later one that a receiver busy ingesting would hold back, leaving the relay's window full.
+        void res.arrayBuffer().catch(() => undefined);
       }
     } finally {
       this.posting = false;
