@@ -11,7 +11,7 @@
  * Invariants:
  * 1. `bytes` is the sum of `charge` over the nodes in the list, and `bytes <= capacity` after every call (a block
  *    larger than the whole capacity is not cached).
- * 2. A node is in its owner's `cached` map exactly when it is in the list.
+ * 2. A node is in its owner's `cached` slots exactly when it is in the list.
  * 3. The scratch buffer ({@link BlockCache.scratch}) is lent to one synchronous point lookup at a time; nothing
  *    that outlives the lookup (a cached block, an iterator) may keep a view of it.
  *
@@ -28,9 +28,57 @@
  */
 import type { Block } from './_block.js';
 
-/** Anything that owns cached blocks (a table reader): its map from block offset to cache node. */
+/**
+ * An owner's cached blocks by key (a table reader keys them by block number). A `Map<number, CacheNode>` is one;
+ * {@link BlockSlots} is a faster one for dense keys.
+ */
+export interface CacheSlots {
+  get(key: number): CacheNode | undefined;
+  has(key: number): boolean;
+  set(key: number, node: CacheNode): unknown;
+  delete(key: number): unknown;
+  values(): Iterable<CacheNode>;
+  clear(): void;
+}
+
+/**
+ * {@link CacheSlots} for keys 0..n-1 (a table's block numbers): one array slot per key, so a cache hit is an array
+ * load instead of a hash-table probe.
+ */
+export class BlockSlots implements CacheSlots {
+  private readonly nodes: (CacheNode | undefined)[];
+  size = 0;
+  constructor(n: number) {
+    this.nodes = Array.from({ length: n }, () => undefined);
+  }
+  get(key: number): CacheNode | undefined {
+    return this.nodes[key];
+  }
+  has(key: number): boolean {
+    return this.nodes[key] !== undefined;
+  }
+  set(key: number, node: CacheNode): void {
+    if (!(key >= 0 && key < this.nodes.length && Number.isInteger(key))) throw new RangeError(`block slot ${key} out of range`);
+    if (this.nodes[key] === undefined) this.size++;
+    this.nodes[key] = node;
+  }
+  delete(key: number): void {
+    if (this.nodes[key] === undefined) return;
+    this.nodes[key] = undefined;
+    this.size--;
+  }
+  *values(): IterableIterator<CacheNode> {
+    for (const n of this.nodes) if (n !== undefined) yield n;
+  }
+  clear(): void {
+    this.nodes.fill(undefined);
+    this.size = 0;
+  }
+}
+
+/** Anything that owns cached blocks (a table reader): its slots from block key to cache node. */
 export interface CacheOwner {
-  readonly cached: Map<number, CacheNode>;
+  readonly cached: CacheSlots;
   /** A small integer unique among the owners of one cache (for the admission doorkeeper). */
   readonly cacheId: number;
 }
@@ -45,7 +93,8 @@ export class CacheNode {
   referenced = false;
   constructor(
     readonly owner: CacheOwner,
-    readonly offset: number,
+    /** The block's key among its owner's blocks (a table's block number). */
+    readonly key: number,
     readonly block: Block,
   ) {}
 }
@@ -83,16 +132,16 @@ export class BlockCache {
   }
 
   /**
-   * Whether a point lookup that missed block (`owner`, `offset`) of `charge` bytes should insert it: yes while
+   * Whether a point lookup that missed block (`owner`, `key`) of `charge` bytes should insert it: yes while
    * the cache has room, or if the doorkeeper saw the same block missed before (then the fingerprint is cleared);
    * otherwise records the fingerprint and says no.
    */
-  admit(owner: CacheOwner, offset: number, charge: number): boolean {
+  admit(owner: CacheOwner, key: number, charge: number): boolean {
     if (charge > this.capacity) return false;
     if (this.bytes + charge <= this.capacity) return true;
-    // Two independent 32-bit mixes of (id, offset): one picks the slot, the other is the fingerprint.
-    const lo = offset >>> 0;
-    const hi = (offset / 0x100000000) >>> 0;
+    // Two independent 32-bit mixes of (id, key): one picks the slot, the other is the fingerprint.
+    const lo = key >>> 0;
+    const hi = (key / 0x100000000) >>> 0;
     let h = Math.imul(lo ^ Math.imul(owner.cacheId, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b), 0xcc9e2d51);
     h ^= h >>> 15;
     h = Math.imul(h, 0x1b873593);
@@ -110,8 +159,8 @@ export class BlockCache {
     return false;
   }
 
-  get(owner: CacheOwner, offset: number): Block | undefined {
-    const node = owner.cached.get(offset);
+  get(owner: CacheOwner, key: number): Block | undefined {
+    const node = owner.cached.get(key);
     if (node === undefined) {
       this.misses++;
       return undefined;
@@ -121,8 +170,8 @@ export class BlockCache {
     return node.block;
   }
 
-  insert(owner: CacheOwner, offset: number, block: Block): void {
-    if (block.charge > this.capacity || owner.cached.has(offset)) return;
+  insert(owner: CacheOwner, key: number, block: Block): void {
+    if (block.charge > this.capacity || owner.cached.has(key)) return;
     // Make room first, so that the clock hand never reaches the block being inserted.
     while (this.bytes + block.charge > this.capacity && this.tail !== null) {
       const t = this.tail;
@@ -133,15 +182,15 @@ export class BlockCache {
         this.pushFront(t);
       } else this.evict(t);
     }
-    const node = new CacheNode(owner, offset, block);
-    owner.cached.set(offset, node);
+    const node = new CacheNode(owner, key, block);
+    owner.cached.set(key, node);
     this.pushFront(node);
     this.bytes += block.charge;
   }
 
   /** Drops every block of `owner` (its table is closing). */
   drop(owner: CacheOwner): void {
-    for (const node of owner.cached.values()) {
+    for (const node of [...owner.cached.values()]) {
       this.unlink(node);
       this.bytes -= node.block.charge;
     }
@@ -150,7 +199,7 @@ export class BlockCache {
 
   private evict(node: CacheNode): void {
     this.unlink(node);
-    node.owner.cached.delete(node.offset);
+    node.owner.cached.delete(node.key);
     this.bytes -= node.block.charge;
   }
 

@@ -22,7 +22,7 @@ import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
 import { Block, BlockBuilder, BlockIter, compareInternal, readSeq } from './_block.js';
 import { bloomHash, bloomMayContain, buildBloom } from './_bloom.js';
 import { ByteSink, compareBytes, compareRange, prefix32, readU32, readU64, writeU32, writeU64 } from './_bytes.js';
-import type { BlockCache, CacheNode, CacheOwner } from './_cache.js';
+import { BlockSlots, type BlockCache, type CacheOwner } from './_cache.js';
 import { crc32cRaw } from './crc32c.js';
 import {
   BLOCK_TRAILER_BYTES,
@@ -254,7 +254,8 @@ export interface ReadStats {
 let nextCacheId = 1;
 
 export class TableReader implements CacheOwner {
-  readonly cached = new Map<number, CacheNode>();
+  /** Cached blocks by block number (the cache key of a table's blocks). */
+  readonly cached: BlockSlots;
   readonly cacheId = nextCacheId++ | 0;
   /** Per data block: last user key, its sequence, and the block's (offset, size). */
   private readonly idxKeys: Uint8Array[];
@@ -282,6 +283,7 @@ export class TableReader implements CacheOwner {
     this.idxOffs = Float64Array.from(index.offs);
     this.idxSizes = Int32Array.from(index.sizes);
     this.blocks = index.keys.length;
+    this.cached = new BlockSlots(this.blocks);
   }
 
   /**
@@ -342,12 +344,12 @@ export class TableReader implements CacheOwner {
 
   /** Reads data block `i`, through the cache unless `fillCache` is false (compaction reads). */
   readBlock(i: number, fillCache: boolean): Block {
-    const off = this.idxOffs[i];
-    const cached = this.cache.get(this, off);
+    const cached = this.cache.get(this, i);
     if (cached !== undefined) return cached;
+    const off = this.idxOffs[i];
     if (this.handle === null) throw new Error(`table ${this.path} read after close`);
     const block = new Block(readChecked(this.handle, this.path, off, this.idxSizes[i], 'data block'), this.path, off);
-    if (fillCache) this.cache.insert(this, off, block);
+    if (fillCache) this.cache.insert(this, i, block);
     return block;
   }
 
@@ -356,19 +358,19 @@ export class TableReader implements CacheOwner {
    * it ({@link BlockCache.admit}), otherwise decoded in the cache's scratch buffer (invariant 4).
    */
   private readBlockForGet(i: number): Block {
-    const off = this.idxOffs[i];
     const cache = this.cache;
-    const cached = cache.get(this, off);
+    const cached = cache.get(this, i);
     if (cached !== undefined) return cached;
+    const off = this.idxOffs[i];
     const h = this.handle;
     if (h === null) throw new Error(`table ${this.path} read after close`);
     const size = this.idxSizes[i];
     const total = size + BLOCK_TRAILER_BYTES;
     // Block.charge is the content size + 64.
-    const admitted = cache.admit(this, off, size + 64);
+    const admitted = cache.admit(this, i, size + 64);
     if (admitted || h.readInto === undefined) {
       const block = new Block(readChecked(h, this.path, off, size, 'data block'), this.path, off);
-      if (admitted) cache.insert(this, off, block);
+      if (admitted) cache.insert(this, i, block);
       return block;
     }
     const buf = cache.scratch(total);

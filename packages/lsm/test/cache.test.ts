@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError, MemoryFileSystem, type FileHandle, type FileSystem } from '@hearth/io';
 import { Block, BlockBuilder } from '../src/_block.js';
 import { bloomHash } from '../src/_bloom.js';
-import { BlockCache, type CacheNode, type CacheOwner } from '../src/_cache.js';
+import { BlockCache, BlockSlots, type CacheNode, type CacheOwner } from '../src/_cache.js';
 import { KIND_PUT } from '../src/_format.js';
 import { TableReader, TableWriter, type GetResult } from '../src/_table.js';
 import { rng, withSeed } from './_util.js';
@@ -19,7 +19,7 @@ function tinyBlock(): Block {
   return new Block(raw.slice(0, raw.length - 4), 'x', 0);
 }
 
-const owner = (cacheId: number): CacheOwner => ({ cached: new Map<number, CacheNode>(), cacheId });
+const owner = (cacheId: number): CacheOwner & { cached: Map<number, CacheNode> } => ({ cached: new Map<number, CacheNode>(), cacheId });
 
 test('block cache: admits while it has room; when full, only a block missed twice (doorkeeper)', () => {
   const block = tinyBlock();
@@ -163,4 +163,26 @@ test('block cache: CLOCK replacement gives a block hit since insertion a second 
   assert.deepEqual([...a.cached.keys()].sort(), [6, 7, 8, 9]);
   assert.equal(cache.bytes, block.charge * 4);
   assert.equal(cache.hits, 5);
+});
+
+test('block cache: BlockSlots (a table reader\'s slots by block number) behaves as the Map it replaces', () => {
+  const block = tinyBlock();
+  const cache = new BlockCache(block.charge * 3);
+  const slots = new BlockSlots(5);
+  const t = { cached: slots, cacheId: 9 };
+  for (const k of [4, 0, 2]) cache.insert(t, k, block);
+  assert.equal(slots.size, 3);
+  assert.equal(cache.get(t, 2), block);
+  assert.equal(cache.get(t, 1), undefined);
+  assert.deepEqual([...slots.values()].map((n) => n.key).sort(), [0, 2, 4]);
+  // Full: inserting block 3 evicts block 4 (the oldest not hit), and the slot is emptied with it.
+  cache.insert(t, 3, block);
+  assert.equal(slots.has(4), false);
+  assert.equal(slots.size, 3);
+  assert.throws(() => slots.set(5, slots.get(0)!), RangeError);
+  assert.throws(() => slots.set(-1, slots.get(0)!), RangeError);
+  cache.drop(t);
+  assert.equal(slots.size, 0);
+  assert.equal(cache.bytes, 0);
+  assert.deepEqual([...slots.values()], []);
 });
