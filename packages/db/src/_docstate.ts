@@ -127,15 +127,30 @@ export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint
   return out;
 }
 
-const order: number[] = [];
 
 /** `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. */
-function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, head: number): Uint8Array {
-  const { names, buf, spans } = fields;
+/**
+ * The last field-name shape `encodeFreshPut` saw: the names (in the document's order), the positions in code point
+ * order, and each name's bytes as written (varint length + UTF-8). Documents of one collection usually share their
+ * names in the same order (`Object.keys` of objects built alike), so most calls reuse it after comparing the names
+ * by identity-or-equality, skipping the sort and the UTF-8 work.
+ */
+let shapeNames: readonly string[] = [];
+let shapeOrder: number[] = [];
+let shapeBytes = new Uint8Array(0);
+/** Per position in code point order: start and end of that name's bytes in `shapeBytes`. */
+let shapeSpans: number[] = [];
+
+function sameShape(names: readonly string[]): boolean {
+  if (names === shapeNames) return true;
+  if (names.length !== shapeNames.length) return false;
+  for (let i = 0; i < names.length; i++) if (names[i] !== shapeNames[i]) return false;
+  return true;
+}
+
+function learnShape(names: readonly string[]): void {
   const n = names.length;
-  order.length = 0;
-  nameLengths.length = 0;
-  let size = head + varintSize(n);
+  const order: number[] = [];
   for (let f = 0; f < n; f++) {
     // insertion sort of the field positions by name, in code point (= UTF-8 byte) order
     const name = names[f];
@@ -146,10 +161,40 @@ function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, hea
       i--;
     }
     order[i] = f;
+  }
+  let size = 0;
+  for (const name of names) {
     const len = utf8Length(name);
-    nameLengths[f] = len;
+    size += varintSize(len) + len;
+  }
+  const bytes = new Uint8Array(size);
+  const spans: number[] = [];
+  let o = 0;
+  for (let k = 0; k < n; k++) {
+    const name = names[order[k]];
+    const len = utf8Length(name);
+    const start = o;
+    o = writeVarint(bytes, o, len);
+    utf8.encodeInto(name, bytes.subarray(o, o + len));
+    o += len;
+    spans.push(start, o);
+  }
+  shapeNames = names.slice();
+  shapeOrder = order;
+  shapeBytes = bytes;
+  shapeSpans = spans;
+}
+
+/** `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. */
+function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, head: number): Uint8Array {
+  const { names, buf, spans } = fields;
+  const n = names.length;
+  if (!sameShape(names)) learnShape(names);
+  const order = shapeOrder;
+  let size = head + varintSize(n) + shapeBytes.length;
+  for (let f = 0; f < n; f++) {
     const vlen = spans[2 * f + 1];
-    size += varintSize(len) + len + 8 + 1 + 1 + varintSize(vlen) + vlen;
+    size += 8 + 1 + 1 + varintSize(vlen) + vlen;
   }
   const out = alloc(size);
   out[0] = DOC_STATE_V1;
@@ -162,25 +207,18 @@ function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, hea
   writeHlc(hlc, out, o);
   out[o + 8] = 0;
   o = writeVarint(out, o + 9, n);
+  const nameBytes = shapeBytes;
   for (let k = 0; k < n; k++) {
     const f = order[k];
-    const name = names[f];
-    const len = nameLengths[f];
-    o = writeVarint(out, o, len);
-    if (len === name.length) {
-      for (let c = 0; c < len; c++) out[o + c] = name.charCodeAt(c);
-    } else {
-      utf8.encodeInto(name, out.subarray(o, o + len));
-    }
-    o += len;
+    for (let c = shapeSpans[2 * k], end = shapeSpans[2 * k + 1]; c < end; c++) out[o++] = nameBytes[c];
     for (let c = 0; c < 8; c++) out[o + c] = out[hlcAt + c];
     out[o + 8] = 0; // feed index 0
     out[o + 9] = 0x01; // a value
     const vlen = spans[2 * f + 1];
     o = writeVarint(out, o + 10, vlen);
-    const from = buf.byteOffset + spans[2 * f];
-    if (vlen <= 32) for (let c = 0; c < vlen; c++) out[o + c] = buf[spans[2 * f] + c];
-    else out.set(new Uint8Array(buf.buffer, from, vlen), o);
+    const from = spans[2 * f];
+    if (vlen <= 32) for (let c = 0; c < vlen; c++) out[o + c] = buf[from + c];
+    else out.set(new Uint8Array(buf.buffer, buf.byteOffset + from, vlen), o);
     o += vlen;
   }
   if (o !== size) throw new Error(`encodeFreshState: size mismatch ${o} != ${size}`); // unreachable

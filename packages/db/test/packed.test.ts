@@ -79,3 +79,21 @@ test('the fresh-state and ops encoders write the same bytes for packed fields as
     { seed: SEED, numRuns: 300 },
   );
 });
+
+test('encodeFreshState reuses a learnt name shape only for equal names (same, reordered, renamed, resized)', () => {
+  const feed = new Uint8Array(32).fill(0xbb);
+  const v = (s: string) => new TextEncoder().encode(s);
+  const shapes: [string, Uint8Array][][] = [
+    [['title', v('a')], ['body', v('b')], ['é', v('c')]],
+    [['title', v('xx')], ['body', v('yyy')], ['é', v('z'.repeat(40))]], // same names, new arrays and values
+    [['body', v('1')], ['title', v('2')], ['é', v('3')]], // reordered
+    [['title', v('1')], ['bodz', v('2')], ['é', v('3')]], // renamed
+    [['title', v('1')], ['body', v('2')]], // fewer
+    [['title', v('a')], ['body', v('b')], ['é', v('c')]],
+  ];
+  for (const entries of shapes) {
+    const s = emptyDocState();
+    applyOp(s, { type: 'put', hlc: 9n, feed, fields: new Map(entries) });
+    assert.equal(hex(encodeFreshState('put', 9n, feed, pack(entries.map(([k, x]) => [k, x]), 2) as unknown as ReadonlyMap<string, Uint8Array>)), hex(encodeDocStateV1(s)));
+  }
+});
