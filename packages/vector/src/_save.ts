@@ -78,3 +78,10 @@ export function loadExternal(s: VectorStore, count: number, rows: ExternalRows):
   s.rowsSrc.file = rows.file;
 }
 
+
+/** Codes mode from rows in memory (`count` × dim floats, as stored): the rows go to the in-memory tail. */
+export function loadRows(s: VectorStore, count: number, vectors: Float32Array): void {
+  s.setRows(count);
+  for (let r = 0; r < count; r++) s.rowsSrc.setSlot(r, vectors, r * s.dim);
+  s.encodeFrom(vectors, 0, 0, count);
+}

@@ -17,7 +17,9 @@
  *   IDS              scratch ordinals for batch kernels (i32 × BATCH)
  *   OUT              scratch distances from batch kernels (f32 × BATCH)
  *   STATS            two i32 counters written by the search kernel
- *   VEC              capacity × strideBytes (resident), or SCRATCH × strideBytes (codes mode)
+ *   VEC              min(capacity, residentMax) × strideBytes (resident), or SCRATCH × strideBytes (codes mode);
+ *                    a quantised store trains at `trainSize` rows, so it never holds more f32 rows than that and
+ *                    its arena (a WASM memory never shrinks) is not sized for `capacity` f32 rows
  *   CODES            capacity × codeStride       (int8 rows; only when quantised)
  *   SUMS             capacity × 4                (i32 code sum per row; only when quantised)
  *   extra regions    capacity × bytesPerSlot + 16 each, in the order given (the HNSW graph's level-0 adjacency,
@@ -81,9 +83,12 @@ export class VectorStore {
   private off: number[];
   private readonly tmp: Float32Array;
 
+  /** Rows VEC holds in resident mode (grows when a resident store needs more). */
+  private residentMax: number;
+
   constructor(
     readonly arena: Arena, dim: number, normalize: boolean, quantize: boolean, capacity: number, extra: number[] = [],
-    trained?: QuantRange,
+    trained?: QuantRange, residentMax = Infinity,
   ) {
     this.dim = dim;
     this.stride = (dim + 3) & ~3;
@@ -101,6 +106,7 @@ export class VectorStore {
     this.per = [quantize ? this.codeStride : 0, quantize ? 4 : 0, ...extra];
     this.off = this.per.map(() => 0);
     this.rowsSrc = new RowSource(dim);
+    this.residentMax = Math.max(16, residentMax);
     this.tmp = new Float32Array(dim);
     if (trained !== undefined) {
       if (!quantize) throw new Error('a trained range for a store without quantisation');
@@ -123,7 +129,7 @@ export class VectorStore {
 
   private layout(capacity: number): void {
     const next: number[] = [];
-    let at = this.VEC + (this.resident ? capacity : SCRATCH) * this.strideBytes;
+    let at = this.VEC + (this.resident ? Math.min(capacity, this.residentMax) : SCRATCH) * this.strideBytes;
     for (const per of this.per) {
       at = align16(at);
       next.push(at);
@@ -146,6 +152,16 @@ export class VectorStore {
   }
   /** Makes room for at least `n` rows (doubling). */
   ensure(n: number): void {
+    if (this.resident && n > this.residentMax) {
+      // More f32 rows than planned (a caller that writes rows before training): VEC grows, later regions move up.
+      let m = this.residentMax;
+      while (m < n) m *= 2;
+      this.residentMax = m;
+      if (n <= this.capacity) {
+        this.layout(this.capacity);
+        return;
+      }
+    }
     if (n <= this.capacity) return;
     let c = this.capacity;
     while (c < n) c *= 2;

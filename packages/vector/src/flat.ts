@@ -16,7 +16,7 @@
  */
 import type { FileSystem } from '@hearth/io';
 import type { QuantRange } from './_quantize.js';
-import { loadExternal, saveAttached, type ExternalRows } from './_save.js';
+import { loadExternal, loadRows, saveAttached, type ExternalRows } from './_save.js';
 import { assertId, assertInt, assertMetric, assertSearch, assertVector, metricCode } from './_assert.js';
 import type { Arena } from './_arena.js';
 import { MaxHeap } from './_heap.js';
@@ -70,7 +70,7 @@ export class FlatIndex implements VectorIndex {
     this.metric = metric;
     this.mc = metricCode(metric);
     this.arena = createArena(this.kernels, 1 << 16);
-    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [], trained);
+    this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [], trained, q !== undefined ? this.trainSize : Infinity);
   }
 
   /** A new flat index with the best available kernels. */
@@ -299,11 +299,12 @@ export class FlatIndex implements VectorIndex {
     const idx = new FlatIndex({
       dim: st.dim, metric: st.metric, kernels, capacity: Math.max(16, st.count),
       quantization: st.quantized ? { type: 'int8', trainSize: st.trainSize, rescore: st.rescore } : undefined,
-    }, rows !== undefined ? st.quantRange : undefined);
+    }, st.quantRange);
     const s = idx.store;
     s.ensure(st.count);
     idx.count = st.count;
     if (rows !== undefined) loadExternal(s, st.count, rows);
+    else if (st.quantRange !== undefined) loadRows(s, st.count, st.vectors);
     else {
       for (let r = 0; r < st.count; r++) {
         const at = s.rowPtr(r) >> 2;
@@ -311,7 +312,6 @@ export class FlatIndex implements VectorIndex {
         idx.arena.f32.fill(0, at + st.dim, at + s.stride);
       }
       s.setRows(st.count);
-      if (st.quantRange) s.train(st.quantRange);
     }
     idx.slotIds = st.slotIds.slice();
     idx.slotOf = new Map(idx.slotIds.map((id, i) => [id, i]));

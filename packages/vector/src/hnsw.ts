@@ -45,7 +45,7 @@ import { BATCH, SCRATCH, VectorStore } from './_store.js';
 import { createArena, loadKernels, TS_KERNELS, type Kernels } from './kernels.js';
 import { queryConstants, type QuantRange } from './_quantize.js';
 import { encodeIndexV1, type HnswState } from './format.js';
-import { loadExternal, saveAttached, type ExternalRows } from './_save.js';
+import { loadExternal, loadRows, saveAttached, type ExternalRows } from './_save.js';
 import type {
   IndexOptions, MemoryReport, Metric, SearchHit, SearchOptions, SearchPlan, VectorId, VectorIndex, VectorLike,
 } from './types.js';
@@ -183,7 +183,7 @@ export class HnswIndex implements VectorIndex {
     // result list (see REGION_*).
     this.store = new VectorStore(this.arena, this.dim, metric === 'cosine', q !== undefined, capacity, [
       (2 * M + 1) * 4, 1, 4, 8, 8, 8,
-    ], trained);
+    ], trained, q !== undefined ? trainSize : Infinity);
     this.qcPtr = this.store.QC;
     this.grow(this.store.capacity);
   }
@@ -999,12 +999,14 @@ export class HnswIndex implements VectorIndex {
       dim: st.dim, metric: st.metric, M: st.M, efConstruction: st.efConstruction, efSearch: st.efSearch,
       seed: st.seed | 0, compactRatio: st.compactRatio, kernels, capacity: Math.max(16, st.count),
       quantization: st.quantized ? { type: 'int8', trainSize: st.trainSize, rescore: st.rescore } : undefined,
-    }, rows !== undefined ? st.quantRange : undefined);
+    }, st.quantRange);
     idx.rng.state = st.rngState >>> 0;
     idx.ensureSlots(st.count);
     const s = idx.store;
     if (rows !== undefined) {
       loadExternal(s, st.count, rows);
+    } else if (st.quantRange !== undefined) {
+      loadRows(s, st.count, st.vectors); // codes mode, rows in memory until the next save
     } else {
       for (let r = 0; r < st.count; r++) {
         // Rows were saved as stored (normalised for cosine): write them back raw.
@@ -1013,10 +1015,6 @@ export class HnswIndex implements VectorIndex {
         idx.arena.f32.fill(0, at + st.dim, at + s.stride);
       }
       s.setRows(st.count);
-      if (st.quantRange) {
-        s.train(st.quantRange);
-        idx.views();
-      }
     }
     idx.count = st.count;
     idx.levels.set(st.levels);

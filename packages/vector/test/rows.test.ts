@@ -258,3 +258,20 @@ test('flat int8: codes only after save and open; remove moves rows without copyi
   for (const id of ['k1', 'k3', 'k699']) assert.deepEqual(p.get(id), ref.get(id));
   await p.close();
 });
+
+test('an int8 index is never sized for capacity × f32 rows (its WASM memory cannot shrink afterwards)', () => {
+  const arenaBytes = (x: HnswIndex | FlatIndex): number => (x as unknown as { arena: { byteLength: number } }).arena.byteLength;
+  const dim = 256;
+  const cap = 20_000;
+  const big = clustered(73, 500, dim, 10);
+  const f32 = new HnswIndex({ dim, metric: 'l2', kernels, capacity: cap });
+  const q8 = new HnswIndex({ dim, metric: 'l2', kernels, capacity: cap, quantization: { type: 'int8', trainSize: 300 } });
+  const flat8 = new FlatIndex({ dim, metric: 'l2', kernels, capacity: cap, quantization: { type: 'int8', trainSize: 300 } });
+  for (let i = 0; i < big.length; i++) for (const x of [f32, q8, flat8]) x.add(i, big[i]);
+  const rows = cap * dim * 4; // 20.5 MB of f32 rows
+  assert.ok(arenaBytes(f32) >= rows, 'the f32 index reserves its rows');
+  // int8: codes (260 bytes a slot) and the graph for `cap` slots; f32 rows only for the 300 before training.
+  assert.ok(arenaBytes(q8) <= arenaBytes(f32) / 2, `int8 hnsw arena ${arenaBytes(q8)} vs f32 ${arenaBytes(f32)}`);
+  assert.ok(arenaBytes(flat8) < rows / 2, `int8 flat arena ${arenaBytes(flat8)}`);
+  for (let i = 0; i < 5; i++) assert.equal(q8.search(big[i], { k: 5 })[0].id, i);
+});
