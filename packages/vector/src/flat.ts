@@ -21,7 +21,7 @@ import { assertId, assertInt, assertMetric, assertSearch, assertVector, metricCo
 import type { Arena } from './_arena.js';
 import { MaxHeap } from './_heap.js';
 import { BATCH, SCRATCH, VectorStore } from './_store.js';
-import { encodeIndexV1, type FlatState } from './format.js';
+import { encodeIndexV1, encodeIndexWith, type FlatState } from './format.js';
 import { createArena, loadKernels, TS_KERNELS, type Kernels } from './kernels.js';
 import type {
   IndexOptions, MemoryReport, Metric, SearchHit, SearchOptions, SearchPlan, VectorId, VectorIndex, VectorLike,
@@ -268,7 +268,11 @@ export class FlatIndex implements VectorIndex {
   async save(fs: FileSystem, path: string): Promise<void> {
     const s = this.store;
     const snapshot = s.resident ? undefined : s.rowsSrc.snapshot(this.count);
-    const bytes = encodeIndexV1({ kind: 'flat', flat: this.exportState() });
+    const count = this.count;
+    // Codes mode: the rows are read from the row source straight into the file's bytes (held once, not twice).
+    const bytes = s.resident
+      ? encodeIndexV1({ kind: 'flat', flat: this.exportState() })
+      : encodeIndexWith({ kind: 'flat', flat: this.exportState(false) }, { length: count * this.dim * 4, fill: (dst) => s.rowsSrc.readRange(0, count, dst, 0) });
     await saveAttached(fs, path, bytes, s.resident ? undefined : s.rowsSrc, snapshot, this.count);
   }
 
@@ -277,16 +281,16 @@ export class FlatIndex implements VectorIndex {
     await this.store.rowsSrc.close();
   }
 
-  /** @internal */
-  exportState(): FlatState {
+  /** @internal `withVectors` false: `vectors` is empty (see HnswIndex.exportState). */
+  exportState(withVectors = true): FlatState {
     const s = this.store;
-    const vectors = new Float32Array(this.count * this.dim);
-    if (s.resident) {
+    const vectors = new Float32Array(withVectors ? this.count * this.dim : 0);
+    if (withVectors && s.resident) {
       for (let r = 0; r < this.count; r++) {
         const a = s.rowPtr(r) >> 2;
         vectors.set(this.arena.f32.subarray(a, a + this.dim), r * this.dim);
       }
-    } else s.rowsSrc.readRange(0, this.count, vectors, 0);
+    } else if (withVectors) s.rowsSrc.readRange(0, this.count, vectors, 0);
     return {
       dim: this.dim, metric: this.metric, count: this.count, trainSize: this.trainSize, rescore: this.rescore,
       quantized: s.quantize, quantRange: s.quant ? { ...s.quant } : undefined, slotIds: this.slotIds.slice(0, this.count),

@@ -171,12 +171,29 @@ function encodeMeta(f: {
  * @returns the whole file; a new buffer the caller owns.
  */
 export function encodeIndexV1(file: IndexFileV1): Uint8Array {
-  const sections: [number, Uint8Array][] = [];
+  return encodeIndexWith(file);
+}
+
+/** The rows of `VECS` written straight into the output (so a save does not hold them twice). @internal */
+export interface VecsFill {
+  /** Payload bytes (count × dim × 4). */
+  length: number;
+  /** Writes the rows, as f32 in host order, into `dst` (a Float32Array view of the payload). */
+  fill(dst: Float32Array): void;
+}
+
+/**
+ * {@link encodeIndexV1}, with the `VECS` payload produced by `vecs` directly in the output instead of taken from
+ * the state's `vectors` (which is then ignored). Same bytes. @internal
+ */
+export function encodeIndexWith(file: IndexFileV1, vecs?: VecsFill): Uint8Array {
+  const sections: [number, Uint8Array | VecsFill][] = [];
+  const vecsPayload = (v: Float32Array): Uint8Array | VecsFill => vecs ?? bytesOf(v);
   if (file.kind === 'hnsw') {
     const h = file.hnsw;
     sections.push([TAG.META, encodeMeta({ ...h, trained: h.quantRange !== undefined })]);
     sections.push([TAG.IDS, encodeIds(h.slotIds)]);
-    sections.push([TAG.VECS, bytesOf(h.vectors)]);
+    sections.push([TAG.VECS, vecsPayload(h.vectors)]);
     sections.push([TAG.LEVL, h.levels]);
     sections.push([TAG.TOMB, h.deleted]);
     sections.push([TAG.LNK0, bytesOf(h.links0)]);
@@ -192,7 +209,7 @@ export function encodeIndexV1(file: IndexFileV1): Uint8Array {
       }),
     ]);
     sections.push([TAG.IDS, encodeIds(f.slotIds)]);
-    sections.push([TAG.VECS, bytesOf(f.vectors)]);
+    sections.push([TAG.VECS, vecsPayload(f.vectors)]);
     if (f.quantRange) sections.push([TAG.QRNG, bytesOf(new Float32Array([f.quantRange.lo, f.quantRange.hi]))]);
   }
   let total = HEADER_BYTES;
@@ -207,11 +224,19 @@ export function encodeIndexV1(file: IndexFileV1): Uint8Array {
   dv.setUint32(28, crc32c(out, 0, 28), true);
   let o = HEADER_BYTES;
   for (const [t, p] of sections) {
+    const at = o + SECTION_HEADER_BYTES;
+    if (p instanceof Uint8Array) out.set(p, at);
+    else {
+      // Payload offsets are multiples of 8 (header 32, section header 16, padded payloads): a valid f32 view.
+      p.fill(new Float32Array(out.buffer, at, p.length / 4));
+      if (!LE) {
+        for (let i = at; i < at + p.length; i += 4) dv.setFloat32(i, new DataView(out.buffer).getFloat32(i, false), true);
+      }
+    }
     dv.setUint32(o, t, true);
     dv.setUint32(o + 4, p.length, true);
-    dv.setUint32(o + 8, crc32c(p), true);
+    dv.setUint32(o + 8, crc32c(out, at, at + p.length), true);
     dv.setUint32(o + 12, crc32c(out, o, o + 12), true);
-    out.set(p, o + SECTION_HEADER_BYTES);
     o += SECTION_HEADER_BYTES + align(p.length);
   }
   return out;

@@ -44,7 +44,7 @@ import { Rng } from './_rng.js';
 import { BATCH, SCRATCH, VectorStore } from './_store.js';
 import { createArena, loadKernels, TS_KERNELS, type Kernels } from './kernels.js';
 import { queryConstants, type QuantRange } from './_quantize.js';
-import { encodeIndexV1, type HnswState } from './format.js';
+import { encodeIndexV1, encodeIndexWith, type HnswState } from './format.js';
 import { loadExternal, loadRows, saveAttached, type ExternalRows } from './_save.js';
 import type {
   IndexOptions, MemoryReport, Metric, SearchHit, SearchOptions, SearchPlan, VectorId, VectorIndex, VectorLike,
@@ -944,7 +944,11 @@ export class HnswIndex implements VectorIndex {
   async save(fs: FileSystem, path: string): Promise<void> {
     const s = this.store;
     const snapshot = s.resident ? undefined : s.rowsSrc.snapshot(this.count);
-    const bytes = encodeIndexV1({ kind: 'hnsw', hnsw: this.exportState() });
+    const count = this.count;
+    // Codes mode: the rows are read from the row source straight into the file's bytes (held once, not twice).
+    const bytes = s.resident
+      ? encodeIndexV1({ kind: 'hnsw', hnsw: this.exportState() })
+      : encodeIndexWith({ kind: 'hnsw', hnsw: this.exportState(false) }, { length: count * this.dim * 4, fill: (dst) => s.rowsSrc.readRange(0, count, dst, 0) });
     await saveAttached(fs, path, bytes, s.resident ? undefined : s.rowsSrc, snapshot, this.count);
   }
 
@@ -955,13 +959,16 @@ export class HnswIndex implements VectorIndex {
 
   // ---------------------------------------------------------------------------------------------- persistence
 
-  /** @internal Snapshot of the state for `format.ts`. Arrays are copies trimmed to `count`. */
-  exportState(): HnswState {
+  /**
+   * @internal Snapshot of the state for `format.ts`. Arrays are copies trimmed to `count`. `withVectors` false:
+   * `vectors` is empty (a save fills the file's rows from the row source itself).
+   */
+  exportState(withVectors = true): HnswState {
     const s = this.store;
-    const vectors = new Float32Array(this.count * this.dim);
-    if (s.resident) {
+    const vectors = new Float32Array(withVectors ? this.count * this.dim : 0);
+    if (withVectors && s.resident) {
       for (let r = 0; r < this.count; r++) vectors.set(this.arena.f32.subarray(s.rowPtr(r) >> 2, (s.rowPtr(r) >> 2) + this.dim), r * this.dim);
-    } else s.rowsSrc.readRange(0, this.count, vectors, 0);
+    } else if (withVectors) s.rowsSrc.readRange(0, this.count, vectors, 0);
     // Upper rows in slot order then level order (allocation order may differ after nothing; rebuild it).
     const M1 = this.M + 1;
     const upper = new Int32Array(this.upperRowsLive() * M1);

@@ -90,6 +90,9 @@ test('after save, an int8 HNSW holds codes, not f32 rows, and answers exactly as
   assert.ok(after.vectors <= slots * 4 + 256 * DIM * 4, `only the slot map and scratch stay: ${after.vectors}`);
   assert.ok(after.total < before.total - slots * DIM * 4 * 0.9, `total ${after.total} vs ${before.total}`);
   assert.equal(after.codes, before.codes);
+  // The file a codes-mode save writes (rows filled straight into it) is byte for byte the encoder's output.
+  const written = await fs.open('v/a.hnsw').then(async (x) => { try { return x.read(0, x.size()); } finally { await x.close(); } });
+  assert.deepEqual(written, encodeIndexV1({ kind: 'hnsw', hnsw: ref.exportState() }));
   sameAnswers(h, ref, 'saved vs never saved');
   const { plan } = h.explain(queries[0], { k: 10 });
   assert.equal(plan.quantized, true);
