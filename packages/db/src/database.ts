@@ -1067,9 +1067,9 @@ export class Database {
    * `heads` (invariant 2). The memtable is updated before this returns; the promise resolves when the LSM has room
    * again. REQUIRES: the entries are durable; nothing reached the LSM since `prepare`.
    */
-  private install(prepared: Prepared, heads: readonly { feed: Uint8Array; seq: number; hash: Uint8Array }[]): Promise<void> {
+  private install(prepared: Prepared, heads: readonly { feed: Uint8Array; feedHex?: string; seq: number; hash: Uint8Array }[]): Promise<void> {
     for (const h of heads) {
-      const hex = feedIdToHex(h.feed);
+      const hex = h.feedHex ?? feedIdToHex(h.feed);
       const prev = this.applied.get(hex);
       if (prev === undefined || h.seq > prev.seq) this.applied.set(hex, { feed: h.feed, seq: h.seq, hash: h.hash });
     }
@@ -1114,12 +1114,17 @@ export class Database {
     this.checkOpen();
     if (!Array.isArray(input)) throw new TypeError('"input" expected an array of entries');
     const byFeed = new Map<string, UnverifiedEntry[]>();
+    let lastFeed: Uint8Array | null = null;
+    let lastHex = '';
     for (let i = 0; i < input.length; i++) {
       const x = input[i];
       const bytes = x instanceof Uint8Array ? x : (x as UnverifiedEntry)?.bytes;
       if (!(bytes instanceof Uint8Array)) throw new TypeError(`"input[${i}]" expected Uint8Array or UnverifiedEntry`);
       const e = decodeEntryV1(bytes);
-      const hex = feedIdToHex(e.feed);
+      // Entries of one feed usually come together: reuse the previous entry's hex when the feed is the same.
+      const hex = lastFeed !== null && equalBytes(e.feed, lastFeed) ? lastHex : feedIdToHex(e.feed);
+      lastFeed = e.feed;
+      lastHex = hex;
       let list = byFeed.get(hex);
       if (list === undefined) byFeed.set(hex, (list = []));
       list.push(e);

@@ -225,73 +225,116 @@ function malformed(message: string, cause?: unknown): DbError {
  */
 export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): Op[] {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
-  const checkValues = options.checkValues ?? true;
-  const pos = { offset: 0 };
-  const varint = (what: string): number => {
-    const n = readVarint(bytes, pos);
-    if (n < 0) throw malformed(`bad varint for ${what} at offset ${pos.offset}`);
-    return n;
-  };
-  const take = (n: number, what: string): Uint8Array => {
-    if (n > bytes.length - pos.offset) throw malformed(`truncated ${what}`);
-    const out = new Uint8Array(bytes.buffer, bytes.byteOffset + pos.offset, n); // a view (cheaper than subarray)
-    pos.offset += n;
-    return out;
-  };
-  const text = (what: string, maxBytes: number): string => {
-    const n = varint(`${what} length`);
-    if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
-    try {
-      return utf8Strict.decode(take(n, what));
-    } catch (e) {
-      if (e instanceof DbError) throw e;
-      throw malformed(`${what} is not valid UTF-8`);
-    }
-  };
+  d = bytes;
+  at = 0;
+  try {
+    return decodeOps(options.checkValues ?? true);
+  } finally {
+    d = EMPTY;
+  }
+}
 
+// The decoder's cursor (module state: decoding is synchronous and not re-entrant; no closures per call).
+const EMPTY = new Uint8Array(0);
+let d: Uint8Array = EMPTY;
+let at = 0;
+const varintPos = { offset: 0 };
+/** The UTF-8 length of the string `text` read last. */
+let lastTextBytes = 0;
+
+function varint(what: string): number {
+  varintPos.offset = at;
+  const n = readVarint(d, varintPos);
+  if (n < 0) throw malformed(`bad varint for ${what} at offset ${at}`);
+  at = varintPos.offset;
+  return n;
+}
+
+function take(n: number, what: string): Uint8Array {
+  if (n > d.length - at) throw malformed(`truncated ${what}`);
+  const out = new Uint8Array(d.buffer, d.byteOffset + at, n); // a view (cheaper than subarray)
+  at += n;
+  return out;
+}
+
+/** A length-prefixed UTF-8 string of at most `maxBytes` bytes: short ASCII by a loop, the rest strictly decoded. */
+function text(what: string, maxBytes: number): string {
+  const n = varint(`${what} length`);
+  lastTextBytes = n;
+  if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
+  if (n > d.length - at) throw malformed(`truncated ${what}`);
+  if (n <= 32) {
+    let s = '';
+    let i = 0;
+    for (; i < n; i++) {
+      const c = d[at + i];
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === n) {
+      at += n;
+      return s;
+    }
+  }
+  try {
+    return utf8Strict.decode(take(n, what));
+  } catch (e) {
+    if (e instanceof DbError) throw e;
+    throw malformed(`${what} is not valid UTF-8`);
+  }
+}
+
+function decodeOps(checkValues: boolean): Op[] {
+  const bytes = d;
   if (bytes.length < 1) throw malformed('empty');
   if (bytes[0] !== OPS_V1) throw malformed(`unknown version ${bytes[0]}`);
-  pos.offset = 1;
+  at = 1;
   const count = varint('op count');
   if (count === 0) throw malformed('no ops');
   if (count > bytes.length) throw malformed('op count exceeds the payload');
   const tableSize = varint('string count');
   if (tableSize > bytes.length) throw malformed('string count exceeds the payload');
-  const table: string[] = [];
-  const seen = new Set<string>();
+  const table: string[] = new Array(tableSize);
+  /** Per string: its UTF-8 length in bytes. */
+  const tableBytes: number[] = new Array(tableSize);
+  let seen: Set<string> | null = tableSize > 8 ? new Set() : null;
   for (let i = 0; i < tableSize; i++) {
     const s = text('string', bytes.length);
-    if (seen.has(s)) throw malformed(`string table repeats ${JSON.stringify(s.slice(0, 32))}`);
-    seen.add(s);
-    table.push(s);
+    let repeated = false;
+    if (seen !== null) {
+      repeated = seen.has(s);
+      seen.add(s);
+    } else for (let k = 0; k < i; k++) if (table[k] === s) repeated = true;
+    if (repeated) throw malformed(`string table repeats ${JSON.stringify(s.slice(0, 32))}`);
+    table[i] = s;
+    tableBytes[i] = lastTextBytes;
   }
-  const str = (what: string): string => {
-    const i = varint(`${what} index`);
-    if (i >= table.length) throw malformed(`${what} index ${i} out of range`);
-    return table[i];
-  };
-  const checkedCollections = new Set<string>();
-  if (bytes.length - pos.offset < 8) throw malformed('truncated first hlc');
-  let hlc = readHlc(bytes, pos.offset);
-  pos.offset += 8;
+  seen = null;
+  /** Per string: 0 unchecked, 1 checked as a collection name, 2 as a field name, 3 both. */
+  const checked: number[] = new Array(tableSize).fill(0);
+  if (bytes.length - at < 8) throw malformed('truncated first hlc');
+  let hlc = readHlc(bytes, at);
+  at += 8;
 
   const ops: Op[] = [];
   for (let i = 0; i < count; i++) {
-    if (pos.offset >= bytes.length) throw malformed(`truncated op ${i}`);
-    const kind = bytes[pos.offset++];
+    if (at >= bytes.length) throw malformed(`truncated op ${i}`);
+    const kind = bytes[at++];
     if (kind !== OP_PUT && kind !== OP_PATCH && kind !== OP_DELETE) throw malformed(`unknown op kind ${kind}`);
     if (i > 0) {
-      const d = varint('hlc delta');
-      if (d === 0) throw malformed(`op ${i} does not have a later stamp than op ${i - 1}`);
-      hlc += BigInt(d);
+      const dl = varint('hlc delta');
+      if (dl === 0) throw malformed(`op ${i} does not have a later stamp than op ${i - 1}`);
+      hlc += BigInt(dl);
       if (hlc > U64_MAX) throw malformed('hlc overflows 64 bits');
     }
-    const collection = str('collection');
-    if (!checkedCollections.has(collection)) {
-      if (collection.length === 0 || utf8.encode(collection).length > MAX_COLLECTION_BYTES || collection.includes('\u0000')) {
+    const ci = varint('collection index');
+    if (ci >= tableSize) throw malformed(`collection index ${ci} out of range`);
+    const collection = table[ci];
+    if ((checked[ci] & 1) === 0) {
+      if (collection.length === 0 || tableBytes[ci] > MAX_COLLECTION_BYTES || collection.includes('\u0000')) {
         throw malformed(`invalid collection name in op ${i}`);
       }
-      checkedCollections.add(collection);
+      checked[ci] |= 1;
     }
     const id = text('id', MAX_ID_BYTES);
     if (id.length === 0) throw malformed(`empty id in op ${i}`);
@@ -303,14 +346,19 @@ export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): 
     if (nFields > bytes.length) throw malformed('field count exceeds the payload');
     const fields = new Map<string, Uint8Array | null>();
     for (let f = 0; f < nFields; f++) {
-      const name = str('field name');
-      const problem = fieldNameProblem(name);
-      if (problem !== null) throw malformed(`${problem} in op ${i}`);
+      const ni = varint('field name index');
+      if (ni >= tableSize) throw malformed(`field name index ${ni} out of range`);
+      const name = table[ni];
+      if ((checked[ni] & 2) === 0) {
+        const problem = fieldNameProblem(name);
+        if (problem !== null) throw malformed(`${problem} in op ${i}`);
+        checked[ni] |= 2;
+      }
       if (fields.has(name)) throw malformed(`field ${JSON.stringify(name)} repeated in op ${i}`);
       let value: Uint8Array | null;
       if (kind === OP_PATCH) {
-        if (pos.offset >= bytes.length) throw malformed('truncated patch field kind');
-        const fk = bytes[pos.offset++];
+        if (at >= bytes.length) throw malformed('truncated patch field kind');
+        const fk = bytes[at++];
         if (fk === PATCH_FIELD_REMOVE) value = null;
         else if (fk !== PATCH_FIELD_VALUE) throw malformed(`unknown patch field kind ${fk}`);
         else value = take(varint('value length'), 'value');
@@ -326,7 +374,7 @@ export function decodeOpsV1(bytes: Uint8Array, options: DecodeOpsOptions = {}): 
     if (kind === OP_PUT) ops.push({ kind: 'put', collection, id, hlc, fields: fields as Map<string, Uint8Array> });
     else ops.push({ kind: 'patch', collection, id, hlc, fields });
   }
-  if (pos.offset !== bytes.length) throw malformed(`${bytes.length - pos.offset} trailing bytes`);
+  if (at !== bytes.length) throw malformed(`${bytes.length - at} trailing bytes`);
   // Names and ids decoded from valid UTF-8 have no lone surrogate, so they pass the API's checks.
   return ops;
 }

@@ -95,3 +95,19 @@ test('malformed payloads are refused with HEARTH_MALFORMED_OPS, at every truncat
   assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0x00, ...new Uint8Array(8), 3, 0, 1, 0x61)), isMalformed, 'NUL collection');
   assert.throws(() => decodeOpsV1(Uint8Array.of(1, 1, 1, 1, 0xff, ...new Uint8Array(8), 3, 0, 1, 0x61)), isMalformed, 'invalid UTF-8');
 });
+
+test('decodeOpsV1 refuses collection names over the byte limit (UTF-8 bytes, not UTF-16 units) and accepts the limit', async () => {
+  const { encodeOpsV1, decodeOpsV1 } = await import('../src/ops.js');
+  const { MAX_COLLECTION_BYTES } = await import('../src/constants.js');
+  const fields = new Map([['a', Uint8Array.of(0x01)]]);
+  const ok = encodeOpsV1([{ kind: 'put', collection: 'x'.repeat(MAX_COLLECTION_BYTES), id: 'i', hlc: 5n, fields }]);
+  assert.equal(decodeOpsV1(ok)[0].collection.length, MAX_COLLECTION_BYTES);
+  for (const collection of ['x'.repeat(MAX_COLLECTION_BYTES + 1), 'é'.repeat(MAX_COLLECTION_BYTES / 2 + 1)]) {
+    const bad = encodeOpsV1([{ kind: 'put', collection, id: 'i', hlc: 5n, fields }]);
+    assert.throws(() => decodeOpsV1(bad), (e: unknown) => (e as { code?: string }).code === 'HEARTH_MALFORMED_OPS');
+  }
+  // a repeated string in a long table, and a field name index out of range
+  const many = new Map(Array.from({ length: 12 }, (_, i) => [`f${i}`, Uint8Array.of(0x01)] as [string, Uint8Array]));
+  const p = encodeOpsV1([{ kind: 'put', collection: 'c', id: 'i', hlc: 5n, fields: many }]);
+  assert.equal(decodeOpsV1(p)[0].kind, 'put');
+});
