@@ -18,16 +18,17 @@
  *    read, so filter, order, cursor and aggregates see exactly the values of the full documents. Returned rows
  *    are re-read in full with `getDoc` on the same snapshot before projection.
  * 5. Covering: with partial reads, a regular (not multi-entry) index whose fields include every field read, each as
- *    a whole top-level field, yields documents built from its keys (`decodeKeyV1` returns the stored values
- *    exactly: the key encoding is canonical for the value model) without reading the documents. A regular index
- *    has one entry per document, missing fields included, so the set of documents is the same.
+ *    a whole top-level field, yields documents built from its keys (`decodeKeyPrefixV1` returns the stored values;
+ *    the key encoding is canonical for the value model, so they are equal under the engine's order, the only
+ *    difference being NaN payload bits inside a `Float32Array`, which the key canonicalizes) without reading the
+ *    documents. A regular index has one entry per document, missing fields included: the same set of documents.
  *
  * @packageDocumentation
  */
 import { CorruptionError } from '@hearth/io';
 import { aggregateRows } from './aggregate.js';
 import { decodeCursorV1, encodeCursorV1 } from './cursor.js';
-import { concatBytes, decodeKeyV1, encodeKeyV1, encodeValueV1, prefixEnd, toHex } from './keys.js';
+import { concatBytes, decodeKeyPrefixV1, encodeKeyV1, encodeValueV1, prefixEnd, toHex } from './keys.js';
 import {
   type DocRow,
   type NHop,
@@ -119,6 +120,8 @@ function* accessRows(
   const dedupe = access.index.multiEntry || access.ranges.length > 1;
   const seen = dedupe ? new Set<string>() : undefined;
   const cover = fields !== undefined ? coveringFields(access.index, fields) : undefined;
+  let coverCount = 0;
+  if (cover !== undefined) for (const c of cover) coverCount = Math.max(coverCount, c.at + 1);
   for (const r of access.ranges) {
     let range: ByteRange = r;
     if (afterKey !== undefined) {
@@ -140,11 +143,13 @@ function* accessRows(
       counters.docsScanned++;
       if (cover !== undefined) {
         // Covering (invariant 5): the key holds every field the query reads.
-        const values = decodeKeyV1(e.key);
+        const values = decodeKeyPrefixV1(e.key, coverCount);
         const doc: Doc = {};
         for (let i = 0; i < cover.length; i++) {
           const v = values[cover[i].at];
-          if (v !== undefined) setOwn(doc, cover[i].name, v);
+          if (v === undefined) continue;
+          if (cover[i].name === '__proto__') setOwn(doc, cover[i].name, v);
+          else doc[cover[i].name] = v;
         }
         yield { id: e.id, doc };
         continue;

@@ -336,6 +336,18 @@ export function decodeKeyV1(bytes: Uint8Array): (Value | undefined)[] {
   return out;
 }
 
+/**
+ * Decodes the first `count` values of a tuple key encoded by {@link encodeKeyV1} (fewer if the key holds fewer),
+ * leaving the rest unread: what covering evaluation needs from an index key (not the trailing id).
+ * @throws CorruptionError `HEARTH_CORRUPTION` on truncated or malformed bytes among those read.
+ */
+export function decodeKeyPrefixV1(bytes: Uint8Array, count: number): (Value | undefined)[] {
+  const r = new Reader(bytes);
+  const out: (Value | undefined)[] = [];
+  while (out.length < count && r.pos < bytes.length) out.push(r.value());
+  return out;
+}
+
 /** `k ++ [0xFF]`: an exclusive upper bound of every key that starts with the complete encoding `k`. */
 export function prefixEnd(k: Uint8Array): Uint8Array {
   const out = new Uint8Array(k.length + 1);
