@@ -156,3 +156,18 @@ test('malformed keys are reported as HEARTH_CORRUPTION', () => {
   // Trailing bytes after a complete value.
   assert.throws(() => decodeValueV1(fromHex('0202')), (e: unknown) => e instanceof HearthError && e.code === 'HEARTH_CORRUPTION');
 });
+
+test('property: decodeKeyPrefixV1(encodeKeyV1(t), n) is the first n values of decodeKeyV1 (covering reads)', async () => {
+  const { decodeKeyPrefixV1 } = await import('../src/keys.js');
+  fc.assert(
+    fc.property(fc.array(maybeValueArb, { maxLength: 6 }), fc.nat({ max: 8 }), (t, n) => {
+      const key = encodeKeyV1(t);
+      const all = decodeKeyV1(key);
+      const part = decodeKeyPrefixV1(key, n);
+      assert.equal(part.length, Math.min(n, t.length));
+      part.forEach((v, i) => assert.equal(cmpValues(v, all[i]), 0, `value ${i}`));
+      part.forEach((v, i) => assert.equal(cmpValues(v, t[i]), 0, `value ${i} equals the encoded one`));
+    }),
+    params(300),
+  );
+});
