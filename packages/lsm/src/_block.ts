@@ -417,24 +417,97 @@ export class BlockIter {
     return ans;
   }
 
-  /** Forward only: positions at the first entry >= (t, tseq); invalid if none. */
+  /**
+   * Forward only: positions at the first entry >= (t, tseq); invalid if none.
+   *
+   * The scan after the restart search defers key copies: the current key is `key[0, valid)` followed by the block
+   * bytes `d[restAt, ...)`, and an entry is compared where its bytes lie. Only the bytes a later entry shares with
+   * it are ever copied (for random keys, a byte or two instead of the whole key), and the whole key only for the
+   * entry the seek stops at. Same entries, same checks and same result as decoding every entry with `parse`.
+   */
   seekGE(t: Uint8Array, tseq: number): void {
     let r = this.searchRestarts(t, tseq, false);
     if (r < 0) r = 0;
-    this.klen = 0;
+    const d = this.data;
+    const limit = this.limit;
+    const tlen = t.length;
+    let key = this.key;
+    let valid = 0;
+    let klen = 0;
+    let restAt = 0;
     let pos = this.block.restart(r);
     for (;;) {
-      this.parse(pos);
-      if (compareInternal(this.key, 0, this.klen, t, tseq) >= 0) {
+      let p = pos;
+      let shared = d[p++];
+      if (shared >= 128) {
+        shared = this.slowVarint(p - 1);
+        p = this.vp;
+      }
+      let nonShared = d[p++];
+      if (nonShared >= 128) {
+        nonShared = this.slowVarint(p - 1);
+        p = this.vp;
+      }
+      let vlen = d[p++];
+      if (vlen >= 128) {
+        vlen = this.slowVarint(p - 1);
+        p = this.vp;
+      }
+      const nk = shared + nonShared;
+      if (shared > klen || p + nonShared + vlen > limit || nk < TRAILER_BYTES) this.block.fail('bad block entry', pos);
+      // The new key is the current key's first `shared` bytes, then d[p, p + nonShared).
+      if (shared > valid) {
+        if (key.length < shared) key = this.growKey(key, valid, shared);
+        for (let i = valid; i < shared; i++) key[i] = d[restAt + i - valid];
+      }
+      valid = shared;
+      klen = nk;
+      restAt = p;
+      const ul = nk - TRAILER_BYTES;
+      if (valid > ul) {
+        // Shares part of its trailer with the previous key (another version of one user key): materialize it.
+        if (key.length < nk) key = this.growKey(key, valid, nk);
+        for (let i = valid; i < nk; i++) key[i] = d[restAt + i - valid];
+        valid = nk;
+      }
+      // Compare (user key, sequence) with (t, tseq), reading each byte where it lies.
+      let c = 0;
+      const n = ul < tlen ? ul : tlen;
+      for (let j = 0; j < n; j++) {
+        c = (j < valid ? key[j] : d[restAt + j - valid]) - t[j];
+        if (c !== 0) break;
+      }
+      if (c === 0) c = ul - tlen;
+      if (c === 0) {
+        const s = valid <= ul ? readSeq(d, restAt + ul - valid) : readSeq(key, ul);
+        c = s > tseq ? -1 : s < tseq ? 1 : 0;
+      }
+      if (c >= 0) {
+        if (key.length < nk) key = this.growKey(key, valid, nk);
+        for (let i = valid; i < nk; i++) key[i] = d[restAt + i - valid];
+        this.key = key;
+        this.klen = nk;
+        this.voff = p + nonShared;
+        this.vlen = vlen;
+        this.nextPos = this.voff + vlen;
         this.exposeForward();
         return;
       }
-      pos = this.nextPos;
-      if (pos >= this.limit) {
+      pos = p + nonShared + vlen;
+      if (pos >= limit) {
+        this.key = key;
+        this.klen = 0;
         this.valid = false;
         return;
       }
     }
+  }
+
+  /** A key buffer of at least `need` bytes holding `key[0, keep)`. */
+  private growKey(key: Uint8Array, keep: number, need: number): Uint8Array<ArrayBuffer> {
+    const k = new Uint8Array(Math.max(need, key.length * 2));
+    for (let i = 0; i < keep; i++) k[i] = key[i];
+    return k;
   }
 
   /** Reverse only: positions at the last entry <= (t, tseq); invalid if none. */

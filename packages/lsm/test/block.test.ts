@@ -105,3 +105,33 @@ test('block: a bad restart array or entry raises CorruptionError', () => {
   const it = new BlockIter(new Block(badEntry, 'p', 100), false);
   assert.throws(() => it.first(), (e: unknown) => e instanceof CorruptionError && e.path === 'p' && e.offset === 100);
 });
+
+test('block: seekGE (deferred key copies) against a linear scan: every interval, prefixes, versions, then next()', async () => {
+  for (const interval of [1, 2, 3, 5, 16]) {
+    await withSeed(100 + interval, () => {
+      const list = entries(100 + interval, 250);
+      const block = build(list, interval);
+      const r = rng(200 + interval);
+      const f = new BlockIter(block, false);
+      for (let i = 0; i < 800; i++) {
+        const base = list[Math.floor(r() * list.length)];
+        let key = base.key;
+        const pick = r();
+        // The entry's key, a proper prefix of it, an extension of it, or a short random key.
+        if (pick < 0.2) key = base.key.slice(0, Math.floor(r() * base.key.length));
+        else if (pick < 0.4) key = Uint8Array.of(...base.key, 97 + Math.floor(r() * 3));
+        else if (pick < 0.5) key = Uint8Array.from({ length: Math.floor(r() * 4) }, () => 96 + Math.floor(r() * 5));
+        const seq = r() < 0.4 ? base.seq : r() < 0.5 ? base.seq + (r() < 0.5 ? 1 : -1) : Math.floor(r() * 2 ** 40);
+        const t: E = { key, seq, kind: 0, value: new Uint8Array(0) };
+        f.seekGE(t.key, t.seq);
+        const at = list.findIndex((e) => order(e, t) >= 0);
+        assert.deepEqual(f.valid ? cur(f) : undefined, at >= 0 ? list[at] : undefined, `interval ${interval}, target ${i}`);
+        // Forward iteration continues from the seek with the right (fully decoded) keys.
+        for (let k = 1; k <= 3 && f.valid; k++) {
+          f.next();
+          assert.deepEqual(f.valid ? cur(f) : undefined, at + k < list.length ? list[at + k] : undefined);
+        }
+      }
+    });
+  }
+});
