@@ -322,6 +322,22 @@ interface PreparedDoc {
   c: string;
   id: string;
   before?: Map<string, Uint8Array> | null;
+  /** Visible fields after the fresh path (null: not visible); undefined when they must come from `state`. */
+  after?: Map<string, Uint8Array> | null;
+}
+
+/** The visible fields after a put on an empty state, as `docFields` gives them (names in UTF-16 order). */
+function visibleFieldsOf(fields: ReadonlyMap<string, Uint8Array>): Map<string, Uint8Array> {
+  const names = fields instanceof PackedFields ? fields.names.slice() : [...fields.keys()];
+  names.sort();
+  const out = new Map<string, Uint8Array>();
+  for (const n of names) out.set(n, fields.get(n)!);
+  return out;
+}
+
+/** The visible fields of a prepared document: from the fresh path when it set them, else decoded from its state. */
+function afterFields(rec: PreparedDoc): Map<string, Uint8Array> | null {
+  return rec.after !== undefined ? rec.after : docFields(stateOf(rec));
 }
 
 /** The current state of a prepared document, decoding the fresh path's bytes on demand. */
@@ -1025,14 +1041,17 @@ export class Database {
         }
         if (touched !== null && !touched.has(rec)) touched.set(rec, { op, before: rec.fresh ? null : docFields(stateOf(rec)) });
         if (rec.fresh && op.kind !== 'patch') {
-          // A document never written here: its new state follows from the op alone (`encodeFreshState`).
+          // A document never written here: its new state follows from the op alone (`encodeFreshState`), and so
+          // do its visible fields (no decode of the state for change events or index maintenance).
           rec.encoded = encodeFreshState(op.kind, op.hlc, item.feed, op.kind === 'put' ? op.fields : undefined);
+          rec.after = op.kind === 'put' ? visibleFieldsOf(op.fields) : null;
           rec.fresh = false;
           rec.dirty = true;
           continue;
         }
         const state = stateOf(rec);
         rec.encoded = null;
+        rec.after = undefined;
         rec.fresh = false;
         const changed =
           op.kind === 'delete'
@@ -1043,7 +1062,7 @@ export class Database {
       if (touched !== null) {
         const changes: Change[] = [];
         for (const [rec, t] of touched) {
-          const after = docFields(stateOf(rec));
+          const after = afterFields(rec);
           if (!sameFields(t.before, after)) changes.push(lazyChange(t.op.collection, t.op.id, t.before, after));
         }
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
@@ -1056,7 +1075,7 @@ export class Database {
         batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocStateV1(rec.state!) });
         this.ix.noteWrite(rec.c);
         // Index entries go into the same batch as the document (docs/formats/db-layout.md).
-        if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, docFields(stateOf(rec)), batch);
+        if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, afterFields(rec), batch);
       }
     }
     return { batch, events };
