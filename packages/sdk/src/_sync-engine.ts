@@ -6,5 +6,5 @@
  * syncs neither downloads nor parses it (`npm run bench -- size`, `docs/benchmarks.md`).
  * @packageDocumentation
  */
-export { DatabaseReplica, SyncNode, authenticateRelay, inviteFromText, inviteLink, openRelayTransport } from '@hearth/sync';
+export { DatabaseReplica, SyncNode, authenticateRelay, decodeInvitesFileV1, encodeInvitesFileV1, inviteFromText, inviteLink, openRelayTransport } from '@hearth/sync';
 export { transportFromPort } from '@hearth/sync/webrtc';

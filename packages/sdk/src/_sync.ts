@@ -7,8 +7,9 @@
  * Invariants:
  * 1. Only the worker that has the database open (the leader tab's, invariant 1 of `protocol.ts`) creates a
  *    `WorkerSync`; it is stopped before the database closes, so no session outlives the Database it reads.
- * 2. The space and relay URL of a database are kept in IndexedDB ({@link SYNC_DB}), never in the database itself
- *    (its documents replicate). A new leader's worker reads them on open and starts sync again.
+ * 2. The space and relay URL of a database, and the invites its admin issued (one-time secrets), are kept in
+ *    IndexedDB ({@link SYNC_DB}), never in the database itself (its documents replicate). A new leader's worker
+ *    reads them on open and starts sync again; an invite link issued before a reload still works after it.
  * 3. At most one relay connection is open or being opened at a time (`attempt` runs only when `relayTransport`
  *    is null and no attempt is in flight); after any close or failure the next attempt waits an exponential
  *    backoff (500 ms doubling to 30 s, with jitter), cut short by the worker's `online` event.
@@ -54,6 +55,11 @@ function loaded(): SyncEngine {
 export const SYNC_DB = 'hearth-sdk-sync';
 /** Its object store; key = the Hearth database name, value = {@link SyncRecordV1}. */
 export const SYNC_STORE = 'spaces';
+/**
+ * Its object store of issued invites (version 2 of the IndexedDB database); key = the Hearth database name,
+ * value = an invites file V1 (`docs/formats/invites.md`: checksummed bytes), so a reload keeps invite links working.
+ */
+export const INVITES_STORE = 'invites';
 
 /** Stored sync settings. */
 export interface SyncRecordV1 {
@@ -76,9 +82,10 @@ function fromHex(h: string): Uint8Array {
 }
 
 async function openSyncDb() {
-  return openDB(SYNC_DB, 1, {
+  return openDB(SYNC_DB, 2, {
     upgrade(d) {
       if (!d.objectStoreNames.contains(SYNC_STORE)) d.createObjectStore(SYNC_STORE);
+      if (!d.objectStoreNames.contains(INVITES_STORE)) d.createObjectStore(INVITES_STORE);
     },
   });
 }
@@ -103,6 +110,29 @@ async function saveSyncRecord(name: string, rec: SyncRecordV1): Promise<void> {
   } finally {
     db.close();
   }
+}
+
+/** The invites database `name`'s admin issued, in IndexedDB (`INVITES_STORE`). REQUIRES: the engine is loaded. */
+function idbInviteStore(name: string): import('@hearth/sync').InviteStore {
+  return {
+    async load() {
+      const db = await openSyncDb();
+      try {
+        const bytes = (await db.get(INVITES_STORE, name)) as Uint8Array | undefined;
+        return bytes === undefined ? [] : loaded().decodeInvitesFileV1(new Uint8Array(bytes), `indexedDB ${SYNC_DB}/${INVITES_STORE}/${name}`);
+      } finally {
+        db.close();
+      }
+    },
+    async save(invites) {
+      const db = await openSyncDb();
+      try {
+        await db.put(INVITES_STORE, loaded().encodeInvitesFileV1(invites), name);
+      } finally {
+        db.close();
+      }
+    },
+  };
 }
 
 /** A peer connection handed in by the page (WebRTC through the leader tab). */
@@ -208,7 +238,7 @@ export class WorkerSync {
       this.closeNode();
       this.space = space;
       const { SyncNode, DatabaseReplica } = loaded();
-      const node = new SyncNode({ replica: new DatabaseReplica(this.db), keypair: this.keypair, space: fromHex(space) });
+      const node = new SyncNode({ replica: new DatabaseReplica(this.db), keypair: this.keypair, space: fromHex(space), inviteStore: idbInviteStore(this.name) });
       this.node = node;
       this.offNode = node.on((e) => this.onEvent(e));
     }

@@ -33,6 +33,8 @@ export type {
 } from './messages.js';
 export { encodeInviteV1, decodeInviteV1, inviteToText, inviteFromText, inviteLink, makeAdmissionRequest, verifyAdmissionRequest } from './invite.js';
 export type { Invite } from './invite.js';
+export { encodeInvitesFileV1, decodeInvitesFileV1, fileInviteStore, INVITES_MAGIC, INVITES_V1 } from './invite-store.js';
+export type { InviteStore, StoredInvite } from './invite-store.js';
 export { SyncError, SyncErrorCode } from './errors.js';
 export type { SyncErrorCodeValue } from './errors.js';
 export * as syncConstants from './constants.js';

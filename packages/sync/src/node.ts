@@ -33,6 +33,7 @@ import { DEFAULT_BATCH_BYTES, DEFAULT_PENDING_BYTES, DEFAULT_WINDOW_BYTES, MAX_E
 import { SyncError, SyncErrorCode } from './errors.js';
 import { makeAdmissionRequest, verifyAdmissionRequest, type Invite } from './invite.js';
 import { Membership, type Role } from './membership.js';
+import type { InviteStore } from './invite-store.js';
 import type { AdmissionRequestMessage, NoticeMessage } from './messages.js';
 import { SyncSession, type SessionHost, type SyncEvent } from './session.js';
 import type { Transport } from './transport.js';
@@ -60,6 +61,11 @@ export interface SyncNodeOptions {
   now?: () => number;
   /** Decides an admission request for a valid invite (default: approve). */
   approveAdmission?: (request: { device: Uint8Array; role: Role; inviteId: Uint8Array }) => boolean | Promise<boolean>;
+  /**
+   * Keeps the invites this node issues (and whether each was used) across restarts (`invite-store.ts`). Without
+   * it, invites live in memory only: a restart of the issuing admin forgets unused ones.
+   */
+  inviteStore?: InviteStore;
 }
 
 interface PendingEntry {
@@ -119,6 +125,7 @@ export class SyncNode implements SessionHost {
   private readonly unsubscribe: () => void;
   private refreshQueued = false;
   private closedFlag = false;
+  private readonly inviteStore: InviteStore | null;
 
   /**
    * @throws TypeError for a missing replica or keypair, a space that is not 32 bytes, or a keypair whose public
@@ -144,6 +151,8 @@ export class SyncNode implements SessionHost {
     this.now = options.now ?? Date.now;
     this.approve = options.approveAdmission;
     this.view = new Membership(this.space, replica.membershipRecords());
+    this.inviteStore = options.inviteStore ?? null;
+    if (this.inviteStore !== null) void this.serial(() => this.loadInvites());
     void this.serial(() => this.applyExclusions());
     this.unsubscribe = replica.onCommit((c) => {
       for (const s of this.sessionSet) s.commitHappened();
@@ -221,7 +230,8 @@ export class SyncNode implements SessionHost {
   }
 
   /**
-   * Issues an invite (kept in memory by this node, usable once).
+   * Issues an invite (usable once; kept in memory, and in the `inviteStore` if the node has one: saved in the
+   * background, before any admission request is handled).
    * @throws SyncError `HEARTH_NOT_ADMIN` if this device is not currently an admin.
    */
   createInvite(options: { relayUrl?: string; role?: Role; ttlMs?: number } = {}): Invite {
@@ -235,7 +245,32 @@ export class SyncNode implements SessionHost {
       expiresAt: this.now() + (options.ttlMs ?? 7 * 24 * 3600 * 1000),
     };
     this.invites.set(feedIdToHex(invite.inviteId), { invite, used: false });
+    if (this.inviteStore !== null) void this.serial(() => this.saveInvites());
     return invite;
+  }
+
+  /** Adds the stored invites (those issued before a restart). REQUIRES: serial. */
+  private async loadInvites(): Promise<void> {
+    try {
+      for (const x of await this.inviteStore!.load()) {
+        const key = feedIdToHex(x.invite.inviteId);
+        if (!this.invites.has(key) && equalBytes(x.invite.space, this.space)) this.invites.set(key, { invite: x.invite, used: x.used });
+      }
+    } catch (e) {
+      if (!this.closedFlag) this.report({ type: 'replica-error', error: e as Error });
+    }
+  }
+
+  /** Writes the unexpired invites to the store. REQUIRES: serial. */
+  private async saveInvites(): Promise<void> {
+    if (this.inviteStore === null || this.closedFlag) return;
+    const now = this.now();
+    for (const [k, x] of this.invites) if (x.invite.expiresAt < now) this.invites.delete(k);
+    try {
+      await this.inviteStore.save([...this.invites.values()].map((x) => ({ invite: x.invite, used: x.used })));
+    } catch (e) {
+      if (!this.closedFlag) this.report({ type: 'replica-error', error: e as Error });
+    }
   }
 
   /** Sends an admission request for `invite` on `session`; the answer arrives as a `notice` event of kind `admission`. */
@@ -329,6 +364,7 @@ export class SyncNode implements SessionHost {
         }
         if (!this.view.isAdmin(this.keypair.publicKey)) throw new SyncError(SyncErrorCode.NOT_ADMIN, 'this device is no longer an admin');
         issued.used = true;
+        await this.saveInvites(); // used before the admission is written: a crash cannot leave it reusable
         await this.replica.writeMembershipRecord(request.device, 'admit', role);
         await this.refresh();
         this.report({ type: 'admitted', device: request.device, inviteId: request.inviteId });
