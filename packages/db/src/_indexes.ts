@@ -53,7 +53,7 @@ import {
 import { INDEX_CATALOG_FILE, INDEX_CATALOG_TMP_FILE, META_INDEX_STATE, PREFIX_INDEX, PREFIX_META } from './constants.js';
 import { decodeIndexCatalogV1, encodeIndexCatalogV1, type IndexRecord } from './index-catalog.js';
 import { collectionBytes, type KvView } from './_read.js';
-import { trustedUtf8 } from './_decode.js';
+import { decodeVisibleDoc, trustedUtf8 } from './_decode.js';
 import { collectionEnd, collectionStart, idOfKey } from './_keys.js';
 import { decodeDocStateV1, docFields } from '@hearth/crdt';
 import { decodeFieldValueV1 } from './values.js';
@@ -448,10 +448,10 @@ export class IndexManager {
         const names = new Set<string>();
         for (const f of li.norm.fields) if (!(f.length === 1 && f[0] === '_id')) names.add(f[0]);
         for (const e of snap.iterate({ gte: collectionStart(cb), lt: collectionEnd(cb) })) {
-          const fields = docFields(decodeDocStateV1(e.value));
-          if (fields === null) continue; // deleted
-          const id = idOfKey(e.key, cb.length);
-          const keys = build.scanned(id, decodeSome(fields, names));
+          const doc = decodeVisibleDoc(e.value, names); // only the indexed fields (`_decode.ts`)
+          if (doc === undefined) continue; // deleted
+          const id = trustedUtf8(e.key, cb.length + 2, e.key.length);
+          const keys = build.scanned(id, doc);
           if (keys.length > 0) {
             const value = utf8.encode(id);
             for (const k of keys) ops.push({ type: 'put', key: concat(li.prefix, k), value });
