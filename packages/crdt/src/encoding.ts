@@ -163,6 +163,63 @@ export function encodeDocStateV1(state: DocState): Uint8Array {
   return out;
 }
 
+// Decoder cursor (module state: decoding is synchronous and never re-entrant), so the hot loop allocates no closures.
+let dBytes: Uint8Array = new Uint8Array(0);
+let dPos = 0;
+
+function bad(why: string): never {
+  throw new CorruptionError(`document state V1 is malformed: ${why}`);
+}
+
+function dVarint(what: string): number {
+  const pos = { offset: dPos };
+  const n = readVarint(dBytes, pos);
+  if (n < 0) bad(`bad varint for ${what}`);
+  dPos = pos.offset;
+  return n;
+}
+
+/** A one-byte varint inline (the common case: counts, lengths and feed indexes below 128), else the general one. */
+function dSmall(what: string): number {
+  if (dPos < dBytes.length) {
+    const b = dBytes[dPos];
+    if (b < 0x80) {
+      dPos++;
+      return b;
+    }
+  }
+  return dVarint(what);
+}
+
+function dTake(n: number, what: string): Uint8Array {
+  if (dPos + n > dBytes.length) bad(`truncated ${what}`);
+  const out = dBytes.subarray(dPos, dPos + n);
+  dPos += n;
+  return out;
+}
+
+/** A field name: short ASCII by a loop (always valid UTF-8), anything else through the strict decoder. */
+function dName(nameBytes: Uint8Array): string {
+  if (nameBytes.length <= 64) {
+    let s = '';
+    for (let i = 0; i < nameBytes.length; i++) {
+      const c = nameBytes[i];
+      if (c >= 0x80) return dNameUtf8(nameBytes);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return dNameUtf8(nameBytes);
+}
+
+function dNameUtf8(nameBytes: Uint8Array): string {
+  try {
+    return utf8Strict.decode(nameBytes);
+  } catch {
+    return bad('field name is not valid UTF-8');
+  }
+}
+
 /**
  * Decodes a canonical document state encoding. Field values and feeds are subarrays of `bytes` (no copies):
  * they stay valid as long as the caller does not mutate `bytes`.
@@ -172,84 +229,99 @@ export function encodeDocStateV1(state: DocState): Uint8Array {
  */
 export function decodeDocStateV1(bytes: Uint8Array): DocState {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected Uint8Array');
-  const bad = (why: string): never => {
-    throw new CorruptionError(`document state V1 is malformed: ${why}`);
-  };
   if (bytes.length < 2) bad('shorter than 2 bytes');
   if (bytes[0] !== DOC_STATE_V1) bad(`unknown version ${bytes[0]}`);
   const flags = bytes[1];
   if ((flags & ~(DOC_FLAG_HAS_RESET | DOC_FLAG_RESET_DELETED)) !== 0) bad('reserved flag bits set');
   if ((flags & DOC_FLAG_RESET_DELETED) !== 0 && (flags & DOC_FLAG_HAS_RESET) === 0) bad('delete flag without reset');
-  const pos = { offset: 2 };
-  const varint = (what: string): number => {
-    const n = readVarint(bytes, pos);
-    return n < 0 ? bad(`bad varint for ${what}`) : n;
-  };
-  const take = (n: number, what: string): Uint8Array => {
-    if (pos.offset + n > bytes.length) bad(`truncated ${what}`);
-    const out = bytes.subarray(pos.offset, pos.offset + n);
-    pos.offset += n;
-    return out;
-  };
-  const hlc = (): bigint => {
-    if (pos.offset + HLC_BYTES > bytes.length) bad('truncated hlc');
-    const h = readHlc(bytes, pos.offset);
-    pos.offset += HLC_BYTES;
-    return h;
-  };
-
-  const feedCount = varint('feed count');
-  if (feedCount > bytes.length) bad('feed count exceeds input');
-  const feeds: Uint8Array[] = [];
-  for (let i = 0; i < feedCount; i++) {
-    const len = varint('feed length');
-    if (len === 0 || len > MAX_FEED_BYTES) bad(`feed length ${len} outside 1..${MAX_FEED_BYTES}`);
-    const feed = take(len, 'feed');
-    if (i > 0 && compareBytes(feeds[i - 1], feed) >= 0) bad('feed table not strictly ascending');
-    feeds.push(feed);
-  }
-  const used = new Uint8Array(feedCount);
-  const feedRef = (): Uint8Array => {
-    const i = varint('feed index');
-    if (i >= feedCount) bad(`feed index ${i} out of range`);
-    used[i] = 1;
-    return feeds[i];
-  };
-
-  let reset: ResetState | null = null;
-  if ((flags & DOC_FLAG_HAS_RESET) !== 0) {
-    const h = hlc();
-    reset = { hlc: h, feed: feedRef(), deleted: (flags & DOC_FLAG_RESET_DELETED) !== 0 };
-  }
-  const fieldCount = varint('field count');
-  if (fieldCount > bytes.length) bad('field count exceeds input');
-  const fields = new Map<string, FieldState>();
-  let prevName: Uint8Array | null = null;
-  for (let i = 0; i < fieldCount; i++) {
-    const nameBytes = take(varint('name length'), 'field name');
-    if (prevName !== null && compareBytes(prevName, nameBytes) >= 0) bad('fields not strictly ascending by name');
-    prevName = nameBytes;
-    let name: string;
-    try {
-      name = utf8Strict.decode(nameBytes);
-    } catch {
-      return bad('field name is not valid UTF-8');
+  dBytes = bytes;
+  dPos = 2;
+  try {
+    const feedCount = dSmall('feed count');
+    if (feedCount > bytes.length) bad('feed count exceeds input');
+    const feeds: Uint8Array[] = new Array(feedCount);
+    for (let i = 0; i < feedCount; i++) {
+      const len = dSmall('feed length');
+      if (len === 0 || len > MAX_FEED_BYTES) bad(`feed length ${len} outside 1..${MAX_FEED_BYTES}`);
+      const feed = dTake(len, 'feed');
+      if (i > 0 && compareBytes(feeds[i - 1], feed) >= 0) bad('feed table not strictly ascending');
+      feeds[i] = feed;
     }
-    const h = hlc();
-    const feed = feedRef();
-    if (pos.offset >= bytes.length) bad('truncated field kind');
-    const kind = bytes[pos.offset++];
-    let value: Uint8Array | null;
-    if (kind === FIELD_KIND_REMOVED) value = null;
-    else if (kind === FIELD_KIND_VALUE) value = take(varint('value length'), 'value');
-    else return bad(`unknown field kind ${kind}`);
-    const f: FieldState = { value, hlc: h, feed };
-    if (!survivesReset(f, reset)) bad(`field ${JSON.stringify(name)} is older than the reset`);
-    fields.set(name, f);
+    const used = new Uint8Array(feedCount);
+    dFeeds = feeds;
+    dUsed = used;
+    dLastAt = -1;
+
+    let reset: ResetState | null = null;
+    if ((flags & DOC_FLAG_HAS_RESET) !== 0) {
+      const h = hlcAt();
+      reset = { hlc: h, feed: feedRef(), deleted: (flags & DOC_FLAG_RESET_DELETED) !== 0 };
+    }
+    const fieldCount = dSmall('field count');
+    if (fieldCount > bytes.length) bad('field count exceeds input');
+    const fields = new Map<string, FieldState>();
+    let prevName: Uint8Array | null = null;
+    for (let i = 0; i < fieldCount; i++) {
+      const nameBytes = dTake(dSmall('name length'), 'field name');
+      if (prevName !== null && compareBytes(prevName, nameBytes) >= 0) bad('fields not strictly ascending by name');
+      prevName = nameBytes;
+      const name = dName(nameBytes);
+      const h = hlcAt();
+      const feed = feedRef();
+      if (dPos >= bytes.length) bad('truncated field kind');
+      const kind = bytes[dPos++];
+      let value: Uint8Array | null;
+      if (kind === FIELD_KIND_REMOVED) value = null;
+      else if (kind === FIELD_KIND_VALUE) value = dTake(dSmall('value length'), 'value');
+      else return bad(`unknown field kind ${kind}`);
+      const f: FieldState = { value, hlc: h, feed };
+      if (!survivesReset(f, reset)) bad(`field ${JSON.stringify(name)} is older than the reset`);
+      fields.set(name, f);
+    }
+    if (dPos !== bytes.length) bad(`${bytes.length - dPos} trailing bytes`);
+    for (let i = 0; i < feedCount; i++) if (used[i] === 0) bad('feed table lists an unreferenced feed');
+    return { reset, fields };
+  } finally {
+    dBytes = EMPTY;
+    dFeeds = NO_FEEDS;
+    dUsed = EMPTY;
   }
-  if (pos.offset !== bytes.length) bad(`${bytes.length - pos.offset} trailing bytes`);
-  if (used.includes(0)) bad('feed table lists an unreferenced feed');
-  return { reset, fields };
+}
+
+const EMPTY = new Uint8Array(0);
+const NO_FEEDS: Uint8Array[] = [];
+let dFeeds: Uint8Array[] = NO_FEEDS;
+let dUsed: Uint8Array = EMPTY;
+/** The last HLC read and where its 8 bytes are: fields written by one put share the reset's stamp, so equal bytes
+ * reuse the bigint instead of building a new one. */
+let dLastHlc = 0n;
+let dLastAt = -1;
+
+function hlcAt(): bigint {
+  const bytes = dBytes;
+  if (dPos + HLC_BYTES > bytes.length) bad('truncated hlc');
+  const at = dPos;
+  dPos += HLC_BYTES;
+  if (dLastAt >= 0) {
+    let same = true;
+    for (let k = 0; k < HLC_BYTES; k++) {
+      if (bytes[at + k] !== bytes[dLastAt + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return dLastHlc;
+  }
+  dLastHlc = readHlc(bytes, at);
+  dLastAt = at;
+  return dLastHlc;
+}
+
+function feedRef(): Uint8Array {
+  const i = dSmall('feed index');
+  if (i >= dFeeds.length) bad(`feed index ${i} out of range`);
+  dUsed[i] = 1;
+  return dFeeds[i];
 }
 
 /** SHA-256 of {@link encodeDocStateV1}`(state)`: 32 bytes, equal on every replica that holds the same state. */
