@@ -1637,6 +1637,21 @@ export class Database {
   }
 
   /**
+   * Runs the LSM's compaction until no level needs it (`{ full: true }`: merges everything into one sorted run),
+   * after flushing the memtable. For maintenance windows and benchmarks: it pays now the compaction debt that
+   * background work would otherwise pay during later writes. Waits for queued writes first.
+   * @throws IoError from the file system; IoError `HEARTH_CLOSED`.
+   */
+  async compact(options: { full?: boolean } = {}): Promise<void> {
+    this.checkOpen();
+    await this.drain();
+    await this.exclusive(async () => {
+      await this.lsm.flush();
+      await this.lsm.compact(options);
+    });
+  }
+
+  /**
    * Closes the database: waits for queued writes (they commit), then flushes the LSM (unless `flush: false`:
    * the next open replays from the log) and closes every file. Idempotent. Later calls throw `HEARTH_CLOSED`.
    */
