@@ -14,6 +14,6 @@ export type {
   Snapshot,
   WriteOptions,
 } from './types.js';
-export { openLsm, ucsParameters } from './lsm.js';
+export { openLsm, ucsParameters, yieldNow } from './lsm.js';
 export { crc32c } from './crc32c.js';
 export { CorruptionError } from '@hearth/io';
