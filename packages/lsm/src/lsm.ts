@@ -188,7 +188,7 @@ export async function openLsm(options: LsmOptions): Promise<Lsm> {
   const fs = options.fs;
   if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') throw new TypeError('"options.fs" expected a FileSystem');
   if (typeof options.dir !== 'string') throw new TypeError('"options.dir" expected a string');
-  const w = options.compactionW ?? -4;
+  const w = options.compactionW ?? 2;
   if (!Number.isInteger(w) || w < -64 || w > 64) throw new RangeError(`"compactionW" expected an integer in [-64, 64], got ${w}`);
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw new TypeError('"onWarning" expected a function');
   const cfg: Config = {
