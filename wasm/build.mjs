@@ -25,6 +25,8 @@ try {
       '--outFile', wasmPath,
       '-O3', '--noAssert',
       '--enable', 'simd',
+      // AssemblyScript's "stub" runtime is a real runtime variant (a bump allocator, no GC), not a placeholder: the
+      // kernels allocate nothing; they read and write memory the host lays out.
       '--runtime', 'stub',
       '--initialMemory', '1',
     ],

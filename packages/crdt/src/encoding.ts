@@ -32,8 +32,8 @@ const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 
-/** UTF-8 length of a well-formed string (checked by `checkFieldName` first). */
-function utf8Length(s: string): number {
+/** UTF-8 length in bytes of a well-formed string (no lone surrogates: callers check, e.g. `checkFieldName`). */
+export function utf8Length(s: string): number {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -47,8 +47,11 @@ function utf8Length(s: string): number {
   return n;
 }
 
-/** Code point order (= UTF-8 byte order) of two strings. */
-function compareCodePoints(a: string, b: string): number {
+/**
+ * Compares two strings by Unicode code point (= the order of their UTF-8 bytes; UTF-16 order differs between
+ * surrogates and U+E000..U+FFFF). Negative, zero or positive, like a sort comparator.
+ */
+export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);

@@ -36,7 +36,7 @@ export {
   survivesReset,
 } from './doc.js';
 export type { DocState, DocOp, FieldState, ResetState, FieldValues } from './doc.js';
-export { encodeDocStateV1, decodeDocStateV1, stateHash } from './encoding.js';
+export { encodeDocStateV1, decodeDocStateV1, stateHash, compareCodePoints, utf8Length } from './encoding.js';
 export { CrdtErrorCode, ClockDriftError } from './errors.js';
 export * as docStateConstants from './constants.js';
 /** Unsigned LEB128 varints with canonical decoding, shared by Hearth's binary formats (doc state, ops). */

@@ -7,7 +7,7 @@
  * REQUIRES: field names are well-formed (the db checks names at its API and decodes remote ones from valid UTF-8).
  */
 import { compareCodePoints } from './values.js';
-import { varintSize, writeVarint } from '@hearth/crdt';
+import { utf8Length, varintSize, writeVarint } from '@hearth/crdt';
 import { alloc } from './_slab.js';
 import { PackedFields } from './_packed.js';
 
@@ -16,20 +16,6 @@ const DOC_STATE_V1 = 0x01;
 const HAS_RESET = 0x01;
 const RESET_DELETED = 0x02;
 
-/** UTF-8 length of a well-formed string. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      n += 2; // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
 
 // The HLC's 8 bytes through a scratch 64-bit array: no BigInt arithmetic (which allocates) per stamp.
 const hlc64 = new BigUint64Array(1);

@@ -28,6 +28,7 @@
  * @packageDocumentation
  */
 import { CorruptionError } from '@hearth/io';
+import { compareCodePoints } from '@hearth/crdt';
 import { encodeValue } from './_encode.js';
 import { canonicalValueProblem } from './_validate.js';
 import { decodeValue } from './_decode.js';
@@ -58,20 +59,8 @@ export function isWellFormed(s: string): boolean {
   return wellFormed(s);
 }
 
-/** Compares two strings by Unicode code point (= UTF-8 byte order). */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // UTF-16 order differs from code point order only between surrogates and U+E000..U+FFFF: lift surrogates.
-    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    return x - y;
-  }
-  return a.length - b.length;
-}
+/** Compares two strings by Unicode code point (= UTF-8 byte order): `@hearth/crdt`'s comparator. */
+export { compareCodePoints };
 
 /**
  * Encodes one field value canonically (see the file header). The result may share its memory with other results
