@@ -281,7 +281,7 @@ function opfsAvailable(): boolean {
  */
 export class OpfsFileSystem implements FileSystem {
   readonly name = 'opfs';
-  readonly supports: FileSystemSupports = { persistent: true, atomicRename: true };
+  readonly supports: FileSystemSupports = { persistent: true, atomicRename: true, preallocate: true };
   private renameChain: Promise<void> = Promise.resolve();
 
   private constructor(

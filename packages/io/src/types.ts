@@ -113,6 +113,13 @@ export interface FileSystemSupports {
   readonly persistent: boolean;
   /** `rename` atomically replaces an existing target. All current backends: true. */
   readonly atomicRename: boolean;
+  /**
+   * Growing a file with `truncate` costs no I/O in proportion to the growth, and a synced write inside a file's
+   * existing size is cheaper than one that extends it (no size change to make durable): worth growing append-only
+   * files ahead of their writes (the feed store does). OPFS and node: true; memory and IndexedDB (whose `sync`
+   * writes the zero-filled chunks) leave it out.
+   */
+  readonly preallocate?: boolean;
 }
 
 /** A file system rooted at one directory. */

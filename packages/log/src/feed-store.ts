@@ -10,14 +10,23 @@
  *    appended (the store refuses anything else), each entry's `prev` equal to the `hash` of the one before.
  * 2. In memory, per feed: `offsets[seq - 1]` is the file offset of the record holding `seq`; `end` is the offset
  *    just past the last good record; `headHash` is the `hash` of entry n. All three are rebuilt on open by a scan.
- * 3. Bytes between `end` and the file's size exist only transiently (a failed write is cut back to `end`).
+ * 3. Bytes between `end` and the file's size (`allocated`) are zero: preallocated space (see Preallocation below),
+ *    or transiently the bytes of a failed write (which is cut back to `end`).
  * 4. A feed with a fork file is frozen: `append` refuses its entries with `HEARTH_FEED_FROZEN`; reads still work.
  * 5. Appends are serialized (one at a time, in call order); `sync()` makes every append before it durable.
  *
  * Durability: `append` writes without flushing; `sync` flushes every feed file written since the last sync. The
  * db group-commits by appending a commit's entry (or several) and calling `sync` once, acknowledging after it.
  *
- * Recovery on open: each file is scanned record by record (checksums, structure, seq continuity). A damaged
+ * Preallocation (on a backend with `supports.preallocate`, or `preallocate: true`): when an append would pass the
+ * file's size, the file is first grown with `truncate` by a step (1/8 of the data, 64 KiB to 1 MiB), so most
+ * appends write inside space the file already has. Syncing such a write has no size change to make durable: on
+ * OPFS the write needs no quota reservation from the browser process and the flush is cheaper (measured in
+ * Chromium on this project's machine: write 95 -> 35 µs, flush 230 -> 200 µs p50, `bench/browser/profile-writes.ts`),
+ * and on Linux `fdatasync` skips the inode update. `close` shrinks the file back to `end`.
+ *
+ * Recovery on open: each file is scanned record by record (checksums, structure, seq continuity). Where the
+ * records end, a rest of the file that is all zero bytes is preallocated space: the end, not damage. A damaged
  * record with no valid record after it is a **torn tail**: the file is cut at that record (synced) and the cut
  * is reported in {@link FeedStore.recovered}. A damaged record **followed by** a valid one is corruption in the
  * middle: open fails with `HEARTH_CORRUPTION` (or, with `repair: true`, cuts there too and reports it).
@@ -84,6 +93,11 @@ export interface FeedStoreOptions {
    * of failing with `HEARTH_CORRUPTION`. Dropped entries can be fetched again from peers. Default false.
    */
   repair?: boolean;
+  /**
+   * Grow feed files ahead of appends (see the file header). Default: the file system's `supports.preallocate`
+   * (OPFS and node: true; memory and IndexedDB: false).
+   */
+  preallocate?: boolean;
 }
 
 /** Result of {@link FeedStore.append}. */
@@ -101,12 +115,17 @@ interface FeedFile {
   readonly fh: FileHandle;
   readonly offsets: number[];
   end: number;
+  /** The file's size as this store made it: `end` plus preallocated zero bytes (invariant 3). */
+  allocated: number;
   headHash: Uint8Array | null;
   dirty: boolean;
   frozen: boolean;
 }
 
 const READ_CHUNK = 1 << 20;
+/** Preallocation step bounds (bytes); the step is 1/8 of the file's data between them. */
+const PREALLOC_MIN = 64 << 10;
+const PREALLOC_MAX = 1 << 20;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -197,6 +216,7 @@ export class FeedStore {
     private readonly fs: FileSystem,
     private readonly dir: string,
     private readonly repair: boolean,
+    private readonly preallocate: boolean,
   ) {}
 
   /**
@@ -211,7 +231,7 @@ export class FeedStore {
     if (typeof fs !== 'object' || fs === null) throw new TypeError('"fs" expected a FileSystem');
     if (typeof dir !== 'string' || dir === '') throw new TypeError('"dir" expected a non-empty path');
     await fs.mkdir(dir);
-    const store = new FeedStore(fs, dir, options.repair ?? false);
+    const store = new FeedStore(fs, dir, options.repair ?? false, options.preallocate ?? fs.supports.preallocate === true);
     try {
       await store.load();
     } catch (e) {
@@ -445,7 +465,19 @@ export class FeedStore {
     await this.serialize(async () => {
       if (this.closed) return;
       this.closed = true;
-      await Promise.all([...this.files.values()].map((f) => f.fh.close()));
+      await Promise.all(
+        [...this.files.values()].map(async (f) => {
+          // Give back the preallocated space (invariant 3; not synced: either size recovers the same).
+          if (f.allocated > f.end) {
+            try {
+              f.fh.truncate(f.end);
+            } catch {
+              /* best effort: recovery reads a zero tail as the end */
+            }
+          }
+          await f.fh.close();
+        }),
+      );
     }, false);
   }
 
@@ -479,7 +511,7 @@ export class FeedStore {
     const hex = feedIdToHex(feed);
     const path = `${this.dir}/${hex}${FEED_FILE_SUFFIX}`;
     const fh = await this.fs.open(path, { create });
-    const file: FeedFile = { feed, hex, path, fh, offsets: [], end: FEED_FILE_HEADER_BYTES, headHash: null, dirty: false, frozen: false };
+    const file: FeedFile = { feed, hex, path, fh, offsets: [], end: FEED_FILE_HEADER_BYTES, allocated: FEED_FILE_HEADER_BYTES, headHash: null, dirty: false, frozen: false };
     try {
       await this.recoverFile(file);
     } catch (e) {
@@ -493,7 +525,7 @@ export class FeedStore {
   /** Scans a feed file: checks the header, indexes records, cuts a torn tail, computes the head hash. */
   private async recoverFile(file: FeedFile): Promise<void> {
     const { fh, path, feed } = file;
-    const size = fh.size();
+    let size = fh.size();
     if (size < FEED_FILE_HEADER_BYTES) {
       // A crash while creating the file: the header is written first and alone, so a short file holds no entry.
       const expected = encodeFileHeader(FEED_FILE_MAGIC, feed);
@@ -513,6 +545,7 @@ export class FeedStore {
     while (pos < size) {
       const c = checkRecord(reader, pos);
       if (!c.ok) {
+        if (zeroFrom(reader, pos)) break; // preallocated space: the records end here (invariant 3)
         const after = validRecordAfter(fh, size, pos, feed);
         if (after !== null && !this.repair) {
           throw new CorruptionError(
@@ -523,11 +556,13 @@ export class FeedStore {
         }
         fh.truncate(pos);
         await fh.sync();
+        const dropped = size - pos;
+        size = pos;
         this.recoveredList.push({
           feed: file.hex,
           path,
           offset: pos,
-          droppedBytes: size - pos,
+          droppedBytes: dropped,
           kind: after === null ? 'torn-tail' : 'repair',
           reason: c.reason,
         });
@@ -543,6 +578,7 @@ export class FeedStore {
       pos += FRAME_HEADER_BYTES + c.length;
     }
     file.end = pos;
+    file.allocated = size;
     if (last !== null) {
       const bytes = fh.read(last.at + FRAME_HEADER_BYTES, last.length);
       const signingHash = await sha256(bytes.subarray(0, bytes.length - SIGNATURE_BYTES));
@@ -590,19 +626,42 @@ export class FeedStore {
       at = writeRecord(buf, at, entries[i].bytes);
     }
     try {
+      this.reserve(f, size);
       f.fh.write(f.end, buf);
     } catch (err) {
-      try {
-        f.fh.truncate(f.end);
-      } catch {
-        /* the original error is the one to report; open() cuts the partial record if this also failed */
-      }
+      this.cutBack(f);
       throw err;
     }
     for (const o of offsets) f.offsets.push(o);
     f.end += size;
     f.headHash = entries[end - 1].hash;
     f.dirty = true;
+  }
+
+  /**
+   * Makes room for `n` more bytes at `f.end`: with preallocation, grows the file (zero-filled) by `n` plus a step
+   * when they would pass its size. Without, only tracks the size the write will give the file.
+   */
+  private reserve(f: FeedFile, n: number): void {
+    const need = f.end + n;
+    if (need <= f.allocated) return;
+    if (!this.preallocate) {
+      f.allocated = need;
+      return;
+    }
+    const step = Math.min(PREALLOC_MAX, Math.max(PREALLOC_MIN, f.end >>> 3));
+    f.fh.truncate(need + step);
+    f.allocated = need + step;
+  }
+
+  /** After a failed write: cuts the file back to `end` (dropping a partial record and any preallocation). */
+  private cutBack(f: FeedFile): void {
+    try {
+      f.fh.truncate(f.end);
+      f.allocated = f.end;
+    } catch {
+      /* the original error is the one to report; open() cuts the partial record if this also failed */
+    }
   }
 
   /** Appends one entry; false if it was a duplicate. */
@@ -626,14 +685,11 @@ export class FeedStore {
     }
     const frame = encodeFrameHeader(e.bytes);
     try {
+      this.reserve(f, FRAME_HEADER_BYTES + e.bytes.length);
       f.fh.write(f.end, frame);
       f.fh.write(f.end + FRAME_HEADER_BYTES, e.bytes);
     } catch (err) {
-      try {
-        f.fh.truncate(f.end);
-      } catch {
-        /* the original error is the one to report; open() cuts the partial record if this also failed */
-      }
+      this.cutBack(f);
       throw err;
     }
     f.offsets.push(f.end);
@@ -706,6 +762,15 @@ export class FeedStore {
       await fh.close();
     }
   }
+}
+
+/** Whether every byte of the file from `pos` to its end is zero (preallocated space, invariant 3). */
+function zeroFrom(r: ScanReader, pos: number): boolean {
+  for (let at = pos; at < r.size; at += READ_CHUNK) {
+    const v = r.view(at, Math.min(READ_CHUNK, r.size - at))!;
+    for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  }
+  return true;
 }
 
 /** Whether `buf[at, at + b.length)` equals `b`. REQUIRES: in bounds. */

@@ -174,18 +174,26 @@ test('torn tail: a cut anywhere in the last record is cut off on open and report
     await writeFile(fs, feedPath(kp), full.subarray(0, cut));
     const store = await FeedStore.open({ fs, dir: 'feeds' });
     assert.deepEqual(store.head(kp.publicKey), { seq: 2, hash: es[1].hash }, `cut at ${cut}`);
-    assert.equal(store.recovered.length, 1);
-    assert.deepEqual(
-      { kind: store.recovered[0].kind, offset: store.recovered[0].offset, dropped: store.recovered[0].droppedBytes },
-      { kind: 'torn-tail', offset: lastStart, dropped: cut - lastStart },
-    );
-    assert.equal((await fileBytes(fs, feedPath(kp))).length, lastStart, 'file cut');
+    if (full.subarray(lastStart, cut).every((b) => b === 0)) {
+      // Only the zero high bytes of the length landed: the same as preallocated space (invariant 3), the end.
+      assert.deepEqual(store.recovered, [], `cut at ${cut}`);
+    } else {
+      assert.equal(store.recovered.length, 1);
+      assert.deepEqual(
+        { kind: store.recovered[0].kind, offset: store.recovered[0].offset, dropped: store.recovered[0].droppedBytes },
+        { kind: 'torn-tail', offset: lastStart, dropped: cut - lastStart },
+      );
+      assert.equal((await fileBytes(fs, feedPath(kp))).length, lastStart, 'file cut');
+    }
     await store.append([es[2]]);
     assert.equal(store.head(kp.publicKey)!.seq, 3);
+    await store.sync();
+    await store.close();
+    assert.deepEqual(await fileBytes(fs, feedPath(kp)), full, `cut at ${cut}: the append rewrote the record`);
   }
 });
 
-test('torn tail: garbage or zeros after the last record, and a damaged last record of full length', async () => {
+test('torn tail: garbage after the last record, and a damaged last record of full length; zeros are preallocated space', async () => {
   const kp = generateKeypair();
   const es = await makeChain(kp, 3);
   const base = new MemoryFileSystem();
@@ -197,7 +205,6 @@ test('torn tail: garbage or zeros after the last record, and a damaged last reco
   const damagedLast = full.slice();
   damagedLast[full.length - 10] ^= 0x40;
   const cases: [string, Uint8Array, number, number][] = [
-    ['zeros', new Uint8Array([...full, ...new Uint8Array(4096)]), 3, full.length],
     ['random bytes', new Uint8Array([...full, ...Array.from({ length: 300 }, (_, i) => (i * 73 + 5) & 0xff)]), 3, full.length],
     ['damaged last record', damagedLast, 2, lastStart],
   ];
@@ -210,6 +217,57 @@ test('torn tail: garbage or zeros after the last record, and a damaged last reco
     assert.equal(store.recovered[0].offset, cutAt, name);
     assert.equal(store.recovered[0].kind, 'torn-tail', name);
   }
+  // A zero-filled rest (preallocated space, invariant 3) is the end, not damage: nothing reported, nothing cut,
+  // and appends go into it.
+  for (const zeros of [1, 7, 8, 4096, (1 << 20) + 5]) {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('feeds');
+    await writeFile(fs, feedPath(kp), new Uint8Array([...full.subarray(0, lastStart), ...new Uint8Array(zeros)]));
+    const store = await FeedStore.open({ fs, dir: 'feeds' });
+    assert.equal(store.head(kp.publicKey)!.seq, 2, `${zeros} zeros`);
+    assert.deepEqual(store.recovered, [], `${zeros} zeros`);
+    assert.equal((await fileBytes(fs, feedPath(kp))).length, lastStart + zeros, `${zeros} zeros: not cut`);
+    await store.append([es[2]]);
+    await store.sync();
+    await store.close();
+    assert.deepEqual(await fileBytes(fs, feedPath(kp)), full, `${zeros} zeros: the append landed at the end; close gave back the rest`);
+  }
+});
+
+test('preallocation: files grow ahead of appends in steps, reads and reopen see only records, close shrinks to the end', async () => {
+  const kp = generateKeypair();
+  const es = await makeChain(kp, 40);
+  const fs = new MemoryFileSystem();
+  let store = await FeedStore.open({ fs, dir: 'feeds', preallocate: true });
+  let end = 48;
+  for (let i = 0; i < 30; i++) {
+    await store.append([es[i]]);
+    await store.sync();
+    end += 8 + es[i].bytes.length;
+    const size = (await fileBytes(fs, feedPath(kp))).length;
+    assert.ok(size > end, `after ${i + 1} appends the file (${size} bytes) reaches past its records (${end})`);
+  }
+  const sizeBefore = (await fileBytes(fs, feedPath(kp))).length;
+  assert.equal(sizeBefore, 48 + 8 + es[0].bytes.length + 64 * 1024, 'one growth step served 30 small appends');
+  assert.deepEqual((await store.read(kp.publicKey, 1, 30)).map((e) => e.hash), es.slice(0, 30).map((e) => e.hash));
+  assert.deepEqual(store.readEncoded(kp.publicKey, 29, 10, 1 << 20), [es[28].bytes, es[29].bytes]);
+  // A crash leaves the preallocated zeros: the reopened store reads them as the end.
+  const crashed = new MemoryFileSystem();
+  await crashed.mkdir('feeds');
+  await writeFile(crashed, feedPath(kp), await fileBytes(fs, feedPath(kp)));
+  const again = await FeedStore.open({ fs: crashed, dir: 'feeds', preallocate: true });
+  assert.equal(again.head(kp.publicKey)!.seq, 30);
+  assert.deepEqual(again.recovered, []);
+  await again.append(es.slice(30));
+  await again.sync();
+  assert.deepEqual((await again.read(kp.publicKey, 1, 40)).map((e) => e.hash), es.map((e) => e.hash));
+  await again.close();
+  await store.close();
+  assert.equal((await fileBytes(fs, feedPath(kp))).length, end, 'close shrinks the file to its records');
+  store = await FeedStore.open({ fs, dir: 'feeds', preallocate: true });
+  assert.equal(store.head(kp.publicKey)!.seq, 30);
+  assert.deepEqual(store.recovered, []);
+  await store.close();
 });
 
 test('corrupt record in the middle: HEARTH_CORRUPTION (checksum, or a length pointing past the end); repair cuts and reports', async () => {
@@ -313,7 +371,7 @@ test('fixture feed-v1.feed opens: three entries of the RFC 8032 TEST 1 key, hash
   assert.deepEqual(await fileBytes(fs2, feedPath(RFC_TEST1)), bytes);
 });
 
-test('crash at every operation of a group-commit workload: nothing acknowledged is lost, opens cleanly (seeded)', async () => {
+for (const preallocate of [false, true]) test(`crash at every operation of a group-commit workload${preallocate ? ' (preallocating)' : ''}: nothing acknowledged is lost, opens cleanly (seeded)`, async () => {
   const kp = generateKeypair();
   const other = generateKeypair();
   const mine = await makeChain(kp, 6);
@@ -321,7 +379,7 @@ test('crash at every operation of a group-commit workload: nothing acknowledged 
   // commits: [entries to append] then sync; acknowledged = entries of commits whose sync resolved
   const commits: VerifiedEntry[][] = [[mine[0]], [mine[1], theirs[0]], [mine[2], mine[3], theirs[1]], [theirs[2], theirs[3]], [mine[4], mine[5]]];
   async function workload(fs: FileSystem, acked: Map<string, number>): Promise<void> {
-    const store = await FeedStore.open({ fs, dir: 'feeds' });
+    const store = await FeedStore.open({ fs, dir: 'feeds', preallocate });
     for (const c of commits) {
       await store.append(c);
       await store.sync();
@@ -341,7 +399,7 @@ test('crash at every operation of a group-commit workload: nothing acknowledged 
       const acked = new Map<string, number>();
       await assert.rejects(workload(fs, acked));
       const after = await fs.afterCrash({ unsynced: mode });
-      const store = await FeedStore.open({ fs: after, dir: 'feeds' }).catch((e) => {
+      const store = await FeedStore.open({ fs: after, dir: 'feeds', preallocate }).catch((e) => {
         throw new Error(`crash at op ${at} (${mode}), seed ${SEED}: open failed: ${e}`);
       });
       for (const [feed, seq] of acked) {
