@@ -1,6 +1,13 @@
 /**
- * `npm run bench -- sync [--quick]`: Hearth's sync through a relay (`@hearth/relay`, started in-process on a free
- * loopback port with its data directory under the suite's tmp dir) and over WebRTC. No baselines: rows are `hearth`.
+ * `npm run bench -- sync [--quick]`: Hearth's sync through a relay (`@hearth/relay`) on loopback, with its data
+ * directory under the suite's tmp dir, and over WebRTC. No baselines: rows are `hearth`.
+ *
+ * The relay: device A fills it through a relay started in this process; then that relay is closed and the same
+ * data directory is served by a relay in **its own process** (`hearth-relay serve`, as deployed: the home hub is
+ * another machine), which every measured workload talks to. So the replica's figures count the replica's work
+ * and the loopback transport, not the relay's CPU on the replica's thread. (Until 2026-11-21 the relay ran in
+ * the bench process during the measurements too, sharing the Node replica's thread: the relay's serving and the
+ * replica's ingest took turns on one core.)
  *
  * Workloads:
  * - `catch-up-100000-node` (entries/s): a relay holds a space with N = 100,000 entries (10,000 with `--quick`);
@@ -29,6 +36,8 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { MemoryFileSystem } from '@hearth/io';
 import { Database } from '@hearth/db';
 import { exportSecretKey, generateKeypair, type Keypair } from '@hearth/log';
@@ -50,7 +59,7 @@ async function openDevice(space: Uint8Array | null): Promise<Device> {
   return { keypair, db, node, transport: null };
 }
 
-async function connect(d: Device, relay: Relay): Promise<Uint8Array> {
+async function connect(d: Device, relay: { readonly url: string }): Promise<Uint8Array> {
   const { transport, grant } = await openRelayTransport({ url: relay.url, space: d.node.space, keypair: d.keypair, EventSource: FetchEventSource });
   d.transport = transport;
   d.node.connect(transport);
@@ -83,7 +92,7 @@ async function until(cond: () => boolean, what: string, ms = 600_000, pollMs = 5
 }
 
 /**
- * `HEARTH_BENCH_CPUPROFILE=<file>`: a V8 CPU profile of the Node catch-up alone (this process: replica and relay),
+ * `HEARTH_BENCH_CPUPROFILE=<file>`: a V8 CPU profile of the Node catch-up alone (this process: the replica),
  * written as a `.cpuprofile` (open in Chrome DevTools). A no-op otherwise.
  */
 async function startProfile(): Promise<{ stop(ctx: SuiteContext): Promise<void> }> {
@@ -106,12 +115,53 @@ async function startProfile(): Promise<{ stop(ctx: SuiteContext): Promise<void> 
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** A relay in its own process: `hearth-relay serve` on a free loopback port over `dataDir` (sources via tsx). */
+interface RelayProcess {
+  readonly url: string;
+  /** SIGTERM (graceful shutdown), then waits for the process to exit. */
+  close(): Promise<void>;
+}
+
+async function startRelayProcess(dataDir: string, log: (line: string) => void): Promise<RelayProcess> {
+  const cli = new URL('../../apps/relay/src/cli.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--conditions=hearth-source', '--import', 'tsx', cli, 'serve', '--port', '0', '--data', dataDir, '--no-static', '--cors-origin', '*'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const err: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    err.push(l);
+    log(`  relay: ${l}`);
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('sync bench: the relay process did not start in 60 s')), 60_000);
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const m = /listening on (\S+)/.exec(l);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    void exited.then((code) => fail(new Error(`sync bench: the relay process exited (${code}) before listening: ${err.join(' | ')}`)));
+  });
+  return {
+    url,
+    async close() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
   const rows: Row[] = [];
   const n = ctx.quick ? 10_000 : 100_000;
   const dataDir = join(ctx.tmpDir, 'relay');
   mkdirSync(dataDir, { recursive: true });
-  const relay = await createRelay({ dataDir, port: 0, heartbeatMs: 0, corsOrigins: ['*'] });
+  // The relay device A fills (in this process); closed before the measurements (see the file header).
+  const filler: Relay = await createRelay({ dataDir, port: 0, heartbeatMs: 0, corsOrigins: ['*'] });
+  let fillerOpen = true;
+  let relay: RelayProcess | null = null;
   const a = await openDevice(null);
   const space = a.keypair.publicKey;
   const devices: Device[] = [a];
@@ -125,9 +175,9 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
     if (held(a.db) !== n) throw new Error(`sync bench: expected ${n} entries on A, have ${held(a.db)}`);
     ctx.log(`  written in ${((now() - t) / 1000).toFixed(1)} s; pushing to the relay`);
     t = now();
-    const relayKey = await connect(a, relay);
+    const relayKey = await connect(a, filler);
     await a.node.admit(relayKey);
-    const host = (): Database | undefined => relay.spaces.get(hex(space))?.db;
+    const host = (): Database | undefined => filler.spaces.get(hex(space))?.db;
     await until(() => host() !== undefined && held(host()!) >= n, 'the relay to hold all entries');
     ctx.log(`  relay holds ${n} entries after ${((now() - t) / 1000).toFixed(1)} s`);
     await drop(a, 'prepared');
@@ -138,10 +188,14 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
       devices.push(b);
       await a.node.admit(b.keypair.publicKey); // local admission; pushed to the relay on A's next connection
       await a.node.admit(browserKey.publicKey);
-      await connect(a, relay);
-      await until(() => relay.spaces.get(hex(space))!.isMember(b.keypair.publicKey) && relay.spaces.get(hex(space))!.isMember(browserKey.publicKey), 'the relay to learn B and the browser are members');
+      await connect(a, filler);
+      await until(() => filler.spaces.get(hex(space))!.isMember(b.keypair.publicKey) && filler.spaces.get(hex(space))!.isMember(browserKey.publicKey), 'the relay to learn B and the browser are members');
       await drop(a, 'admitted B');
       const target = held(host()!);
+      fillerOpen = false;
+      await filler.close(); // graceful: everything it acknowledged is on disk
+      relay = await startRelayProcess(dataDir, ctx.log);
+      ctx.log(`  relay process serving ${dataDir} at ${relay.url}`);
       ctx.log(`catch-up: fresh replica pulls ${target} entries`);
       // Time spent in the replica's ingest (verification, feed store, apply), to split the catch-up.
       const replica = b.node.replica;
@@ -172,12 +226,12 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
         unit: 'entries/s',
         n: target,
         ms: +ms.toFixed(1),
-        // CPU time of this process (replica and relay) during the catch-up: a check on the wall-clock figure when
-        // the machine is shared (it does not shrink when other processes take the cores)
+        // CPU time of this process (the replica; the relay is another process) during the catch-up: a check on the
+        // wall-clock figure when the machine is shared (it does not shrink when other processes take the cores)
         cpuMs: +cpuMs.toFixed(1),
         ingestMs: +ingestMs.toFixed(1),
         replica: 'Database on MemoryFileSystem (Node), SSE via FetchEventSource',
-        relay: 'in-process @hearth/relay, NodeFileSystem data dir, loopback',
+        relay: '@hearth/relay in its own process (hearth-relay serve), NodeFileSystem data dir, loopback',
       });
       ctx.log(`  ${target} entries in ${ms.toFixed(0)} ms (${cpuMs.toFixed(0)} ms CPU in this process: ${Math.round(target / (cpuMs / 1000))} entries per CPU-second; ${ingestMs.toFixed(0)} ms in the replica's ingest)`);
     }
@@ -185,7 +239,7 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
     // ---- live latency through the relay: A commits, B's onCommit fires
     {
       const b = devices[1];
-      await connect(a, relay);
+      await connect(a, relay!);
       const writes = ctx.quick ? 50 : 300;
       const warmup = 20;
       const seen = new Map<string, number>();
@@ -208,7 +262,7 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
       }
       off();
       await drop(a, 'live done');
-      const extra = { n: writes, devices: 'two Node devices (Database on MemoryFileSystem), one in-process relay, loopback SSE down / POST up' };
+      const extra = { n: writes, devices: 'two Node devices (Database on MemoryFileSystem), a relay process, loopback SSE down / POST up' };
       rows.push({ workload: 'live-relay-p50', system: 'hearth', value: +percentile(lat, 50).toFixed(2), unit: 'ms', ...extra });
       rows.push({ workload: 'live-relay-p99', system: 'hearth', value: +percentile(lat, 99).toFixed(2), unit: 'ms', ...extra });
     }
@@ -217,12 +271,13 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
     // the live-relay writes), counted and timed in the worker
     if (process.env.HEARTH_BENCH_NO_BROWSER !== '1') {
       const { withBrowser } = await import('../../test/browser/harness.js');
-      const total = held(host()!);
+      // What the relay holds: B, a member connected through every write since the catch-up, holds the same.
+      const total = held(devices[1].db);
       ctx.log(`catch-up in Chromium: ${total} entries`);
       const [res] = await withBrowser(async (s) => {
         const url = await s.bundle('bench/sync/catch-up.worker.ts', {
           define: {
-            RELAY_URL: JSON.stringify(relay.url),
+            RELAY_URL: JSON.stringify(relay!.url),
             DEVICE_SECRET: JSON.stringify(hex(exportSecretKey(browserKey))),
             SPACE_HEX: JSON.stringify(hex(space)),
             TARGET: String(total),
@@ -240,13 +295,14 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
         ingestMs: +res.ingestMs.toFixed(1),
         setupMs: +res.setupMs.toFixed(1),
         replica: 'Chromium dedicated worker, Database on MemoryFileSystem, browser EventSource',
-        relay: 'in-process @hearth/relay (Node), loopback, CORS',
+        relay: '@hearth/relay in its own process (hearth-relay serve), loopback, CORS',
       });
       ctx.log(`  ${res.held} entries in ${res.ms.toFixed(0)} ms, ${res.ingestMs.toFixed(0)} ms of it in the replica's ingest (verify, store, apply), ${res.setupMs.toFixed(0)} ms before the first ingest`);
     }
   } finally {
     for (const d of devices) await close(d).catch(() => undefined);
-    await relay.close();
+    if (fillerOpen) await filler.close();
+    await relay?.close();
   }
 
   if (process.env.HEARTH_BENCH_NO_BROWSER !== '1') {
