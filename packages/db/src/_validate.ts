@@ -25,9 +25,18 @@
 import { MAX_VALUE_DEPTH } from './constants.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-let b: Uint8Array = new Uint8Array(0);
+const EMPTY = new Uint8Array(0);
+let b: Uint8Array = EMPTY;
 let p = 0;
-let view: DataView = new DataView(new ArrayBuffer(0));
+/** End of the value being checked in `b` (exclusive). */
+let end = 0;
+/** A DataView of `b`, made on first need (most values have no multi-byte number). */
+let view: DataView | null = null;
+
+function dv(): DataView {
+  if (view === null) view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return view;
+}
 
 class Invalid extends Error {}
 
@@ -36,7 +45,7 @@ function fail(why: string): never {
 }
 
 function need(n: number): void {
-  if (n > b.length - p) fail('truncated');
+  if (n > end - p) fail('truncated');
 }
 
 function u8(): number {
@@ -53,7 +62,7 @@ function u16(): number {
 
 function u32(): number {
   need(4);
-  const v = view.getUint32(p);
+  const v = dv().getUint32(p);
   p += 4;
   return v;
 }
@@ -145,16 +154,16 @@ function item(depth: number): void {
     }
     case 0xd2: {
       need(4);
-      const v = view.getInt32(p);
+      const v = dv().getInt32(p);
       p += 4;
       if (v >= -0x8000) fail('int 32 for a small integer');
       return;
     }
     case 0xcb: {
       need(8);
-      const v = view.getFloat64(p);
+      const v = dv().getFloat64(p);
       if (v !== v) {
-        if (view.getUint32(p) !== 0x7ff80000 || view.getUint32(p + 4) !== 0) fail('a NaN other than the canonical one');
+        if (dv().getUint32(p) !== 0x7ff80000 || dv().getUint32(p + 4) !== 0) fail('a NaN other than the canonical one');
       } else if (Object.is(v, -0) || (Number.isInteger(v) && v >= -0x80000000 && v < 0x100000000)) {
         fail('float 64 for an integer');
       }
@@ -251,17 +260,26 @@ function container(n: number, isMap: boolean, depth: number): void {
  * @returns null if canonical, else why not.
  */
 export function canonicalValueProblem(bytes: Uint8Array): string | null {
+  return canonicalRangeProblem(bytes, 0, bytes.length);
+}
+
+/**
+ * {@link canonicalValueProblem} of `bytes[start, stop)`, without making a view (the ingest path checks values in
+ * place in the ops payload). REQUIRES: 0 <= start <= stop <= bytes.length.
+ */
+export function canonicalRangeProblem(bytes: Uint8Array, start: number, stop: number): string | null {
   b = bytes;
-  p = 0;
-  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  p = start;
+  end = stop;
   try {
     item(0);
-    if (p !== bytes.length) fail(`${bytes.length - p} trailing bytes`);
+    if (p !== stop) fail(`${stop - p} trailing bytes`);
     return null;
   } catch (e) {
     if (e instanceof Invalid) return e.message;
     throw e;
   } finally {
-    b = new Uint8Array(0);
+    b = EMPTY;
+    view = null;
   }
 }

@@ -18,7 +18,7 @@ import { readHlc, writeHlc } from '@hearth/crdt';
 import { MAX_COLLECTION_BYTES, MAX_ID_BYTES, OP_DELETE, OP_PATCH, OP_PUT, OPS_V1, PATCH_FIELD_REMOVE, PATCH_FIELD_VALUE } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { fieldNameProblem } from './_keys.js';
-import { canonicalValueProblem } from './_validate.js';
+import { canonicalRangeProblem } from './_validate.js';
 import { PackedFields } from './_packed.js';
 import { readVarint, writeVarint } from '@hearth/crdt';
 
@@ -257,21 +257,43 @@ function take(n: number, what: string): Uint8Array {
   return out;
 }
 
-/** A length-prefixed UTF-8 string of at most `maxBytes` bytes: short ASCII by a loop, the rest strictly decoded. */
-function text(what: string, maxBytes: number): string {
+/** Interned short ASCII strings of string tables, by a hash of their bytes (direct-mapped, 256 slots). */
+const interned: (string | undefined)[] = new Array(256).fill(undefined);
+
+/**
+ * A length-prefixed UTF-8 string of at most `maxBytes` bytes: short ASCII by a loop, the rest strictly decoded.
+ * With `intern`, a short ASCII string equal to one seen before is that same string (string tables repeat the
+ * same collection and field names entry after entry: no new string, and later comparisons are by identity).
+ */
+function text(what: string, maxBytes: number, intern = false): string {
   const n = varint(`${what} length`);
   lastTextBytes = n;
   if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
   if (n > d.length - at) throw malformed(`truncated ${what}`);
   if (n <= 32) {
-    let s = '';
+    let h = n;
     let i = 0;
     for (; i < n; i++) {
       const c = d[at + i];
       if (c >= 0x80) break;
-      s += String.fromCharCode(c);
+      h = (Math.imul(h, 31) + c) | 0;
     }
     if (i === n) {
+      let s: string | undefined;
+      const slot = (h ^ (h >>> 8)) & 255;
+      if (intern && (s = interned[slot]) !== undefined && s.length === n) {
+        let j = 0;
+        while (j < n && s.charCodeAt(j) === d[at + j]) j++;
+        if (j === n) {
+          at += n;
+          return s;
+        }
+      }
+      s = '';
+      let k = 0;
+      for (; k + 4 <= n; k += 4) s += String.fromCharCode(d[at + k], d[at + k + 1], d[at + k + 2], d[at + k + 3]);
+      for (; k < n; k++) s += String.fromCharCode(d[at + k]);
+      if (intern) interned[slot] = s;
       at += n;
       return s;
     }
@@ -284,6 +306,18 @@ function text(what: string, maxBytes: number): string {
   }
 }
 
+// Scratch of `decodeOps`, reused across calls (the ops keep the strings, not these arrays).
+const table: string[] = [];
+/** Per string: its UTF-8 length in bytes. */
+const tableBytes: number[] = [];
+/** Per string: 0 unchecked, 1 checked as a collection name, 2 as a field name, 3 both. */
+let checked = new Uint8Array(64);
+/** Per string: 1 + the index of the last op that used it as a field name (repeated names within an op). */
+let usedIn = new Float64Array(64);
+const scratchNames: string[] = [];
+/** The names array of the last put or patch: shared by the next op with the same names (read-only). */
+let lastNames: readonly string[] = [];
+
 function decodeOps(checkValues: boolean): Op[] {
   const bytes = d;
   if (bytes.length < 1) throw malformed('empty');
@@ -294,12 +328,26 @@ function decodeOps(checkValues: boolean): Op[] {
   if (count > bytes.length) throw malformed('op count exceeds the payload');
   const tableSize = varint('string count');
   if (tableSize > bytes.length) throw malformed('string count exceeds the payload');
-  const table: string[] = new Array(tableSize);
-  /** Per string: its UTF-8 length in bytes. */
-  const tableBytes: number[] = new Array(tableSize);
+  if (checked.length < tableSize) {
+    checked = new Uint8Array(tableSize * 2);
+    usedIn = new Float64Array(tableSize * 2);
+  }
+  checked.fill(0, 0, tableSize);
+  usedIn.fill(0, 0, tableSize);
+  table.length = tableSize;
+  tableBytes.length = tableSize;
+  try {
+    return decodeBody(bytes, count, tableSize, checkValues);
+  } finally {
+    table.length = 0;
+    scratchNames.length = 0;
+  }
+}
+
+function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkValues: boolean): Op[] {
   let seen: Set<string> | null = tableSize > 8 ? new Set() : null;
   for (let i = 0; i < tableSize; i++) {
-    const s = text('string', bytes.length);
+    const s = text('string', bytes.length, true);
     let repeated = false;
     if (seen !== null) {
       repeated = seen.has(s);
@@ -310,8 +358,6 @@ function decodeOps(checkValues: boolean): Op[] {
     tableBytes[i] = lastTextBytes;
   }
   seen = null;
-  /** Per string: 0 unchecked, 1 checked as a collection name, 2 as a field name, 3 both. */
-  const checked: number[] = new Array(tableSize).fill(0);
   if (bytes.length - at < 8) throw malformed('truncated first hlc');
   let hlc = readHlc(bytes, at);
   at += 8;
@@ -344,7 +390,11 @@ function decodeOps(checkValues: boolean): Op[] {
     }
     const nFields = varint('field count');
     if (nFields > bytes.length) throw malformed('field count exceeds the payload');
-    const fields = new Map<string, Uint8Array | null>();
+    // The fields stay in the payload: names (table strings) and each value's offset and length (`_packed.ts`).
+    const op = i + 1;
+    const spans: number[] = [];
+    scratchNames.length = nFields;
+    let sameNames = lastNames.length === nFields;
     for (let f = 0; f < nFields; f++) {
       const ni = varint('field name index');
       if (ni >= tableSize) throw malformed(`field name index ${ni} out of range`);
@@ -354,24 +404,32 @@ function decodeOps(checkValues: boolean): Op[] {
         if (problem !== null) throw malformed(`${problem} in op ${i}`);
         checked[ni] |= 2;
       }
-      if (fields.has(name)) throw malformed(`field ${JSON.stringify(name)} repeated in op ${i}`);
-      let value: Uint8Array | null;
+      // Table strings are distinct: a name repeated in an op is an index repeated.
+      if (usedIn[ni] === op) throw malformed(`field ${JSON.stringify(name)} repeated in op ${i}`);
+      usedIn[ni] = op;
+      scratchNames[f] = name;
+      if (sameNames && lastNames[f] !== name) sameNames = false;
       if (kind === OP_PATCH) {
         if (at >= bytes.length) throw malformed('truncated patch field kind');
         const fk = bytes[at++];
-        if (fk === PATCH_FIELD_REMOVE) value = null;
-        else if (fk !== PATCH_FIELD_VALUE) throw malformed(`unknown patch field kind ${fk}`);
-        else value = take(varint('value length'), 'value');
-      } else {
-        value = take(varint('value length'), 'value');
+        if (fk === PATCH_FIELD_REMOVE) {
+          spans.push(0, -1);
+          continue;
+        }
+        if (fk !== PATCH_FIELD_VALUE) throw malformed(`unknown patch field kind ${fk}`);
       }
-      if (value !== null && checkValues) {
-        const problem = canonicalValueProblem(value);
+      const len = varint('value length');
+      if (len > bytes.length - at) throw malformed('truncated value');
+      if (checkValues) {
+        const problem = canonicalRangeProblem(bytes, at, at + len);
         if (problem !== null) throw malformed(`field ${JSON.stringify(name)} of op ${i}: not a canonical field value (${problem})`);
       }
-      fields.set(name, value);
+      spans.push(at, len);
+      at += len;
     }
-    if (kind === OP_PUT) ops.push({ kind: 'put', collection, id, hlc, fields: fields as Map<string, Uint8Array> });
+    if (!sameNames) lastNames = scratchNames.slice(0, nFields);
+    const fields = new PackedFields(lastNames, bytes, spans);
+    if (kind === OP_PUT) ops.push({ kind: 'put', collection, id, hlc, fields: fields as unknown as ReadonlyMap<string, Uint8Array> });
     else ops.push({ kind: 'patch', collection, id, hlc, fields });
   }
   if (at !== bytes.length) throw malformed(`${bytes.length - at} trailing bytes`);
