@@ -20,7 +20,7 @@
  *
  * @packageDocumentation
  */
-import { markVerified } from './_brand.js';
+import { isDecoded, markDecoded, markVerified } from './_brand.js';
 import { sha256, sha256Sync, signBytes, type CryptoBackend } from './_crypto.js';
 import {
   ENTRY_HEADER_BYTES,
@@ -131,7 +131,7 @@ export async function signEntry(fields: NewEntry, keypair: Keypair, options: Ent
   const signingHash = await sha256(bytes.subarray(0, bodyEnd), backend);
   const signature = await signBytes(signingHash, keypair.secretKey, backend);
   bytes.set(signature, bodyEnd);
-  return markVerified(makeEntry(bytes, seq, hlc, signingHash, linkHash(signingHash, bytes.subarray(bodyEnd)))) as VerifiedEntry;
+  return _withHashes(makeEntry(bytes, seq, hlc), signingHash, linkHash(signingHash, bytes.subarray(bodyEnd)));
 }
 
 /** The input of {@link linkHash}, reused: it is filled and hashed synchronously, so calls cannot interleave. */
@@ -155,27 +155,45 @@ export function computeSigningHash(entry: UnverifiedEntry, options: EntryCryptoO
   return sha256(entry.bytes.subarray(0, entry.bytes.length - SIGNATURE_BYTES), options.backend ?? 'auto');
 }
 
-function makeEntry(bytes: Uint8Array, seq: number, hlc: bigint, signingHash?: Uint8Array, hash?: Uint8Array): UnverifiedEntry {
-  const opsEnd = bytes.length - SIGNATURE_BYTES;
-  const e: Record<string, unknown> = {
-    feed: bytes.subarray(ENTRY_OFFSET.FEED, ENTRY_OFFSET.FEED + FEED_ID_BYTES),
-    seq,
-    prev: bytes.subarray(ENTRY_OFFSET.PREV, ENTRY_OFFSET.PREV + HASH_BYTES),
-    hlc,
-    ops: bytes.subarray(ENTRY_OFFSET.OPS, opsEnd),
-    signature: bytes.subarray(opsEnd),
-    bytes,
-  };
-  if (signingHash !== undefined) {
-    e.signingHash = signingHash;
-    e.hash = hash;
-  }
-  return Object.freeze(e) as unknown as UnverifiedEntry;
+/** A view of `n` bytes of `b` from `at` (the constructor is several times cheaper than `subarray`). */
+function view(b: Uint8Array, at: number, n: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + at, n);
 }
 
-/** Internal: a verified entry from a decoded one and its hashes. Callers: verify.ts only. */
+/** A decoded entry: its fields are views of `bytes` (invariant 2), stamped as decoded (`_brand.ts`), frozen. */
+function makeEntry(bytes: Uint8Array, seq: number, hlc: bigint): UnverifiedEntry {
+  const opsEnd = bytes.length - SIGNATURE_BYTES;
+  const e = {
+    feed: view(bytes, ENTRY_OFFSET.FEED, FEED_ID_BYTES),
+    seq,
+    prev: view(bytes, ENTRY_OFFSET.PREV, HASH_BYTES),
+    hlc,
+    ops: view(bytes, ENTRY_OFFSET.OPS, opsEnd - ENTRY_OFFSET.OPS),
+    signature: view(bytes, opsEnd, SIGNATURE_BYTES),
+    bytes,
+  };
+  return Object.freeze(markDecoded(e));
+}
+
+/**
+ * Internal: a verified entry from a decoded one and its hashes. Callers: verify.ts, feed-store.ts and signing.
+ * The field views of an entry made by {@link decodeEntryV1} are reused (they are views of its bytes); any other
+ * object's fields are re-derived from its `bytes`.
+ */
 export function _withHashes(entry: UnverifiedEntry, signingHash: Uint8Array, hash: Uint8Array): VerifiedEntry {
-  return markVerified(makeEntry(entry.bytes, entry.seq, entry.hlc, signingHash, hash)) as VerifiedEntry;
+  const d = isDecoded(entry) ? entry : makeEntry(entry.bytes, entry.seq, entry.hlc);
+  const e = {
+    feed: d.feed,
+    seq: d.seq,
+    prev: d.prev,
+    hlc: d.hlc,
+    ops: d.ops,
+    signature: d.signature,
+    bytes: d.bytes,
+    signingHash,
+    hash,
+  };
+  return Object.freeze(markVerified(e)) as unknown as VerifiedEntry;
 }
 
 /**
@@ -194,11 +212,14 @@ export function decodeEntryV1(bytes: Uint8Array, options: DecodeOptions = {}): U
   }
   if (bytes.length < ENTRY_MIN_BYTES) throw malformed(`${bytes.length} bytes is shorter than the minimum ${ENTRY_MIN_BYTES}`);
   if (bytes[ENTRY_OFFSET.VERSION] !== ENTRY_V1) throw malformed(`unknown version ${bytes[ENTRY_OFFSET.VERSION]}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const seqBig = view.getBigUint64(ENTRY_OFFSET.SEQ);
-  if (seqBig < BigInt(FIRST_SEQ) || seqBig > BigInt(Number.MAX_SAFE_INTEGER)) throw malformed(`seq ${seqBig} outside [1, 2^53 - 1]`);
-  const seq = Number(seqBig);
-  const opsLength = view.getUint32(ENTRY_OFFSET.OPS_LENGTH);
+  // Big-endian fields read byte by byte: no DataView and no BigInt per entry except the HLC.
+  const seqHi = u32(bytes, ENTRY_OFFSET.SEQ);
+  const seqLo = u32(bytes, ENTRY_OFFSET.SEQ + 4);
+  if (seqHi > 0x1fffff || (seqHi === 0 && seqLo < FIRST_SEQ)) {
+    throw malformed(`seq ${(BigInt(seqHi) << 32n) | BigInt(seqLo)} outside [1, 2^53 - 1]`);
+  }
+  const seq = seqHi * 0x100000000 + seqLo;
+  const opsLength = u32(bytes, ENTRY_OFFSET.OPS_LENGTH);
   const expected = encodedEntryBytes(opsLength);
   if (expected !== bytes.length) {
     throw malformed(
@@ -206,10 +227,30 @@ export function decodeEntryV1(bytes: Uint8Array, options: DecodeOptions = {}): U
       seq,
     );
   }
-  const prevZero = isZero(bytes.subarray(ENTRY_OFFSET.PREV, ENTRY_OFFSET.PREV + HASH_BYTES));
+  const prevZero = isZeroAt(bytes, ENTRY_OFFSET.PREV, HASH_BYTES);
   if (seq === FIRST_SEQ && !prevZero) throw malformed('prev of seq 1 must be 32 zero bytes', seq);
   if (seq !== FIRST_SEQ && prevZero) throw malformed('prev is zero after seq 1', seq);
-  return makeEntry(bytes, seq, view.getBigUint64(ENTRY_OFFSET.HLC));
+  return makeEntry(bytes, seq, readU64(bytes, ENTRY_OFFSET.HLC));
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+function isZeroAt(b: Uint8Array, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+// A big-endian u64 through a scratch 64-bit array: one BigInt, no arithmetic on BigInts.
+const u64 = new BigUint64Array(1);
+const u64Bytes = new Uint8Array(u64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function readU64(b: Uint8Array, at: number): bigint {
+  if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) u64Bytes[i] = b[at + 7 - i];
+  else for (let i = 0; i < 8; i++) u64Bytes[i] = b[at + i];
+  return u64[0];
 }
 
 /** The fields of an encoded entry, for {@link encodeEntryV1}. */

@@ -91,6 +91,7 @@ export async function verifyRange(entries: readonly UnverifiedEntry[], options: 
       throw new LogError(LogErrorCode.SEQUENCE_GAP, `expected seq ${first.seq + i}, got ${e.seq}`, { feed: feedHex, seq: e.seq });
     }
   }
+  const backend = options.backend ?? 'auto';
   const signingHashes: Uint8Array[] = new Array(entries.length);
   const hashes: Uint8Array[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
@@ -98,7 +99,8 @@ export async function verifyRange(entries: readonly UnverifiedEntry[], options: 
     if (i > 0 && !equalBytes(e.prev, hashes[i - 1])) {
       throw new LogError(LogErrorCode.BROKEN_CHAIN, `prev does not match the hash of seq ${e.seq - 1}`, { feed: feedHex, seq: e.seq });
     }
-    const h = sha256Fast(e.bytes.subarray(0, e.bytes.length - SIGNATURE_BYTES), options.backend ?? 'auto');
+    const b = e.bytes;
+    const h = sha256Fast(new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES), backend);
     signingHashes[i] = h instanceof Uint8Array ? h : await h;
     hashes[i] = linkHash(signingHashes[i], e.signature);
   }
