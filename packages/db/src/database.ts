@@ -1041,6 +1041,7 @@ export class Database {
     // The documents the current entry touched, each once, in first-touched order, with their visible fields before.
     const touched: PreparedDoc[] = [];
     const touchedBefore: (ReadonlyMap<string, Uint8Array> | null)[] = [];
+    let nTouched = 0;
     for (let n = 0; n < items.length; n++) {
       const item = items[n];
       // An entry in an excluded range is stored and counted as applied, but its ops change no view.
@@ -1058,8 +1059,8 @@ export class Database {
         }
         if (wantChanges && rec.touchedBy !== n) {
           rec.touchedBy = n;
-          touched.push(rec);
-          touchedBefore.push(rec.fresh ? null : afterFields(rec));
+          touched[nTouched] = rec;
+          touchedBefore[nTouched++] = rec.fresh ? null : afterFields(rec);
         }
         if (rec.fresh && op.kind !== 'patch') {
           // A document never written here: its new state follows from the op alone (`encodeFreshState`), and so
@@ -1082,14 +1083,13 @@ export class Database {
       }
       if (wantChanges) {
         const changes: Change[] = [];
-        for (let t = 0; t < touched.length; t++) {
+        for (let t = 0; t < nTouched; t++) {
           const rec = touched[t];
           const before = touchedBefore[t];
           const after = afterFields(rec);
           if (!sameFields(before, after)) changes.push(new LazyChange(rec.c, rec.id, before, after));
         }
-        touched.length = 0;
-        touchedBefore.length = 0;
+        nTouched = 0;
         events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
       }
     }
@@ -1112,7 +1112,11 @@ export class Database {
    * again. REQUIRES: the entries are durable; nothing reached the LSM since `prepare`.
    */
   private install(prepared: Prepared, heads: readonly { feed: Uint8Array; feedHex?: string; seq: number; hash: Uint8Array }[]): Promise<void> {
-    for (const h of heads) {
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      const next = heads[i + 1];
+      // Heads come in runs of one feed in seq order: only the last of a run can become the feed's applied head.
+      if (next !== undefined && h.feedHex !== undefined && next.feedHex === h.feedHex && next.seq > h.seq) continue;
       const hex = h.feedHex ?? feedIdToHex(h.feed);
       const prev = this.applied.get(hex);
       if (prev === undefined || h.seq > prev.seq) this.applied.set(hex, { feed: h.feed, seq: h.seq, hash: h.hash });
@@ -1198,7 +1202,10 @@ export class Database {
           this.failure = new DbError(DbErrorCode.FAILED, `an ingest's sync failed (${(e as Error).message}); close and reopen the database`, { cause: e });
           throw e;
         }
-        for (const a of toApply) {
+        for (let i = 0; i < toApply.length; i++) {
+          const a = toApply[i];
+          const next = toApply[i + 1];
+          if (next !== undefined && next.feedHex === a.feedHex && next.seq > a.seq) continue; // as in `install`
           const prev = this.durable.get(a.feedHex);
           if (prev === undefined || a.seq > prev.seq) this.durable.set(a.feedHex, { feed: a.feed, seq: a.seq, hash: a.hash });
         }

@@ -306,7 +306,8 @@ function text(what: string, maxBytes: number, intern = false): string {
   }
 }
 
-// Scratch of `decodeOps`, reused across calls (the ops keep the strings, not these arrays).
+// Scratch of `decodeOps`, reused across calls (the ops keep the strings, not these arrays); entries at and past
+// the current table size (or field count) are left over from earlier calls and never read.
 const table: string[] = [];
 /** Per string: its UTF-8 length in bytes. */
 const tableBytes: number[] = [];
@@ -334,13 +335,12 @@ function decodeOps(checkValues: boolean): Op[] {
   }
   checked.fill(0, 0, tableSize);
   usedIn.fill(0, 0, tableSize);
-  table.length = tableSize;
-  tableBytes.length = tableSize;
   try {
     return decodeBody(bytes, count, tableSize, checkValues);
   } finally {
-    table.length = 0;
-    scratchNames.length = 0;
+    // The scratch arrays keep their length (setting it is a slow call) and their strings, unless large.
+    if (table.length > 1024) table.length = tableBytes.length = 0;
+    if (scratchNames.length > 1024) scratchNames.length = 0;
   }
 }
 
@@ -393,7 +393,6 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
     // The fields stay in the payload: names (table strings) and each value's offset and length (`_packed.ts`).
     const op = i + 1;
     const spans: number[] = [];
-    scratchNames.length = nFields;
     let sameNames = lastNames.length === nFields;
     for (let f = 0; f < nFields; f++) {
       const ni = varint('field name index');
