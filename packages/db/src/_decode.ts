@@ -390,16 +390,25 @@ function fieldValue(at: number, valueEnd: number): DocValue {
  *   flags, truncated, unknown field kind, a value that does not decode, trailing bytes).
  */
 export function decodeVisibleDoc(bytes: Uint8Array, fields?: ReadonlySet<string>): Document | undefined {
+  return decodeVisibleDocAt(bytes, 0, bytes.length, fields);
+}
+
+/**
+ * {@link decodeVisibleDoc} of the state `bytes[off, off + len)`, read in place (a view the LSM lends for the call:
+ * nothing returned shares memory with it, invariant 3).
+ * @throws CorruptionError as {@link decodeVisibleDoc}.
+ */
+export function decodeVisibleDocAt(bytes: Uint8Array, off: number, len: number, fields?: ReadonlySet<string>): Document | undefined {
   const prevBuf = buf;
   const prevPos = pos;
   const prevEnd = end;
   buf = bytes;
-  pos = 2;
-  end = bytes.length;
+  pos = off + 2;
+  end = off + len;
   try {
-    if (end < 2) corrupt('shorter than 2 bytes');
-    if (bytes[0] !== DOC_STATE_V1) corrupt(`unknown version ${bytes[0]}`);
-    const flags = bytes[1];
+    if (len < 2) corrupt('shorter than 2 bytes');
+    if (bytes[off] !== DOC_STATE_V1) corrupt(`unknown version ${bytes[off]}`);
+    const flags = bytes[off + 1];
     if ((flags & ~(HAS_RESET | RESET_DELETED)) !== 0) corrupt('reserved flag bits set');
     const feeds = varint();
     for (let i = 0; i < feeds; i++) {

@@ -4,7 +4,7 @@
 import { docFields, type DocState } from '@hearth/crdt';
 import type { Entry, RangeOptions } from '@hearth/lsm';
 import { checkCollection, checkId, collectionEnd, collectionStart, docKey } from './_keys.js';
-import { decodeVisibleDoc, trustedUtf8 } from './_decode.js';
+import { decodeVisibleDoc, decodeVisibleDocAt, trustedUtf8 } from './_decode.js';
 import { MISS, type DocCache } from './_doccache.js';
 import { compareCodePoints, decodeFieldValueV1, type Document } from './values.js';
 
@@ -23,7 +23,20 @@ export interface IterateOptions {
 /** The read primitives of one view (latest or snapshot). */
 export interface KvView {
   get(key: Uint8Array): Uint8Array | undefined;
+  /** A lookup that lends the value to `read` instead of copying it (`Lsm.getWith`). */
+  getWith<T>(key: Uint8Array, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined;
   iterate(range: Omit<RangeOptions, 'snapshot'>): IterableIterator<Entry>;
+}
+
+/** Byte length of the state the last {@link decodeLent} decoded (0 before it runs: the key had no value). */
+let lentLength = 0;
+/** Fields for the next {@link decodeLent} (undefined: all). Set just before each lookup. */
+let lentFields: ReadonlySet<string> | undefined;
+
+/** The `getWith` callback of the point reads: decodes the lent state in place (no copy of the stored bytes). */
+function decodeLent(buf: Uint8Array, off: number, len: number): Document | undefined {
+  lentLength = len;
+  return decodeVisibleDocAt(buf, off, len, lentFields);
 }
 
 const collectionCache = new Map<string, Uint8Array>();
@@ -70,9 +83,10 @@ export function readDoc(view: KvView, collection: string, id: string, cache?: Do
     const hit = cache.lookup(collection, id, at);
     if (hit !== MISS) return hit;
   }
-  const v = view.get(docKey(c, id));
-  const doc = v === undefined ? undefined : decodeVisibleDoc(v);
-  return cache === undefined ? doc : cache.store(collection, c, id, doc, at, v === undefined ? 0 : v.length);
+  lentLength = 0;
+  lentFields = undefined;
+  const doc = view.getWith(docKey(c, id), decodeLent);
+  return cache === undefined ? doc : cache.store(collection, c, id, doc, at, lentLength);
 }
 
 /**
@@ -87,8 +101,8 @@ export function readDocFields(view: KvView, collection: string, id: string, fiel
     const hit = cache.lookup(collection, id, at);
     if (hit !== MISS) return hit;
   }
-  const v = view.get(docKey(c, id));
-  return v === undefined ? undefined : decodeVisibleDoc(v, fields);
+  lentFields = fields;
+  return view.getWith(docKey(c, id), decodeLent);
 }
 
 /**

@@ -43,6 +43,19 @@ export function prefix32(a: Uint8Array): number {
   return v >>> 0;
 }
 
+/**
+ * Bytes `[from, from + 4)` of `a[0, len)` as a big-endian unsigned 32-bit integer, missing bytes read as 0: the
+ * {@link prefix32} of the suffix from `from`. For two keys that share their first `from` bytes, a smaller value
+ * implies a smaller key; equal values need a full comparison.
+ */
+export function prefix32At(a: Uint8Array, off: number, len: number, from: number): number {
+  const p = off + from;
+  if (len - from >= 4) return ((a[p] << 24) | (a[p + 1] << 16) | (a[p + 2] << 8) | a[p + 3]) >>> 0;
+  let v = 0;
+  for (let i = 0; i < 4; i++) v = (v << 8) | (from + i < len ? a[p + i] : 0);
+  return v >>> 0;
+}
+
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

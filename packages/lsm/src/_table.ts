@@ -21,7 +21,7 @@
 import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
 import { Block, BlockBuilder, BlockIter, compareInternal, readSeq } from './_block.js';
 import { bloomHash, bloomMayContain, buildBloom } from './_bloom.js';
-import { ByteSink, compareBytes, compareRange, prefix32, readU32, readU64, writeU32, writeU64 } from './_bytes.js';
+import { ByteSink, compareBytes, compareRange, prefix32At, readU32, readU64, writeU32, writeU64 } from './_bytes.js';
 import { BlockSlots, type BlockCache, type CacheOwner } from './_cache.js';
 import { crc32cRaw } from './crc32c.js';
 import {
@@ -257,9 +257,20 @@ export class TableReader implements CacheOwner {
   /** Cached blocks by block number (the cache key of a table's blocks). */
   readonly cached: BlockSlots;
   readonly cacheId = nextCacheId++ | 0;
-  /** Per data block: last user key, its sequence, and the block's (offset, size). */
-  private readonly idxKeys: Uint8Array[];
-  /** `prefix32` of each index key, so that the binary search mostly compares integers in one array. */
+  /**
+   * Per data block: last user key, its sequence, and the block's (offset, size). The keys lie back to back in one
+   * buffer (key i is `idxBuf[idxOff[i], idxOff[i + 1])`), so that a search touches a few contiguous arrays instead
+   * of one object per key.
+   */
+  private readonly idxBuf: Uint8Array;
+  private readonly idxOff: Int32Array;
+  /** Length of the prefix that every index key shares (that of the first and the last, as they are sorted). */
+  private readonly idxCp: number;
+  /**
+   * Bytes `[idxCp, idxCp + 4)` of each index key as a big-endian u32 (missing bytes 0), so that the binary search
+   * mostly compares integers in one array. Keys of one table often share a long prefix (a collection name, an id's
+   * leading digits); taking the four bytes after it, rather than the first four, keeps the integers distinct.
+   */
   private readonly idxPre: Uint32Array;
   private readonly idxSeqs: Float64Array;
   private readonly idxOffs: Float64Array;
@@ -277,12 +288,27 @@ export class TableReader implements CacheOwner {
     private readonly cache: BlockCache,
     private readonly stats: ReadStats,
   ) {
-    this.idxKeys = index.keys;
-    this.idxPre = Uint32Array.from(index.keys, prefix32);
+    const keys = index.keys;
+    const n = keys.length;
+    let total = 0;
+    for (const k of keys) total += k.length;
+    this.idxBuf = new Uint8Array(total);
+    this.idxOff = new Int32Array(n + 1);
+    for (let i = 0, at = 0; i < n; i++) {
+      this.idxBuf.set(keys[i], at);
+      at += keys[i].length;
+      this.idxOff[i + 1] = at;
+    }
+    const first = keys[0];
+    const last = keys[n - 1];
+    let cp = 0;
+    while (cp < first.length && cp < last.length && first[cp] === last[cp]) cp++;
+    this.idxCp = cp;
+    this.idxPre = Uint32Array.from(keys, (k) => prefix32At(k, 0, k.length, cp));
     this.idxSeqs = Float64Array.from(index.seqs);
     this.idxOffs = Float64Array.from(index.offs);
     this.idxSizes = Int32Array.from(index.sizes);
-    this.blocks = index.keys.length;
+    this.blocks = n;
     this.cached = new BlockSlots(this.blocks);
   }
 
@@ -379,17 +405,33 @@ export class TableReader implements CacheOwner {
   }
 
   /** Index of the first data block whose last internal key is >= (t, tseq); `blocks` if none. */
-  findBlock(t: Uint8Array, tseq: number, tpre: number = prefix32(t)): number {
-    let lo = 0;
-    let hi = this.blocks;
-    const keys = this.idxKeys;
+  findBlock(t: Uint8Array, tseq: number): number {
+    const buf = this.idxBuf;
+    const cp = this.idxCp;
+    const tlen = t.length;
+    // Every index key starts with buf[0, cp): a target that differs there sorts before or after all of them.
+    const n = tlen < cp ? tlen : cp;
+    for (let i = 0; i < n; i++) {
+      const d = t[i] - buf[i];
+      if (d !== 0) return d < 0 ? 0 : this.blocks;
+    }
+    if (tlen < cp) return 0; // a proper prefix of every index key
+    const tpre = prefix32At(t, 0, tlen, cp);
+    const offs = this.idxOff;
     const seqs = this.idxSeqs;
     const pre = this.idxPre;
+    let lo = 0;
+    let hi = this.blocks;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const p = pre[mid];
-      let c = p < tpre ? -1 : p > tpre ? 1 : compareBytes(keys[mid], t);
-      if (c === 0) c = seqs[mid] > tseq ? -1 : seqs[mid] < tseq ? 1 : 0;
+      let c: number;
+      if (p !== tpre) c = p < tpre ? -1 : 1;
+      else {
+        const ko = offs[mid];
+        c = compareRange(buf, ko + cp, offs[mid + 1] - ko - cp, t, cp, tlen - cp);
+        if (c === 0) c = seqs[mid] > tseq ? -1 : seqs[mid] < tseq ? 1 : 0;
+      }
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
@@ -408,9 +450,9 @@ export class TableReader implements CacheOwner {
    * Point lookup: the newest version of `key` with sequence <= `seq`.
    * @returns the entry's kind (writing the value view into `out`), or -1 if this table has no such version.
    */
-  get(key: Uint8Array, seq: number, hash: number, out: GetResult, kpre: number = prefix32(key)): number {
+  get(key: Uint8Array, seq: number, hash: number, out: GetResult): number {
     if (!this.mayContain(hash)) return -1;
-    const b = this.findBlock(key, seq, kpre);
+    const b = this.findBlock(key, seq);
     if (b === this.blocks) return -1;
     const block = this.readBlockForGet(b);
     let it = this.getIter;

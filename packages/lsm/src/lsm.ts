@@ -410,6 +410,7 @@ class LsmImpl implements Lsm {
 
   private checkWritable(): void {
     this.checkOpen();
+    if (this.lending) throw new TypeError('a getWith callback must not write to the LSM it is reading');
     if (this.bgError !== null) throw this.bgError;
   }
 
@@ -443,31 +444,64 @@ class LsmImpl implements Lsm {
     return this.getAt(key, this.seq);
   }
 
+  getWith<T>(key: Uint8Array, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined {
+    this.checkOpen();
+    checkKey(key);
+    return this.getWithAt(key, this.seq, read);
+  }
+
   getAt(key: Uint8Array, seq: number): Uint8Array | undefined {
+    if (this.find(key, seq) !== KIND_PUT) return undefined;
+    const out = this.getResult;
+    return out.vbuf.slice(out.voff, out.voff + out.vlen);
+  }
+
+  getWithAt<T>(key: Uint8Array, seq: number, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined {
+    if (typeof read !== 'function') throw new TypeError('"read" expected a function');
+    if (this.find(key, seq) !== KIND_PUT) return undefined;
+    const out = this.getResult;
+    this.lending = true;
+    try {
+      return read(out.vbuf, out.voff, out.vlen);
+    } finally {
+      this.lending = false;
+    }
+  }
+
+  /** Set while {@link getWithAt} lends a value view to its callback (which must not read from this LSM). */
+  private lending = false;
+
+  /**
+   * The newest version of `key` visible at `seq`: its kind (the value view in `getResult`), or -1 if none.
+   * The view points into the memtable's arena, a cached block or the cache's scratch buffer: valid until the next
+   * read or write.
+   */
+  private find(key: Uint8Array, seq: number): number {
+    if (this.lending) throw new TypeError('a getWith callback must not read from the LSM it is reading');
+    const out = this.getResult;
     let mem = this.mem;
-    let n = mem.get(key, seq);
+    let n = mem.count === 0 ? NIL : mem.get(key, seq);
     if (n === NIL && this.imm !== null) {
       mem = this.imm;
       n = mem.get(key, seq);
     }
     if (n !== NIL) {
-      if (mem.kinds[n] !== KIND_PUT) return undefined;
-      const off = mem.valOff[n];
-      return mem.arena.slice(off, off + mem.valLen[n]);
+      out.vbuf = mem.arena;
+      out.voff = mem.valOff[n];
+      out.vlen = mem.valLen[n];
+      return mem.kinds[n];
     }
     const runs = this.current.runs;
-    if (runs.length === 0) return undefined;
+    if (runs.length === 0) return -1;
     const h = bloomHash(key);
     const kpre = prefix32(key);
-    const out = this.getResult;
     for (let i = 0; i < runs.length; i++) {
       const t = runs[i].find(key, kpre);
       if (t === undefined) continue;
-      const kind = t.reader.get(key, seq, h, out, kpre);
-      if (kind < 0) continue;
-      return kind === KIND_PUT ? out.vbuf.slice(out.voff, out.voff + out.vlen) : undefined;
+      const kind = t.reader.get(key, seq, h, out);
+      if (kind >= 0) return kind;
     }
-    return undefined;
+    return -1;
   }
 
   iterate(range: RangeOptions = {}): IterableIterator<Entry> {
@@ -1174,6 +1208,12 @@ class SnapshotImpl implements Snapshot {
     this.check();
     checkKey(key);
     return this.lsm.getAt(key, this.sequence);
+  }
+
+  getWith<T>(key: Uint8Array, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined {
+    this.check();
+    checkKey(key);
+    return this.lsm.getWithAt(key, this.sequence, read);
   }
 
   iterate(range: Omit<RangeOptions, 'snapshot'> = {}): IterableIterator<Entry> {

@@ -109,6 +109,8 @@ export interface Entry {
 export interface Snapshot {
   readonly sequence: number;
   get(key: Uint8Array): Uint8Array | undefined;
+  /** {@link Lsm.getWith} at the snapshot's sequence. */
+  getWith<T>(key: Uint8Array, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined;
   iterate(range?: Omit<RangeOptions, 'snapshot'>): IterableIterator<Entry>;
   /** Releases the snapshot. Idempotent. Reads after release throw `HEARTH_CLOSED`. */
   release(): void;
@@ -165,6 +167,18 @@ export interface Lsm {
   readonly appliedPosition: Uint8Array | undefined;
 
   get(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * Point lookup without a copy: if `key` has a value, calls `read(buf, off, len)` with a view of it
+   * (`buf[off, off + len)`) and returns what `read` returns; undefined if the key has no value (`read` is not
+   * called). For a reader that decodes the value at once (the Database decodes a document), this saves the copy
+   * `get` makes, which for values over 64 bytes is mostly the cost of allocating an `ArrayBuffer`.
+   *
+   * The view points into the LSM's own memory (the memtable, a cached block or a reused read buffer): it is valid
+   * only while `read` runs, and `read` must neither keep it nor modify it, nor read from or write to this LSM.
+   * @throws TypeError if `read` is not a function, or if `read` reads from this LSM (re-entrant lookup); errors of
+   *   `get`; whatever `read` throws.
+   */
+  getWith<T>(key: Uint8Array, read: (buf: Uint8Array, off: number, len: number) => T): T | undefined;
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): Promise<void>;
   delete(key: Uint8Array, options?: WriteOptions): Promise<void>;
   /**

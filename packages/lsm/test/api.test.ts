@@ -263,3 +263,43 @@ test('api: a flush runs in slices that yield to the event loop; reads and writes
   for (let t = 1; t <= turns; t++) assert.equal(text(lsm.get(key(n + t))!), `late${t}`);
   await lsm.close();
 });
+
+test('api: getWith lends the value of get (memtable, table, snapshot, uncached read) and guards its callback', async () => {
+  for (const blockCacheBytes of [undefined, 0]) {
+    const lsm = await fresh({ blockCacheBytes, memtableBytes: 4096 });
+    const got: string[] = [];
+    const read = (buf: Uint8Array, off: number, len: number) => text(buf.slice(off, off + len));
+    for (let i = 0; i < 300; i++) await lsm.put(utf8(`k${String(i).padStart(4, '0')}`), utf8(`value ${i}`.repeat(1 + (i % 5))));
+    await lsm.delete(utf8('k0007'));
+    await lsm.flush();
+    const snap = lsm.snapshot();
+    await lsm.put(utf8('k0001'), utf8('newer')); // in the memtable now; the snapshot still sees the table's version
+    assert.ok(lsm.stats().tables.length > 0, 'some keys are in tables');
+    for (let i = 0; i < 300; i++) {
+      const k = utf8(`k${String(i).padStart(4, '0')}`);
+      const want = lsm.get(k);
+      assert.equal(lsm.getWith(k, read), want === undefined ? undefined : text(want), `key ${i}`);
+      const wantSnap = snap.get(k);
+      assert.equal(snap.getWith(k, read), wantSnap === undefined ? undefined : text(wantSnap), `snapshot key ${i}`);
+    }
+    assert.equal(lsm.getWith(utf8('k0007'), () => got.push('called')), undefined, 'a deleted key: read not called');
+    assert.equal(lsm.getWith(utf8('absent'), () => got.push('called')), undefined, 'an absent key: read not called');
+    assert.deepEqual(got, []);
+    assert.equal(lsm.getWith(utf8('k0001'), read), 'newer');
+    assert.equal(snap.getWith(utf8('k0001'), read), 'value 1value 1');
+    // The callback may not read or write this LSM (its view may live in a buffer the next read reuses).
+    assert.throws(() => lsm.getWith(utf8('k0002'), () => lsm.get(utf8('k0003'))), /must not read/);
+    assert.throws(() => lsm.getWith(utf8('k0002'), () => snap.get(utf8('k0003'))), /must not read/);
+    assert.throws(() => lsm.getWith(utf8('k0002'), () => lsm.put(utf8('x'), utf8('y'))), /must not write/);
+    assert.equal(lsm.get(utf8('x')), undefined);
+    // After a throwing callback the LSM reads normally again.
+    assert.throws(() => lsm.getWith(utf8('k0002'), () => { throw new Error('boom'); }), /boom/);
+    assert.equal(text(lsm.get(utf8('k0002'))!), 'value 2value 2value 2');
+    assert.throws(() => lsm.getWith(utf8('k0002'), 'f' as never), /"read" expected a function/);
+    assert.throws(() => lsm.getWith('k' as never, read), /"key" expected Uint8Array/);
+    snap.release();
+    assert.throws(() => snap.getWith(utf8('k0002'), read), /released/);
+    await lsm.close();
+    assert.throws(() => lsm.getWith(utf8('k0002'), read), /closed/);
+  }
+});

@@ -5,6 +5,7 @@ import { CorruptionError, MemoryFileSystem } from '@hearth/io';
 import { bloomHash } from '../src/_bloom.js';
 import { BlockCache } from '../src/_cache.js';
 import { KIND_DELETE, KIND_PUT, SEQ_SENTINEL } from '../src/_format.js';
+import { BlockIter } from '../src/_block.js';
 import { RunIter, TableReader, TableWriter, decodeFooterV1, encodeFooterV1, type GetResult } from '../src/_table.js';
 import { compareBytes, rng, withSeed } from './_util.js';
 
@@ -143,4 +144,48 @@ test('sstable: open refuses a truncated file or a bad footer with CorruptionErro
   h2.append(new Uint8Array(10));
   await h2.close();
   await assert.rejects(TableReader.open(fs, 'short.sst', new BlockCache(0), stats()), CorruptionError);
+});
+
+test('sstable: findBlock agrees with a scan of the blocks\' last keys when every key shares a long prefix', async () => {
+  await withSeed(11, async () => {
+    const r = rng(11);
+    const fs = new MemoryFileSystem();
+    const enc = new TextEncoder();
+    const prefix = 'docs\u0000item-00';
+    // Keys with a 12-byte common prefix, some user keys with several versions (so equal keys end adjacent blocks).
+    const list: E[] = [];
+    let seq = 1;
+    for (let i = 0; i < 2000; i += 1 + Math.floor(r() * 3)) {
+      const key = enc.encode(prefix + String(i).padStart(5, '0'));
+      const versions = r() < 0.1 ? 40 : 1;
+      for (let v = 0; v < versions; v++) list.push({ key, seq: seq++, kind: KIND_PUT, value: new Uint8Array(Math.floor(r() * 40)) });
+    }
+    list.sort(order);
+    await writeTable(fs, 'p.sst', list, 256);
+    const reader = await TableReader.open(fs, 'p.sst', new BlockCache(1 << 20), stats());
+    assert.ok(reader.blocks > 50, `${reader.blocks} blocks`);
+    // Reference: each block's last internal key, from the blocks themselves.
+    const lasts: { key: Uint8Array; seq: number }[] = [];
+    for (let b = 0; b < reader.blocks; b++) {
+      const it = new BlockIter(reader.readBlock(b, false), true);
+      it.first();
+      lasts.push({ key: it.kbuf.slice(it.koff, it.koff + it.ulen), seq: it.seq });
+    }
+    const expected = (t: Uint8Array, tseq: number): number => {
+      let i = 0;
+      while (i < lasts.length && (compareBytes(lasts[i].key, t) || tseq - lasts[i].seq) < 0) i++;
+      return i;
+    };
+    const targets: [Uint8Array, number][] = [];
+    for (const e of list) targets.push([e.key, e.seq], [e.key, e.seq + 1], [e.key, 0]);
+    for (const s of ['', 'd', 'docs', 'docs\u0000', 'docs\u0000item-0', prefix, prefix + '0', prefix + '99', prefix + '00000', 'docs\u0000item-01', 'docs\u0000item-', 'docs\u0001', 'e', 'docs\u0000item-00\u00ff', 'cz']) {
+      targets.push([enc.encode(s), SEQ_SENTINEL], [enc.encode(s), 0]);
+    }
+    for (let k = 0; k < 500; k++) {
+      const n = Math.floor(r() * 20);
+      targets.push([enc.encode((prefix + String(Math.floor(r() * 2100)).padStart(5, '0')).slice(0, n + 5)), Math.floor(r() * seq)]);
+    }
+    for (const [t, tseq] of targets) assert.equal(reader.findBlock(t, tseq), expected(t, tseq), `target ${JSON.stringify(new TextDecoder().decode(t))} @${tseq}`);
+    await reader.close();
+  });
 });
