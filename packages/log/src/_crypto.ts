@@ -18,7 +18,7 @@
  */
 import * as ed from '@noble/ed25519';
 import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js';
-import { sha256Js } from './_sha256.js';
+import { sha256Into } from './_sha256.js';
 
 // noble-ed25519 v3's synchronous API needs SHA-512 wired in (its README); this is the same function every caller
 // in the process would wire.
@@ -70,7 +70,7 @@ function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return b as Uint8Array<ArrayBuffer>;
 }
 
-type NodeHashFn = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
+type NodeHashFn = (algorithm: string, data: Uint8Array, outputEncoding: 'latin1') => string;
 
 /**
  * Node's one-shot native `crypto.hash` (Node >= 20.12), reached through `process.getBuiltinModule` (Node >= 20.16)
@@ -86,18 +86,40 @@ const nodeHash: NodeHashFn | null = (() => {
   }
 })();
 
+/** Bytes of a slab that hash outputs are cut from (128 hashes): small, since a kept hash keeps its slab alive. */
+const HASH_SLAB_BYTES = 4096;
+let hashSlab = new Uint8Array(0);
+let hashUsed = 0;
+
+/**
+ * 32 bytes for a hash output: a view into a shared slab (one JS object per hash, one backing store per 128), never
+ * handed out twice. The views are immutable by contract, like every hash the log returns.
+ */
+function hashOutput(): Uint8Array {
+  if (hashUsed === hashSlab.length) {
+    hashSlab = new Uint8Array(HASH_SLAB_BYTES);
+    hashUsed = 0;
+  }
+  const out = new Uint8Array(hashSlab.buffer, hashUsed, 32);
+  hashUsed += 32;
+  return out;
+}
+
 /**
  * SHA-256 of `data` (FIPS 180-4), synchronously: Node's native `crypto.hash` when present, else `_sha256.ts`
  * (plain JavaScript without per-call allocations, about 2x faster than noble's one-shot on the 100-300 byte inputs
- * of entries and link hashes). Returns a plain Uint8Array
- * (never a pooled Buffer view) of 32 bytes.
+ * of entries and link hashes). Returns 32 bytes, a plain Uint8Array view of its own 32 bytes (never a Buffer).
+ *
+ * The native hash is asked for a latin1 string (one code unit per byte): half the cost of its Buffer output on
+ * these inputs, which allocates a backing store per call (measured in Node 20: ~0.7 against ~1.3 µs per call).
  */
 export function sha256Sync(data: Uint8Array): Uint8Array {
+  const out = hashOutput();
   if (nodeHash !== null) {
-    const h = nodeHash('sha256', data, 'buffer');
-    return new Uint8Array(h.buffer, h.byteOffset, 32);
-  }
-  return sha256Js(data);
+    const h = nodeHash('sha256', data, 'latin1');
+    for (let i = 0; i < 32; i++) out[i] = h.charCodeAt(i);
+  } else sha256Into(data, 0, data.length, out, 0);
+  return out;
 }
 
 /** Whether {@link sha256} answers synchronously for `data` (then {@link sha256Sync} gives the same bytes). */

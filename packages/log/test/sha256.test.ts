@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { sha256Js } from '../src/_sha256.js';
+import { sha256Into, sha256Js } from '../src/_sha256.js';
 import { sha256, sha256Sync } from '../src/_crypto.js';
 import { linkHash } from '@hearth/log';
 
@@ -34,12 +34,26 @@ test('every length 0..300 and random inputs (views at offsets) match node:crypto
       const view = big.subarray(offset, offset + bytes.length);
       const want = ref(bytes);
       assert.equal(hex(sha256Js(view)), want);
+      const out = new Uint8Array(40).fill(0x55);
+      sha256Into(big, offset, bytes.length, out, 3);
+      assert.equal(hex(out.subarray(3, 35)), want, 'sha256Into a range, written at an offset');
+      assert.deepEqual([...out.subarray(0, 3), ...out.subarray(35)], [0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55], 'nothing outside the output range');
       assert.equal(hex(sha256Sync(view)), want);
       assert.equal(hex(await sha256(view)), want);
       assert.equal(hex(await sha256(view, 'noble')), want);
     }),
     { seed: SEED, numRuns: 300 },
   );
+});
+
+test('sha256Sync outputs never share bytes: each call returns its own 32 bytes', () => {
+  const a = sha256Sync(new Uint8Array([1]));
+  const b = sha256Sync(new Uint8Array([2]));
+  const want = hex(a);
+  for (let i = 0; i < 300; i++) sha256Sync(new Uint8Array([i & 255])); // across slab boundaries
+  assert.equal(hex(a), want);
+  assert.equal(a.length, 32);
+  assert.notEqual(hex(a), hex(b));
 });
 
 test('linkHash: SHA-256(signingHash || signature), independent of earlier calls; wrong lengths are RangeError', () => {
