@@ -165,7 +165,7 @@ function learnShape(names: readonly string[]): void {
     o += len;
     spans.push(start, o);
   }
-  shapeNames = names.slice();
+  shapeNames = names; // never changed once built (`_packed.ts` invariant 2): identity is the fast comparison
   shapeOrder = order;
   shapeBytes = bytes;
   shapeSpans = spans;

@@ -11,7 +11,9 @@
  * Invariants:
  * 1. `names` are distinct; `spans` holds 2 numbers per name: the value's offset in `buf` and its length, or
  *    (0, -1) for a removal (a `patch` setting the field to null).
- * 2. Immutable once built; `buf` is never written after `end` (a slab view, `_slab.ts`).
+ * 2. Immutable once built, the `names` array included (encoders keep it and compare it by identity; the ops decoder
+ *    shares one names array between ops with the same names); `buf` is never written after `end` (a slab view,
+ *    `_slab.ts`, or the ops payload of an entry).
  */
 export class PackedFields implements ReadonlyMap<string, Uint8Array | null> {
   private index: Map<string, number> | null = null;

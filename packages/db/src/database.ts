@@ -410,6 +410,42 @@ class LazyChange {
 const BEFORE: PropertyDescriptor = { get: LazyChange.prototype.getBefore, enumerable: true, configurable: true };
 const AFTER: PropertyDescriptor = { get: LazyChange.prototype.getAfter, enumerable: true, configurable: true };
 
+/** Per change: collection, id, visible fields before, visible fields after. */
+type PendingChanges = (string | Fields)[];
+const NO_CHANGES: PendingChanges = [];
+
+/**
+ * A {@link CommitEvent} whose `changes` are made on first access (an own enumerable getter, as `before`/`after` of a
+ * change, so `structuredClone` sees a plain array): listeners that only read the feed and seq (sync announcing an
+ * ingested entry) cost no change objects.
+ */
+class Commit {
+  declare readonly changes: readonly Change[];
+  #pending: PendingChanges;
+  #changes: Change[] | null = null;
+  constructor(
+    readonly feed: Uint8Array,
+    readonly seq: number,
+    readonly hlc: bigint,
+    readonly local: boolean,
+    pending: PendingChanges,
+  ) {
+    this.#pending = pending;
+    Object.defineProperty(this, 'changes', CHANGES);
+  }
+  getChanges(): readonly Change[] {
+    if (this.#changes === null) {
+      const p = this.#pending;
+      const out: Change[] = [];
+      for (let i = 0; i < p.length; i += 4) out.push(new LazyChange(p[i] as string, p[i + 1] as string, p[i + 2] as Fields, p[i + 3] as Fields));
+      this.#changes = out;
+      this.#pending = NO_CHANGES;
+    }
+    return this.#changes;
+  }
+}
+const CHANGES: PropertyDescriptor = { get: Commit.prototype.getChanges, enumerable: true, configurable: true };
+
 function reportListenerError(e: unknown): void {
   const g = globalThis as { reportError?: (e: unknown) => void };
   if (typeof g.reportError === 'function') g.reportError(e);
@@ -1082,15 +1118,18 @@ export class Database {
         if (changed) rec.dirty = true;
       }
       if (wantChanges) {
-        const changes: Change[] = [];
+        let pending = NO_CHANGES;
         for (let t = 0; t < nTouched; t++) {
           const rec = touched[t];
           const before = touchedBefore[t];
           const after = afterFields(rec);
-          if (!sameFields(before, after)) changes.push(new LazyChange(rec.c, rec.id, before, after));
+          if (!sameFields(before, after)) {
+            if (pending === NO_CHANGES) pending = [];
+            pending.push(rec.c, rec.id, before, after);
+          }
         }
         nTouched = 0;
-        events.push({ feed: item.feed, seq: item.seq, hlc: item.hlc, local: item.local, changes });
+        events.push(new Commit(item.feed, item.seq, item.hlc, item.local, pending));
       }
     }
     const batch: BatchOp[] = [];

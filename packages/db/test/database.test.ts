@@ -242,11 +242,19 @@ test('onCommit delivers each applied entry with the changed documents, before an
     'a delete of a missing document is not a visible change',
   );
   assert.deepEqual(structuredClone(ev.changes[1]), { collection: 'c', id: 'b', before: undefined, after: { v: 3 } }, 'changes survive structured cloning (postMessage)');
+  assert.equal(ev.changes, ev.changes, 'changes are made once');
   await db.delete('c', 'b');
+  // Changes first read after later writes still show the documents as that entry left them.
+  await db.put('c', 'b', { v: 4 });
   assert.deepEqual(events[1].changes.map((c) => [c.id, c.before, c.after]), [['b', { v: 3 }, undefined]]);
+  assert.deepEqual(events[2].changes.map((c) => [c.id, c.before, c.after]), [['b', undefined, { v: 4 }]]);
+  const cloned = structuredClone(events[2]);
+  assert.deepEqual(Object.keys(cloned), ['feed', 'seq', 'hlc', 'local', 'changes'], 'a whole event clones as plain data');
+  assert.deepEqual(cloned.changes, [{ collection: 'c', id: 'b', before: undefined, after: { v: 4 } }]);
+  assert.equal(JSON.stringify(events[2].changes), '[{"collection":"c","id":"b","after":{"v":4}}]');
   off();
   await db.put('c', 'z', {});
-  assert.equal(events.length, 2);
+  assert.equal(events.length, 3);
   // a listener that throws does not break commits
   const errors: unknown[] = [];
   const g = globalThis as { reportError?: (e: unknown) => void };
