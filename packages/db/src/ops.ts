@@ -362,7 +362,9 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
   let hlc = readHlc(bytes, at);
   at += 8;
 
-  const ops: Op[] = [];
+  // Arrays of their exact size (a pushed-to empty array reserves 17 slots): ops and spans are kept by the caller.
+  // Counts are not trusted yet: at most 1,024 slots up front, the rest appended (index = length).
+  const ops: Op[] = new Array(Math.min(count, 1024));
   for (let i = 0; i < count; i++) {
     if (at >= bytes.length) throw malformed(`truncated op ${i}`);
     const kind = bytes[at++];
@@ -385,14 +387,14 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
     const id = text('id', MAX_ID_BYTES);
     if (id.length === 0) throw malformed(`empty id in op ${i}`);
     if (kind === OP_DELETE) {
-      ops.push({ kind: 'delete', collection, id, hlc });
+      ops[i] = { kind: 'delete', collection, id, hlc };
       continue;
     }
     const nFields = varint('field count');
     if (nFields > bytes.length) throw malformed('field count exceeds the payload');
     // The fields stay in the payload: names (table strings) and each value's offset and length (`_packed.ts`).
     const op = i + 1;
-    const spans: number[] = [];
+    const spans: number[] = new Array(2 * Math.min(nFields, 1024));
     let sameNames = lastNames.length === nFields;
     for (let f = 0; f < nFields; f++) {
       const ni = varint('field name index');
@@ -412,7 +414,8 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
         if (at >= bytes.length) throw malformed('truncated patch field kind');
         const fk = bytes[at++];
         if (fk === PATCH_FIELD_REMOVE) {
-          spans.push(0, -1);
+          spans[2 * f] = 0;
+          spans[2 * f + 1] = -1;
           continue;
         }
         if (fk !== PATCH_FIELD_VALUE) throw malformed(`unknown patch field kind ${fk}`);
@@ -423,13 +426,14 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
         const problem = canonicalRangeProblem(bytes, at, at + len);
         if (problem !== null) throw malformed(`field ${JSON.stringify(name)} of op ${i}: not a canonical field value (${problem})`);
       }
-      spans.push(at, len);
+      spans[2 * f] = at;
+      spans[2 * f + 1] = len;
       at += len;
     }
     if (!sameNames) lastNames = scratchNames.slice(0, nFields);
     const fields = new PackedFields(lastNames, bytes, spans);
-    if (kind === OP_PUT) ops.push({ kind: 'put', collection, id, hlc, fields: fields as unknown as ReadonlyMap<string, Uint8Array> });
-    else ops.push({ kind: 'patch', collection, id, hlc, fields });
+    if (kind === OP_PUT) ops[i] = { kind: 'put', collection, id, hlc, fields: fields as unknown as ReadonlyMap<string, Uint8Array> };
+    else ops[i] = { kind: 'patch', collection, id, hlc, fields };
   }
   if (at !== bytes.length) throw malformed(`${bytes.length - at} trailing bytes`);
   // Names and ids decoded from valid UTF-8 have no lone surrogate, so they pass the API's checks.

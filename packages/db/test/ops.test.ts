@@ -111,3 +111,28 @@ test('decodeOpsV1 refuses collection names over the byte limit (UTF-8 bytes, not
   const p = encodeOpsV1([{ kind: 'put', collection: 'c', id: 'i', hlc: 5n, fields: many }]);
   assert.equal(decodeOpsV1(p)[0].kind, 'put');
 });
+
+test('large payloads: thousands of ops and of fields per op round-trip; repeated names are refused at any position', () => {
+  const t0 = packHlc(1763700000000, 0);
+  const many = new Map(Array.from({ length: 1500 }, (_, i) => [`f${i}`, encodeFieldValueV1(i)] as [string, Uint8Array]));
+  const ops: Op[] = Array.from({ length: 3000 }, (_, i) => ({ kind: 'put' as const, collection: 'c', id: `d${i}`, hlc: t0 + BigInt(i), fields: i === 2999 ? many : new Map([['a', encodeFieldValueV1(i)], ['b', encodeFieldValueV1('x')]]) }));
+  const bytes = encodeOpsV1(ops);
+  const back = decodeOpsV1(bytes);
+  assert.equal(back.length, 3000);
+  assert.equal(Object.keys(back).length, 3000, 'no holes');
+  const last = back[2999] as Extract<Op, { kind: 'put' }>;
+  assert.equal(last.fields.size, 1500);
+  assert.equal(decodeFieldValueV1(last.fields.get('f1499')!), 1499);
+  assert.deepEqual([...back[1].fields!.keys()], ['a', 'b']);
+  assert.equal(Buffer.from(encodeOpsV1(back)).toString('hex'), Buffer.from(bytes).toString('hex'));
+  // Ops of the same names share one names array, and the decoded names are the table's strings.
+  assert.equal((back[0] as { fields: { names: unknown } }).fields.names, (back[1] as { fields: { names: unknown } }).fields.names);
+  // A field name used twice in one op (the second use names the first field's table index) is refused.
+  const small = encodeOpsV1([{ kind: 'put', collection: 'c', id: 'x', hlc: t0, fields: new Map([['p', encodeFieldValueV1(1)], ['q', encodeFieldValueV1(2)]]) }]);
+  // layout: 01 01 03 | 01 'c' | 01 'p' | 01 'q' | hlc(8) | kind, coll 0, id 01 'x', 02 fields, name 1, len, v, name 2, len, v
+  const bad = Uint8Array.from(small);
+  const second = bad.length - 3; // the second field's name index
+  assert.equal(bad[second], 2);
+  bad[second] = 1;
+  assert.throws(() => decodeOpsV1(bad), (e: unknown) => e instanceof DbError && e.code === 'HEARTH_MALFORMED_OPS' && /repeated/.test(e.message));
+});

@@ -86,25 +86,6 @@ const nodeHash: NodeHashFn | null = (() => {
   }
 })();
 
-/** Bytes of a slab that hash outputs are cut from (128 hashes): small, since a kept hash keeps its slab alive. */
-const HASH_SLAB_BYTES = 4096;
-let hashSlab = new Uint8Array(0);
-let hashUsed = 0;
-
-/**
- * 32 bytes for a hash output: a view into a shared slab (one JS object per hash, one backing store per 128), never
- * handed out twice. The views are immutable by contract, like every hash the log returns.
- */
-function hashOutput(): Uint8Array {
-  if (hashUsed === hashSlab.length) {
-    hashSlab = new Uint8Array(HASH_SLAB_BYTES);
-    hashUsed = 0;
-  }
-  const out = new Uint8Array(hashSlab.buffer, hashUsed, 32);
-  hashUsed += 32;
-  return out;
-}
-
 /**
  * SHA-256 of `data` (FIPS 180-4), synchronously: Node's native `crypto.hash` when present, else `_sha256.ts`
  * (plain JavaScript without per-call allocations, about 2x faster than noble's one-shot on the 100-300 byte inputs
@@ -114,7 +95,9 @@ function hashOutput(): Uint8Array {
  * these inputs, which allocates a backing store per call (measured in Node 20: ~0.7 against ~1.3 µs per call).
  */
 export function sha256Sync(data: Uint8Array): Uint8Array {
-  const out = hashOutput();
+  // A small typed array lives on the JS heap (no backing store): as cheap as a view into a shared slab, and it
+  // keeps no slab alive.
+  const out = new Uint8Array(32);
   if (nodeHash !== null) {
     const h = nodeHash('sha256', data, 'latin1');
     for (let i = 0; i < 32; i++) out[i] = h.charCodeAt(i);
