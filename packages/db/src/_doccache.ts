@@ -5,9 +5,13 @@
  *
  * Each entry is the visible document of one key (or its absence) together with `validFrom`, an LSM sequence number.
  * Bounded by an estimate of its memory (bytes) and by a number of entries; least recently used entries go first.
- * Admission (TinyLFU's "doorkeeper"): a document is cached on its second miss within a window of recent misses, so
- * reads that touch a document once (random reads over a large collection, the rows of one big query) pay a hash and
- * a bit test instead of a copy and an eviction, and do not push out documents that are read again.
+ * Admission, as in the LSM's block cache: while the cache has room, every document read enters it (caching then
+ * evicts nothing, and a read-heavy workload starts hitting at once instead of after every document was read
+ * twice). Once it is full, a document enters only on its second miss within a window of recent misses (TinyLFU's
+ * "doorkeeper", Einziger, Friedman, Manes, ACM ToS 2017), so reads that touch a document once (random reads over a
+ * collection larger than the cache, the rows of one big query) pay a hash and a bit test instead of a copy and an
+ * eviction, and do not push out documents that are read again. Trade-off: the cache fills to its budget under any
+ * read pattern (the budget is the memory it may hold); once full, it behaves as before.
  *
  * Invariants (what makes a hit correct):
  * 1. Validity: for an entry with `validFrom = v`, the document's visible content at every LSM sequence s with
@@ -170,25 +174,28 @@ export class DocCache {
     if (this.maxBytes === 0 || this.maxEntries === 0) return doc;
     const seq = this.sequence();
     if (at !== undefined && at !== seq) return doc;
-    // The doorkeeper: the first miss of a key only marks it.
-    const h = keyHash(collection, id);
-    const word = (h >>> 5) & (DOOR_BITS / 32 - 1);
-    const bit = 1 << (h & 31);
-    if ((this.door[word] & bit) === 0) {
-      this.door[word] |= bit;
-      if (++this.doorKeys >= DOOR_BITS / 4) {
-        this.door.fill(0);
-        this.doorKeys = 0;
+    const charge = ENTRY_OVERHEAD + id.length * 2 + size * 2;
+    if (charge > this.maxBytes) return doc;
+    if (this.bytes + charge > this.maxBytes || this.entries >= this.maxEntries) {
+      // Full: the doorkeeper. The first miss of a key only marks it.
+      const h = keyHash(collection, id);
+      const word = (h >>> 5) & (DOOR_BITS / 32 - 1);
+      const bit = 1 << (h & 31);
+      if ((this.door[word] & bit) === 0) {
+        this.door[word] |= bit;
+        if (++this.doorKeys >= DOOR_BITS / 4) {
+          this.door.fill(0);
+          this.doorKeys = 0;
+        }
+        return doc;
       }
-      return doc;
     }
     let coll = this.collections.get(collection);
     if (coll === undefined) this.collections.set(collection, (coll = { name: collection, bytes: collectionBytes, ids: new Map() }));
     const old = coll.ids.get(id);
     if (old !== undefined) this.remove(old);
     const nested = doc === undefined ? null : nestedKeys(doc);
-    const e: Entry = { coll, id, doc, nested, validFrom: seq, size: ENTRY_OVERHEAD + id.length * 2 + size * 2, prev: null, next: null };
-    if (e.size > this.maxBytes) return doc;
+    const e: Entry = { coll, id, doc, nested, validFrom: seq, size: charge, prev: null, next: null };
     coll.ids.set(id, e);
     this.pushHead(e);
     this.entries++;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MemoryFileSystem } from '@hearth/io';
 import { Database, type DbSnapshot, type Document } from '@hearth/db';
 // The cache is internal; the tests reach it (and its counters) on purpose to prove reads are served from it.
-import type { DocCache } from '../src/_doccache.js';
+import { DocCache, MISS } from '../src/_doccache.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
 const open = (opts: Partial<Parameters<typeof Database.open>[0]> = {}) => Database.open({ fs: new MemoryFileSystem(), name: 'db', ...opts });
@@ -26,12 +26,10 @@ test('repeated gets are served by the cache and return fresh copies the caller o
   Object.defineProperty(doc, '__proto__', { value: { p: 1 }, enumerable: true, writable: true, configurable: true });
   await db.put('c', 'a', doc);
   const first = db.get('c', 'a')!;
-  assert.equal(cacheOf(db).size, 0, 'the first miss only marks the key (doorkeeper)');
-  assert.deepStrictEqual(db.get('c', 'a'), first);
-  assert.equal(cacheOf(db).size, 1, 'the second miss caches it');
+  assert.equal(cacheOf(db).size, 1, 'a miss caches the document while the cache has room');
   const hits = cacheOf(db).hits;
   const second = db.get('c', 'a')!;
-  assert.equal(cacheOf(db).hits, hits + 1, 'the third get is a cache hit');
+  assert.equal(cacheOf(db).hits, hits + 1, 'the second get is a cache hit');
   assert.deepStrictEqual(second, first);
   assert.notEqual(second, first);
   // Mutate everything the caller got; the next read must not see it.
@@ -204,4 +202,44 @@ test('model test: random writes, reads, snapshots and queries with a tiny cache 
       await db.close();
     }
   }
+});
+
+test('admission: every miss enters while there is room; once full, only a second recent miss (doorkeeper)', () => {
+  const seq = 7;
+  const c = new TextEncoder().encode('c');
+  // Room for three entries by count; the byte budget is not the limit here.
+  const cache = new DocCache(() => seq, 1 << 20, 3);
+  const doc = (n: number): Document => ({ n, tags: ['t'] });
+  for (let i = 0; i < 3; i++) {
+    const out = cache.store('c', c, `d${i}`, doc(i), undefined, 20);
+    assert.deepEqual(out, doc(i));
+  }
+  assert.equal(cache.size, 3, 'all three entered on their first miss');
+  assert.deepEqual(cache.lookup('c', 'd0', undefined), doc(0)); // d0 is now the most recently used
+  // Full: the first miss of d3 only marks it; the entries stay.
+  cache.store('c', c, 'd3', doc(3), undefined, 20);
+  assert.equal(cache.size, 3);
+  assert.equal(cache.lookup('c', 'd3', undefined), MISS);
+  // Its second miss admits it and evicts the least recently used entry (d1).
+  cache.store('c', c, 'd3', doc(3), undefined, 20);
+  assert.equal(cache.size, 3);
+  assert.deepEqual(cache.lookup('c', 'd3', undefined), doc(3));
+  assert.equal(cache.lookup('c', 'd1', undefined), MISS, 'LRU entry evicted');
+  assert.deepEqual(cache.lookup('c', 'd0', undefined), doc(0));
+  // Byte budget: an entry larger than the whole budget never enters; a full byte budget uses the doorkeeper too.
+  const small = new DocCache(() => seq, 1000, 100);
+  small.store('c', c, 'big', doc(0), undefined, 600);
+  assert.equal(small.size, 0, 'larger than the budget');
+  small.store('c', c, 'a', doc(1), undefined, 300);
+  assert.equal(small.size, 1);
+  small.store('c', c, 'b', doc(2), undefined, 300);
+  assert.equal(small.size, 1, 'no room by bytes: first miss only marks');
+  small.store('c', c, 'b', doc(2), undefined, 300);
+  assert.equal(small.size, 1, 'second miss: admitted, the older entry evicted');
+  assert.deepEqual(small.lookup('c', 'b', undefined), doc(2));
+  assert.equal(small.lookup('c', 'a', undefined), MISS);
+  // Reads at an older sequence never fill it, room or not.
+  const other = new DocCache(() => seq, 1 << 20, 10);
+  other.store('c', c, 'x', doc(0), seq - 1, 20);
+  assert.equal(other.size, 0);
 });
