@@ -53,6 +53,16 @@ export function compareInternal(buf: Uint8Array, off: number, len: number, t: Ui
   return s > tseq ? -1 : s < tseq ? 1 : 0;
 }
 
+/**
+ * A restart point is also placed once this many bytes of entries follow the last one, whatever `restartInterval`
+ * says. With large values (a ~230-byte document state: 16 entries are ~3.7 KiB, a whole block) a restart every 16
+ * entries left a point lookup scanning about half a block entry by entry, each entry on its own cache line; with this
+ * cap a scan crosses at most ~1 KiB. Cost: a restart stores its key whole and adds 4 bytes to the restart array,
+ * about 1.3% more bytes for such blocks (measured: 29.83 -> 30.21 MB for 100,000 documents); blocks of small
+ * entries (16 entries under 1 KiB) are unchanged. Readers need nothing: the format allows restarts anywhere.
+ */
+const RESTART_BYTES = 1024;
+
 /** Builds one block. Reused across blocks through {@link BlockBuilder.reset}. */
 export class BlockBuilder {
   private buf: Uint8Array;
@@ -108,7 +118,7 @@ export class BlockBuilder {
     for (let i = 0; i < ulen; i++) cur[i] = ukey[uoff + i];
     writeTrailer(cur, ulen, seq, kind);
     let shared = 0;
-    if (this.counter < this.restartInterval) {
+    if (this.counter < this.restartInterval && this.len - this.restarts[this.nRestarts - 1] < RESTART_BYTES) {
       const last = this.last;
       const n = Math.min(this.lastLen, klen);
       while (shared < n && last[shared] === cur[shared]) shared++;

@@ -135,3 +135,27 @@ test('block: seekGE (deferred key copies) against a linear scan: every interval,
     });
   }
 });
+
+test('block: a restart point every 16 entries or once 1 KiB of entries follows the last one', () => {
+  const make = (vlen: number, n: number): E[] =>
+    Array.from({ length: n }, (_, i) => ({ key: new TextEncoder().encode(`key${String(i).padStart(5, '0')}`), seq: 1, kind: KIND_PUT, value: new Uint8Array(vlen).fill(i) }));
+  // Small entries (8-byte key + 8-byte trailer, 10-byte value): only the entry count places restarts.
+  const small = build(make(10, 64), 16);
+  assert.equal(small.numRestarts, 4);
+  for (let i = 0; i < 4; i++) assert.ok(small.restart(i) === 0 || small.restart(i) - small.restart(i - 1) < 1024);
+  // 300-byte values: an entry is 3 + 16 (first) or 3 + 9 (prefix-compressed) + 300 bytes, so a restart falls every
+  // 4 entries (3 entries are under 1 KiB, 4 are over).
+  const list = make(300, 40);
+  const big = build(list, 16);
+  assert.equal(big.numRestarts, 10);
+  for (let i = 1; i < big.numRestarts; i++) assert.ok(big.restart(i) - big.restart(i - 1) < 1024 + 320, `interval ${i}`);
+  // Every entry is still found, forward and reverse.
+  const f = new BlockIter(big, false);
+  const r = new BlockIter(big, true);
+  for (const e of list) {
+    f.seekGE(e.key, e.seq);
+    assert.deepEqual(cur(f), e);
+    r.seekLE(e.key, e.seq);
+    assert.deepEqual(cur(r), e);
+  }
+});
