@@ -126,5 +126,15 @@ test('validly signed entries with a malformed payload, a future HLC or op stamps
   r = await db.ingest([badValue]);
   assert.equal(r.feeds[0].error?.code, 'HEARTH_MALFORMED_OPS', 'a value outside the model (a msgpack timestamp)');
   assert.equal(fingerprint(db), before);
+  // One call holding a good entry, a drifting one, then a malformed one: the first refusal in seq order wins.
+  const s4 = packHlc(NOW, 13);
+  const e4 = await signEntry({ seq: 4, prev: e3.hash, hlc: s4, ops: encodeOpsV1([{ kind: 'put', collection: 'c', id: 'k4', hlc: s4, fields: new Map([['i', v(4)]]) }]) }, A);
+  const d5 = await signEntry({ seq: 5, prev: e4.hash, hlc: late, ops: encodeOpsV1([{ kind: 'delete', collection: 'c', id: 'k1', hlc: late }]) }, A);
+  const g6 = await signEntry({ seq: 6, prev: d5.hash, hlc: packHlc(NOW, 14), ops: Uint8Array.of(1, 2, 3) }, A);
+  r = await db.ingest([e4, d5, g6]);
+  assert.equal(r.feeds[0].error?.code, 'HEARTH_CLOCK_DRIFT');
+  assert.equal(r.feeds[0].appended, 1, 'the entry before the drifting one is kept');
+  assert.equal(r.feeds[0].head, 4);
+  assert.deepEqual(db.get('c', 'k4'), { i: 4 });
   await db.close();
 });
