@@ -384,46 +384,72 @@ export class BlockIter {
     }
   }
 
-  /** Compares the whole key at restart `i` (stored with shared = 0) with the target. */
-  private compareRestart(i: number, t: Uint8Array, tseq: number): number {
+  /**
+   * Compares the whole key at restart `i` (stored with shared = 0) with the target, from byte `from` of the user
+   * keys (REQUIRES: the first `from` bytes are known equal). Sets {@link lcp} to the bytes the user keys share.
+   */
+  private compareRestart(i: number, t: Uint8Array, tseq: number, from: number): number {
     const d = this.data;
-    let p = this.block.restart(i);
-    const start = p;
-    let shared = d[p++];
-    if (shared >= 128) {
-      p--;
-      shared = this.slowVarint(p);
-      p = this.vp;
-    }
+    const start = this.block.restart(i);
+    let p = start;
+    const shared = d[p++];
     let nonShared = d[p++];
     if (nonShared >= 128) {
-      p--;
-      nonShared = this.slowVarint(p);
+      nonShared = this.slowVarint(p - 1);
       p = this.vp;
     }
-    let vlen = d[p++];
-    if (vlen >= 128) {
-      p--;
-      vlen = this.slowVarint(p);
-      p = this.vp;
+    // The value length is not needed here, only skipped (one or two bytes for values under 16 KiB).
+    if (d[p++] >= 128) {
+      if (d[p++] >= 128) {
+        this.slowVarint(p - 2);
+        p = this.vp;
+      }
     }
     if (shared !== 0 || p + nonShared > this.limit || nonShared < TRAILER_BYTES) this.block.fail('bad restart entry', start);
-    return compareInternal(d, p, nonShared, t, tseq);
+    const ul = nonShared - TRAILER_BYTES;
+    const tlen = t.length;
+    const n = ul < tlen ? ul : tlen;
+    let j = from;
+    while (j < n && d[p + j] === t[j]) j++;
+    this.lcp = j;
+    if (j < n) return d[p + j] - t[j];
+    if (ul !== tlen) return ul - tlen;
+    const s = readSeq(d, p + ul);
+    return s > tseq ? -1 : s < tseq ? 1 : 0;
   }
 
-  /** Index of the last restart whose key is < target (or <= with `orEqual`); -1 if none. */
+  /** Bytes the user key of the last restart compared shares with the target (set by {@link compareRestart}). */
+  private lcp = 0;
+  /** After {@link searchRestarts}: the bytes the found restart's user key shares with the target. */
+  private foundLcp = 0;
+
+  /**
+   * Index of the last restart whose key is < target (or <= with `orEqual`); -1 if none.
+   *
+   * Each comparison starts after the bytes that both current bounds share with the target: every key between two
+   * keys that share L bytes with the target shares them too (Manber and Myers' LCP trick for binary search over
+   * sorted strings), so keys with a long common prefix (a collection name, an id's leading digits) are not
+   * compared from their first byte at every probe.
+   */
   private searchRestarts(t: Uint8Array, tseq: number, orEqual: boolean): number {
     let lo = 0;
     let hi = this.block.numRestarts - 1;
     let ans = -1;
+    let loLcp = 0; // shared with the target by the key at restart `ans` (the lower bound), 0 while there is none
+    let hiLcp = 0; // shared by the key just above the range (the upper bound), 0 while there is none
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const c = this.compareRestart(mid, t, tseq);
+      const c = this.compareRestart(mid, t, tseq, loLcp < hiLcp ? loLcp : hiLcp);
       if (c < 0 || (orEqual && c === 0)) {
         ans = mid;
+        loLcp = this.lcp;
         lo = mid + 1;
-      } else hi = mid - 1;
+      } else {
+        hiLcp = this.lcp;
+        hi = mid - 1;
+      }
     }
+    this.foundLcp = loLcp;
     return ans;
   }
 
@@ -434,10 +460,15 @@ export class BlockIter {
    * bytes `d[restAt, ...)`, and an entry is compared where its bytes lie. Only the bytes a later entry shares with
    * it are ever copied (for random keys, a byte or two instead of the whole key), and the whole key only for the
    * entry the seek stops at. Same entries, same checks and same result as decoding every entry with `parse`.
+   *
+   * It also skips comparisons: while the current key is below the target because of a byte at position `eq` of its
+   * user key (it equals the target before `eq`, and is smaller at `eq`), a next entry that shares more than `eq`
+   * bytes with it has that same smaller byte, so it is below the target too, uncompared; a next entry that shares
+   * `s <= eq` bytes equals the target on its first `s` bytes, so the comparison starts there. The restart found by
+   * the search is known to be below the target, so it is not compared again.
    */
   seekGE(t: Uint8Array, tseq: number): void {
     let r = this.searchRestarts(t, tseq, false);
-    if (r < 0) r = 0;
     const d = this.data;
     const limit = this.limit;
     const tlen = t.length;
@@ -445,6 +476,16 @@ export class BlockIter {
     let valid = 0;
     let klen = 0;
     let restAt = 0;
+    // `eq`: leading user-key bytes the current entry shares with the target; `below`: the current entry is below
+    // the target because of its byte at `eq` (so eq < both lengths).
+    let eq = 0;
+    let below = false;
+    let known = r >= 0; // the first entry (restart r) is known to be below the target
+    if (r < 0) r = 0;
+    else {
+      eq = this.foundLcp;
+      below = false; // set from the entry's length once it is decoded
+    }
     let pos = this.block.restart(r);
     for (;;) {
       let p = pos;
@@ -460,8 +501,13 @@ export class BlockIter {
       }
       let vlen = d[p++];
       if (vlen >= 128) {
-        vlen = this.slowVarint(p - 1);
-        p = this.vp;
+        if (p < limit && d[p] < 128) {
+          vlen = (vlen & 127) | (d[p] << 7);
+          p++;
+        } else {
+          vlen = this.slowVarint(p - 1);
+          p = this.vp;
+        }
       }
       const nk = shared + nonShared;
       if (shared > klen || p + nonShared + vlen > limit || nk < TRAILER_BYTES) this.block.fail('bad block entry', pos);
@@ -480,17 +526,31 @@ export class BlockIter {
         for (let i = valid; i < nk; i++) key[i] = d[restAt + i - valid];
         valid = nk;
       }
-      // Compare (user key, sequence) with (t, tseq), reading each byte where it lies.
-      let c = 0;
-      const n = ul < tlen ? ul : tlen;
-      for (let j = 0; j < n; j++) {
-        c = (j < valid ? key[j] : d[restAt + j - valid]) - t[j];
-        if (c !== 0) break;
-      }
-      if (c === 0) c = ul - tlen;
-      if (c === 0) {
-        const s = valid <= ul ? readSeq(d, restAt + ul - valid) : readSeq(key, ul);
-        c = s > tseq ? -1 : s < tseq ? 1 : 0;
+      let c: number;
+      if (known) {
+        // The restart the search found: below the target; `eq` came from the search.
+        known = false;
+        c = -1;
+        below = eq < ul && eq < tlen;
+      } else if (below && shared > eq) {
+        c = -1; // same smaller byte at `eq` as the previous entry
+      } else {
+        // Compare (user key, sequence) with (t, tseq) from the first byte not known equal, reading each byte
+        // where it lies.
+        let j = shared < eq ? shared : eq;
+        const n = ul < tlen ? ul : tlen;
+        c = 0;
+        for (; j < n; j++) {
+          c = (j < valid ? key[j] : d[restAt + j - valid]) - t[j];
+          if (c !== 0) break;
+        }
+        eq = j;
+        below = c < 0;
+        if (c === 0) c = ul - tlen;
+        if (c === 0) {
+          const s = valid <= ul ? readSeq(d, restAt + ul - valid) : readSeq(key, ul);
+          c = s > tseq ? -1 : s < tseq ? 1 : 0;
+        }
       }
       if (c >= 0) {
         if (key.length < nk) key = this.growKey(key, valid, nk);

@@ -159,3 +159,48 @@ test('block: a restart point every 16 entries or once 1 KiB of entries follows t
     assert.deepEqual(cur(r), e);
   }
 });
+
+test('block: seekGE and seekLE against a linear scan, keys with a long shared prefix, large values', async () => {
+  for (const interval of [1, 4, 16]) {
+    await withSeed(300 + interval, () => {
+      const r = rng(300 + interval);
+      const enc = new TextEncoder();
+      const list: E[] = [];
+      const seen = new Set<string>();
+      while (list.length < 60) {
+        // A collection prefix and an id whose leading digits are shared; some keys with several versions.
+        const id = `\u0001docs\u0000d000${String(Math.floor(r() * 400)).padStart(4, '0')}${r() < 0.2 ? 'x' : ''}`;
+        const seq = 1 + Math.floor(r() * 1000);
+        if (seen.has(`${id}/${seq}`)) continue;
+        seen.add(`${id}/${seq}`);
+        list.push({ key: enc.encode(id), seq, kind: KIND_PUT, value: Uint8Array.from({ length: 100 + Math.floor(r() * 300) }, () => Math.floor(r() * 256)) });
+      }
+      list.sort(order);
+      const block = build(list, interval);
+      const f = new BlockIter(block, false);
+      const b = new BlockIter(block, true);
+      for (let i = 0; i < 1500; i++) {
+        const base = list[Math.floor(r() * list.length)];
+        let key = base.key;
+        const pick = r();
+        if (pick < 0.3) key = enc.encode(`\u0001docs\u0000d000${String(Math.floor(r() * 420)).padStart(4, '0')}`);
+        else if (pick < 0.4) key = base.key.slice(0, Math.floor(r() * base.key.length));
+        else if (pick < 0.5) key = Uint8Array.of(...base.key, Math.floor(r() * 256));
+        else if (pick < 0.55) key = enc.encode(`\u0001docs\u0000d00${Math.floor(r() * 10)}`);
+        const seq = r() < 0.5 ? base.seq : Math.floor(r() * 1100);
+        const t: E = { key, seq, kind: 0, value: new Uint8Array(0) };
+        f.seekGE(t.key, t.seq);
+        const at = list.findIndex((e) => order(e, t) >= 0);
+        assert.deepEqual(f.valid ? cur(f) : undefined, at >= 0 ? list[at] : undefined, `seekGE interval ${interval}, target ${i}`);
+        if (f.valid && at + 1 < list.length) {
+          f.next();
+          assert.deepEqual(cur(f), list[at + 1]);
+        }
+        b.seekLE(t.key, t.seq);
+        let le = list.length - 1;
+        while (le >= 0 && order(list[le], t) > 0) le--;
+        assert.deepEqual(b.valid ? cur(b) : undefined, le >= 0 ? list[le] : undefined, `seekLE interval ${interval}, target ${i}`);
+      }
+    });
+  }
+});
