@@ -226,36 +226,6 @@ export class HybridClock {
     return this.advance(next);
   }
 
-  /**
-   * Observes a run of remote timestamps in order (the entries of one ingest), as `receive` on each would, with one
-   * wall-clock read and no BigInt arithmetic per timestamp: up to the first one whose ms part exceeds the wall
-   * clock by more than `maxDriftMs`, which is refused. The clock then holds `max(l, pt, every observed remote)`,
-   * plus one where l' is not the physical clock (so every later timestamp is strictly greater than each observed
-   * remote, invariants 1 and 2).
-   * @returns how many remotes were observed (`remotes.length` when none was refused) and the refusal, if any.
-   * @throws TypeError / RangeError if a remote before the refused one is not a valid HLC.
-   */
-  receiveRun(remotes: readonly Hlc[]): { observed: number; error: ClockDriftError | null } {
-    if (remotes.length === 0) return { observed: 0, error: null };
-    const pt = this.readWall();
-    // remoteMs - pt > maxDriftMs  <=>  remoteMs >= floor(pt + maxDriftMs) + 1  <=>  remote >= bound
-    const bound = Number.isFinite(this.maxDriftMs) ? BigInt(Math.floor(pt + this.maxDriftMs) + 1) << SHIFT : null;
-    let max = this.lastValue;
-    let observed = 0;
-    let error: ClockDriftError | null = null;
-    for (; observed < remotes.length; observed++) {
-      const r = remotes[observed];
-      assertHlc(r, 'remote');
-      if (bound !== null && r >= bound) {
-        error = new ClockDriftError(hlcMs(r), pt, this.maxDriftMs);
-        break;
-      }
-      if (r > max) max = r;
-    }
-    if (observed > 0) this.advance(pt > hlcMs(max) ? BigInt(pt) << SHIFT : max + 1n);
-    return { observed, error };
-  }
-
   private advance(next: Hlc): Hlc {
     if (next > HLC_MAX) throw new RangeError('HLC exhausted: wall-clock field would pass 2^48 - 1 ms');
     this.lastValue = next;

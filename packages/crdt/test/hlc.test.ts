@@ -136,52 +136,6 @@ test('clock is strictly monotonic and receive() exceeds the remote, under random
   );
 });
 
-test('receiveRun(): observes a run as receive() on each would, up to the first beyond the drift bound (property)', () => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 1_000, max: 2_000 }),
-      fc.array(fc.record({ ms: fc.integer({ min: 0, max: 2_100 }), counter: fc.integer({ min: 0, max: 0xffff }) }), { maxLength: 20 }),
-      fc.integer({ min: 0, max: 200 }),
-      fc.option(fc.nat({ max: 2_000 }), { nil: undefined }),
-      (wallMs, stamps, drift, lastMs) => {
-        const remotes = stamps.map((x) => packHlc(x.ms, x.counter));
-        const start = lastMs === undefined ? 0n : packHlc(lastMs, 7);
-        const one = new HybridClock({ wallClock: () => wallMs, maxDriftMs: drift, last: start });
-        const run = new HybridClock({ wallClock: () => wallMs, maxDriftMs: drift, last: start });
-        // The reference: receive() on each, stopping at the first refusal.
-        let observed = 0;
-        let refused: ClockDriftError | null = null;
-        for (const r of remotes) {
-          try {
-            one.receive(r);
-            observed++;
-          } catch (e) {
-            assert.ok(e instanceof ClockDriftError);
-            refused = e;
-            break;
-          }
-        }
-        const got = run.receiveRun(remotes);
-        assert.equal(got.observed, observed);
-        assert.equal(got.error?.remoteMs, refused?.remoteMs);
-        assert.equal(got.error?.code, refused?.code);
-        if (observed === 0) assert.equal(run.last, start, 'nothing observed: the clock is unchanged');
-        else {
-          // Both exceed every observed remote and the start, and follow the wall clock.
-          for (const r of remotes.slice(0, observed)) assert.ok(run.last > r);
-          assert.ok(run.last > start);
-          assert.ok(hlcMs(run.last) >= wallMs);
-          assert.ok(run.last <= one.last, 'never ahead of receiving one at a time');
-        }
-      },
-    ),
-    { seed: SEED, numRuns: 500 },
-  );
-  const inf = new HybridClock({ wallClock: () => 5, maxDriftMs: Infinity });
-  assert.deepEqual(inf.receiveRun([packHlc(2 ** 40, 0)]), { observed: 1, error: null });
-  assert.equal(inf.last, packHlc(2 ** 40, 0) + 1n);
-});
-
 test('compareStamps: total order by hlc, then feed bytes', () => {
   const a = new Uint8Array([1]);
   const b = new Uint8Array([1, 0]);

@@ -29,9 +29,6 @@ function writeHlc(h: bigint, out: Uint8Array, o: number): void {
   else for (let i = 0; i < 8; i++) out[o + i] = hlc8[i];
 }
 
-const nameLengths: number[] = [];
-const freshNames: string[] = [];
-
 /**
  * The document state V1 of one `put` or `delete` applied to an **empty** state (a document never written here):
  * exactly `encodeDocStateV1` of `applyOp(emptyDocState(), op)`, pinned by a property test, without building the
@@ -59,60 +56,23 @@ export function encodeFreshState(kind: 'put' | 'delete', hlc: bigint, feed: Uint
     out[o + 9] = 0; // no fields
     return out;
   }
-  if (fields instanceof PackedFields) return encodeFreshPut(hlc, feed, fields, head);
-  freshNames.length = 0;
-  nameLengths.length = 0;
-  let size = head + varintSize(fields!.size);
-  for (const name of fields!.keys()) {
-    // insertion sort by code point (= UTF-8 byte) order; documents have few fields
-    let i = freshNames.length;
-    freshNames.push(name);
-    while (i > 0 && compareCodePoints(freshNames[i - 1], name) > 0) {
-      freshNames[i] = freshNames[i - 1];
-      i--;
-    }
-    freshNames[i] = name;
-  }
-  for (let i = 0; i < freshNames.length; i++) {
-    const name = freshNames[i];
-    const n = utf8Length(name);
-    nameLengths[i] = n;
-    const v = fields!.get(name)!;
-    size += varintSize(n) + n + 8 + 1 + 1 + varintSize(v.length) + v.length;
-  }
-  const out = alloc(size);
-  out[0] = DOC_STATE_V1;
-  out[1] = HAS_RESET;
-  out[2] = 1;
-  let o = writeVarint(out, 3, feed.length);
-  out.set(feed, o);
-  o += feed.length;
-  const hlcAt = o;
-  writeHlc(hlc, out, o);
-  out[o + 8] = 0;
-  o = writeVarint(out, o + 9, freshNames.length);
-  for (let i = 0; i < freshNames.length; i++) {
-    const name = freshNames[i];
-    const n = nameLengths[i];
-    o = writeVarint(out, o, n);
-    if (n === name.length) {
-      for (let k = 0; k < n; k++) out[o + k] = name.charCodeAt(k);
-    } else {
-      utf8.encodeInto(name, out.subarray(o, o + n));
-    }
-    o += n;
-    out.copyWithin(o, hlcAt, hlcAt + 8);
-    out[o + 8] = 0; // feed index 0
-    out[o + 9] = 0x01; // a value
-    const v = fields!.get(name)!;
-    o = writeVarint(out, o + 10, v.length);
-    out.set(v, o);
-    o += v.length;
-  }
-  if (o !== size) throw new Error(`encodeFreshState: size mismatch ${o} != ${size}`); // unreachable
-  return out;
+  return encodeFreshPut(hlc, feed, fields instanceof PackedFields ? fields : pack(fields!), head);
 }
 
+/** Packed fields of a map (the db's own writes and decoded ops are packed already; tests and tools pass maps). */
+function pack(fields: ReadonlyMap<string, Uint8Array>): PackedFields {
+  const names = [...fields.keys()];
+  const values = [...fields.values()];
+  const buf = new Uint8Array(values.reduce((n, v) => n + v.length, 0));
+  const spans: number[] = [];
+  let o = 0;
+  for (const v of values) {
+    buf.set(v, o);
+    spans.push(o, v.length);
+    o += v.length;
+  }
+  return new PackedFields(names, buf, spans);
+}
 
 /** `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. */
 /**

@@ -1317,28 +1317,20 @@ export class Database {
         const accepted: VerifiedEntry[] = [];
         const decoded: Op[][] = [];
         let stop: HearthError | undefined;
-        const hlcs: bigint[] = [];
         for (const v of verified) {
           try {
             const ops = decodeOpsV1(v.ops, { checkValues: true });
             for (const op of ops) {
               if (op.hlc > v.hlc) throw new DbError(DbErrorCode.MALFORMED_OPS, `an op's stamp is later than its entry's HLC (entry ${v.seq})`);
             }
+            this.clock.receive(v.hlc);
             accepted.push(v);
             decoded.push(ops);
-            hlcs.push(v.hlc);
           } catch (e) {
-            if (!(e instanceof DbError && e.code === DbErrorCode.MALFORMED_OPS)) throw e;
+            if (!(e instanceof ClockDriftError || (e instanceof DbError && e.code === DbErrorCode.MALFORMED_OPS))) throw e;
             stop = e;
             break;
           }
-        }
-        // The clock observes the entries' HLCs in order, up to the first too far ahead (HLC drift): the entries
-        // from there on are refused, that one with the drift error (it comes before any later malformed one).
-        const clock = this.clock.receiveRun(hlcs);
-        if (clock.error !== null) {
-          accepted.length = decoded.length = clock.observed;
-          stop = clock.error;
         }
         if (accepted.length > 0) {
           ctx.appendAttempted = true;

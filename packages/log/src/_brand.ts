@@ -22,38 +22,35 @@ class Identity {
   }
 }
 
-class VerifiedStamp extends Identity {
-  #verified = true;
-  static has(o: object): boolean {
-    return #verified in o;
+/** A new brand: `mark(o)` stamps `o` (once), `has(o)` tests it. Each call makes a distinct private field. */
+function brand(): { mark<T extends object>(o: T): T; has(o: unknown): boolean } {
+  class Stamp extends Identity {
+    #stamp = true;
+    static has(o: object): boolean {
+      return #stamp in o;
+    }
   }
+  const has = (o: unknown): boolean => typeof o === 'object' && o !== null && Stamp.has(o);
+  return {
+    mark<T extends object>(o: T): T {
+      if (!Stamp.has(o)) new Stamp(o);
+      return o;
+    },
+    has,
+  };
 }
 
-class DecodedStamp extends Identity {
-  #decoded = true;
-  static has(o: object): boolean {
-    return #decoded in o;
-  }
-}
+const verified = brand();
+const decoded = brand();
 
 /** Records `entry` as verified. Callers: verification and local signing only. REQUIRES: not frozen yet. */
-export function markVerified<T extends object>(entry: T): T {
-  if (!VerifiedStamp.has(entry)) new VerifiedStamp(entry);
-  return entry;
-}
+export const markVerified: <T extends object>(entry: T) => T = verified.mark;
 
 /** Whether `entry` came out of verification or local signing in this process. */
-export function isMarkedVerified(entry: unknown): boolean {
-  return typeof entry === 'object' && entry !== null && VerifiedStamp.has(entry);
-}
+export const isMarkedVerified: (entry: unknown) => boolean = verified.has;
 
 /** Records `entry` as made by the entry decoder (fields are views of its bytes). REQUIRES: not frozen yet. */
-export function markDecoded<T extends object>(entry: T): T {
-  if (!DecodedStamp.has(entry)) new DecodedStamp(entry);
-  return entry;
-}
+export const markDecoded: <T extends object>(entry: T) => T = decoded.mark;
 
 /** Whether `entry` was made by the entry decoder of this process (see {@link markDecoded}). */
-export function isDecoded(entry: unknown): boolean {
-  return typeof entry === 'object' && entry !== null && DecodedStamp.has(entry);
-}
+export const isDecoded: (entry: unknown) => boolean = decoded.has;
