@@ -28,7 +28,7 @@
  * @packageDocumentation
  */
 import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/io';
-import { compareBytes, compareRange, prefix32 } from './_bytes.js';
+import { compareBytes, compareRange, prefix32At } from './_bytes.js';
 import { bloomHash } from './_bloom.js';
 import { BlockCache } from './_cache.js';
 import { KIND_DELETE, KIND_PUT, MAX_SEQUENCE, SEQ_SENTINEL, CURRENT_TMP, MANIFEST_PREFIX, TABLE_SUFFIX } from './_format.js';
@@ -105,8 +105,19 @@ class Table implements RunTable {
 /** A sorted run: tables in key order (invariant 2). */
 class Run {
   readonly bytes: number;
-  /** `prefix32` of each table's largest key (the binary search compares these integers first). */
+  /**
+   * Length of the prefix every key of the run shares: that of the first table's smallest key and the last table's
+   * largest (every key of the run lies between them). A key that differs there is outside the run.
+   */
+  private readonly cp: number;
+  /** The shared prefix (`cp` bytes). */
+  private readonly cpBytes: Uint8Array;
+  /**
+   * Bytes `[cp, cp + 4)` of each table's largest and smallest key as big-endian u32s (`prefix32At`): the searches
+   * compare these integers, and whole keys only when they are equal.
+   */
   private readonly largestPre: Uint32Array;
+  private readonly smallestPre: Uint32Array;
   constructor(
     readonly id: number,
     readonly tables: Table[],
@@ -114,12 +125,27 @@ class Run {
     let b = 0;
     for (const t of tables) b += t.meta.bytes;
     this.bytes = b;
-    this.largestPre = Uint32Array.from(tables, (t) => prefix32(t.meta.largest));
+    let cp = 0;
+    if (tables.length > 0) {
+      const lo = tables[0].meta.smallest;
+      const hi = tables[tables.length - 1].meta.largest;
+      while (cp < lo.length && cp < hi.length && lo[cp] === hi[cp]) cp++;
+      this.cpBytes = lo.slice(0, cp);
+    } else this.cpBytes = new Uint8Array(0);
+    this.cp = cp;
+    this.largestPre = Uint32Array.from(tables, (t) => prefix32At(t.meta.largest, 0, t.meta.largest.length, cp));
+    this.smallestPre = Uint32Array.from(tables, (t) => prefix32At(t.meta.smallest, 0, t.meta.smallest.length, cp));
   }
 
-  /** The table whose key range holds `key` (whose `prefix32` is `kpre`), or undefined. */
-  find(key: Uint8Array, kpre: number = prefix32(key)): Table | undefined {
+  /** The table whose key range holds `key`, or undefined. */
+  find(key: Uint8Array): Table | undefined {
     const ts = this.tables;
+    const cp = this.cp;
+    const klen = key.length;
+    if (klen < cp || ts.length === 0) return undefined; // a proper prefix of every key of the run sorts before them
+    const cb = this.cpBytes;
+    for (let i = 0; i < cp; i++) if (key[i] !== cb[i]) return undefined;
+    const kpre = prefix32At(key, 0, klen, cp);
     const pre = this.largestPre;
     let lo = 0;
     let hi = ts.length;
@@ -129,7 +155,9 @@ class Run {
       if (p < kpre || (p === kpre && compareBytes(ts[mid].meta.largest, key) < 0)) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === ts.length || compareBytes(ts[lo].meta.smallest, key) > 0) return undefined;
+    if (lo === ts.length) return undefined;
+    const sp = this.smallestPre[lo];
+    if (sp > kpre || (sp === kpre && compareBytes(ts[lo].meta.smallest, key) > 0)) return undefined;
     return ts[lo];
   }
 }
@@ -494,9 +522,8 @@ class LsmImpl implements Lsm {
     const runs = this.current.runs;
     if (runs.length === 0) return -1;
     const h = bloomHash(key);
-    const kpre = prefix32(key);
     for (let i = 0; i < runs.length; i++) {
-      const t = runs[i].find(key, kpre);
+      const t = runs[i].find(key);
       if (t === undefined) continue;
       const kind = t.reader.get(key, seq, h, out);
       if (kind >= 0) return kind;
