@@ -257,43 +257,21 @@ function take(n: number, what: string): Uint8Array {
   return out;
 }
 
-/** Interned short ASCII strings of string tables, by a hash of their bytes (direct-mapped, 256 slots). */
-const interned: (string | undefined)[] = new Array(256).fill(undefined);
-
-/**
- * A length-prefixed UTF-8 string of at most `maxBytes` bytes: short ASCII by a loop, the rest strictly decoded.
- * With `intern`, a short ASCII string equal to one seen before is that same string (string tables repeat the
- * same collection and field names entry after entry: no new string, and later comparisons are by identity).
- */
-function text(what: string, maxBytes: number, intern = false): string {
+/** A length-prefixed UTF-8 string of at most `maxBytes` bytes: short ASCII by a loop, the rest strictly decoded. */
+function text(what: string, maxBytes: number): string {
   const n = varint(`${what} length`);
   lastTextBytes = n;
   if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
   if (n > d.length - at) throw malformed(`truncated ${what}`);
   if (n <= 32) {
-    let h = n;
+    let s = '';
     let i = 0;
     for (; i < n; i++) {
       const c = d[at + i];
       if (c >= 0x80) break;
-      h = (Math.imul(h, 31) + c) | 0;
+      s += String.fromCharCode(c);
     }
     if (i === n) {
-      let s: string | undefined;
-      const slot = (h ^ (h >>> 8)) & 255;
-      if (intern && (s = interned[slot]) !== undefined && s.length === n) {
-        let j = 0;
-        while (j < n && s.charCodeAt(j) === d[at + j]) j++;
-        if (j === n) {
-          at += n;
-          return s;
-        }
-      }
-      s = '';
-      let k = 0;
-      for (; k + 4 <= n; k += 4) s += String.fromCharCode(d[at + k], d[at + k + 1], d[at + k + 2], d[at + k + 3]);
-      for (; k < n; k++) s += String.fromCharCode(d[at + k]);
-      if (intern) interned[slot] = s;
       at += n;
       return s;
     }
@@ -306,15 +284,13 @@ function text(what: string, maxBytes: number, intern = false): string {
   }
 }
 
-// Scratch of `decodeOps`, reused across calls (the ops keep the strings, not these arrays); entries at and past
-// the current table size (or field count) are left over from earlier calls and never read.
-const table: string[] = [];
-/** Per string: its UTF-8 length in bytes. */
-const tableBytes: number[] = [];
-/** Per string: 0 unchecked, 1 checked as a collection name, 2 as a field name, 3 both. */
-let checked = new Uint8Array(64);
-/** Per string: 1 + the index of the last op that used it as a field name (repeated names within an op). */
-let usedIn = new Float64Array(64);
+// Scratch of `decodeOps` for string tables of up to 64 strings (larger ones get arrays of their own), reused
+// across calls: the ops keep the strings, not these arrays.
+const SCRATCH = 64;
+const scratchTable: string[] = [];
+const scratchBytes: number[] = [];
+const scratchChecked = new Uint8Array(SCRATCH);
+const scratchUsed = new Float64Array(SCRATCH);
 const scratchNames: string[] = [];
 /** The names array of the last put or patch: shared by the next op with the same names (read-only). */
 let lastNames: readonly string[] = [];
@@ -329,25 +305,17 @@ function decodeOps(checkValues: boolean): Op[] {
   if (count > bytes.length) throw malformed('op count exceeds the payload');
   const tableSize = varint('string count');
   if (tableSize > bytes.length) throw malformed('string count exceeds the payload');
-  if (checked.length < tableSize) {
-    checked = new Uint8Array(tableSize * 2);
-    usedIn = new Float64Array(tableSize * 2);
-  }
-  checked.fill(0, 0, tableSize);
-  usedIn.fill(0, 0, tableSize);
-  try {
-    return decodeBody(bytes, count, tableSize, checkValues);
-  } finally {
-    // The scratch arrays keep their length (setting it is a slow call) and their strings, unless large.
-    if (table.length > 1024) table.length = tableBytes.length = 0;
-    if (scratchNames.length > 1024) scratchNames.length = 0;
-  }
-}
-
-function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkValues: boolean): Op[] {
+  const small = tableSize <= SCRATCH;
+  const table = small ? scratchTable : new Array<string>(tableSize);
+  /** Per string: its UTF-8 length in bytes. */
+  const tableBytes = small ? scratchBytes : new Array<number>(tableSize);
+  /** Per string: 0 unchecked, 1 checked as a collection name, 2 as a field name, 3 both. */
+  const checked = small ? scratchChecked.fill(0) : new Uint8Array(tableSize);
+  /** Per string: 1 + the index of the last op that used it as a field name (repeated names within an op). */
+  const usedIn = small ? scratchUsed.fill(0) : new Float64Array(tableSize);
   let seen: Set<string> | null = tableSize > 8 ? new Set() : null;
   for (let i = 0; i < tableSize; i++) {
-    const s = text('string', bytes.length, true);
+    const s = text('string', bytes.length);
     let repeated = false;
     if (seen !== null) {
       repeated = seen.has(s);
@@ -430,7 +398,10 @@ function decodeBody(bytes: Uint8Array, count: number, tableSize: number, checkVa
       spans[2 * f + 1] = len;
       at += len;
     }
-    if (!sameNames) lastNames = scratchNames.slice(0, nFields);
+    if (!sameNames) {
+      lastNames = scratchNames.slice(0, nFields);
+      if (nFields > SCRATCH) scratchNames.length = 0; // keep no large scratch
+    }
     const fields = new PackedFields(lastNames, bytes, spans);
     if (kind === OP_PUT) ops[i] = { kind: 'put', collection, id, hlc, fields: fields as unknown as ReadonlyMap<string, Uint8Array> };
     else ops[i] = { kind: 'patch', collection, id, hlc, fields };

@@ -92,8 +92,9 @@ export interface DecodeOptions {
 const ZERO_HASH = new Uint8Array(HASH_BYTES);
 const U64_MAX = (1n << 64n) - 1n;
 
-function isZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+/** Whether `n` bytes of `b` from `at` (default: all of `b`) are zero. */
+function isZero(b: Uint8Array, at = 0, n = b.length): boolean {
+  for (let i = at; i < at + n; i++) if (b[i] !== 0) return false;
   return true;
 }
 
@@ -227,7 +228,7 @@ export function decodeEntryV1(bytes: Uint8Array, options: DecodeOptions = {}): U
       seq,
     );
   }
-  const prevZero = isZeroAt(bytes, ENTRY_OFFSET.PREV, HASH_BYTES);
+  const prevZero = isZero(bytes, ENTRY_OFFSET.PREV, HASH_BYTES);
   if (seq === FIRST_SEQ && !prevZero) throw malformed('prev of seq 1 must be 32 zero bytes', seq);
   if (seq !== FIRST_SEQ && prevZero) throw malformed('prev is zero after seq 1', seq);
   return makeEntry(bytes, seq, readU64(bytes, ENTRY_OFFSET.HLC));
@@ -235,11 +236,6 @@ export function decodeEntryV1(bytes: Uint8Array, options: DecodeOptions = {}): U
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-}
-
-function isZeroAt(b: Uint8Array, at: number, n: number): boolean {
-  for (let i = at; i < at + n; i++) if (b[i] !== 0) return false;
-  return true;
 }
 
 // A big-endian u64 through a scratch 64-bit array: one BigInt, no arithmetic on BigInts.
