@@ -21,6 +21,15 @@
  *    key: the filter is rebuilt 4x larger from the nodes when the memtable outgrows it), so `get` of a key never
  *    inserted returns at once in about 99% of cases, without a skiplist search. A database's write of a new document
  *    first looks its key up (it is absent), so that lookup no longer costs a search.
+ * 8. The hash index maps the user key of every node below `indexed` to its newest such node (the largest sequence):
+ *    for each key exactly one slot holds (FNV-1a hash of the key, node id), found by linear probing from
+ *    `hash & indexMask` before any empty slot (node id 0, the head, marks an empty slot); at most half the slots are
+ *    used. It is brought up to date (`indexed = nodes`) by the first lookup after writes, not by the writes
+ *    themselves, so a bulk load pays nothing for it and a read pays once for the nodes written since the last read
+ *    (about 30 ns a node: one probe, the key's hash being stored with its node). Older versions of the key
+ *    follow its newest node at level 0 (the internal order puts them next, sequence descending), so a point lookup
+ *    is a hash probe plus, for a read at an older sequence, a walk along that key's versions: no skiplist search,
+ *    whose ~log n node visits each land on random memory.
  *
  * Internal module: not exported from the package.
  */
@@ -48,6 +57,8 @@ export class Memtable {
   seqs = new Float64Array(1024);
   kinds = new Uint8Array(1024);
   private base = new Int32Array(1024);
+  /** FNV-1a hash of each node's key (so that growing the filter or the index does not re-read the arena). */
+  private hashes = new Int32Array(1024);
   prev = new Int32Array(1024);
   private links = new Int32Array(4096);
   private linksLen = 0;
@@ -69,6 +80,13 @@ export class Memtable {
   private readonly splice = new Int32Array(MAX_HEIGHT);
   private bloom = new Int32Array(256); // 8,192 bits
   private bloomMask = 8192 - 1;
+  /** Hash index (invariant 8): slot i is `index[2i]` (the key's hash) and `index[2i + 1]` (its newest node, 0 = empty); grown 4x at half load. */
+  private index = new Int32Array(2 * 1024);
+  private indexMask = 1024 - 1;
+  /** Used slots of `index` (distinct user keys). */
+  private indexUsed = 0;
+  /** Nodes `[1, indexed)` are in the index (invariant 8). */
+  private indexed = 1;
 
   constructor() {
     this.newNode(MAX_HEIGHT);
@@ -77,7 +95,9 @@ export class Memtable {
 
   /** Approximate memory use in bytes (arena plus node arrays), compared with `memtableBytes`. */
   get bytes(): number {
-    return this.arenaLen + this.count * 48 + this.linksLen * 4; // the filter (1-4 bytes a key) is not counted
+    // Not counted: the filter (1-4 bytes a key) and the hash index (8-32 bytes a distinct key), so that adding them
+    // did not change when memtables flush.
+    return this.arenaLen + this.count * 48 + this.linksLen * 4;
   }
 
   private newNode(h: number): number {
@@ -91,6 +111,7 @@ export class Memtable {
       this.seqs = grown(this.seqs, c);
       this.kinds = grown(this.kinds, c);
       this.base = grown(this.base, c);
+      this.hashes = grown(this.hashes, c);
       this.prev = grown(this.prev, c);
     }
     if (this.linksLen + MAX_HEIGHT > this.links.length) this.links = grown(this.links, this.links.length * 2);
@@ -169,7 +190,7 @@ export class Memtable {
   private static hash(bytes: Uint8Array, off: number, len: number): number {
     let h = 0x811c9dc5;
     for (let i = off; i < off + len; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-    return h;
+    return h | 0; // an int32, as the index stores it (the empty key's hash is the offset basis, above 2^31)
   }
 
   private bloomAdd(h: number): void {
@@ -187,12 +208,63 @@ export class Memtable {
     return (this.bloom[b1 >>> 5] & (1 << (b1 & 31))) !== 0 && (this.bloom[b2 >>> 5] & (1 << (b2 & 31))) !== 0;
   }
 
+  /** The newest node of `key` (whose hash is `h`), or NIL (invariant 8). */
+  private indexGet(key: Uint8Array, h: number): number {
+    const ix = this.index;
+    const mask = this.indexMask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const n = ix[2 * i + 1];
+      if (n === 0) return NIL;
+      if (ix[2 * i] === h && compareRange(this.arena, this.keyOff[n], this.keyLen[n], key, 0, key.length) === 0) return n;
+    }
+  }
+
+  /** Records node `n` (hash `h`) in the index if it is its key's newest node (invariant 8). */
+  private indexPut(n: number, h: number): void {
+    const ix = this.index;
+    const mask = this.indexMask;
+    const arena = this.arena;
+    const ko = this.keyOff[n];
+    const kl = this.keyLen[n];
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const m = ix[2 * i + 1];
+      if (m === 0) {
+        ix[2 * i] = h;
+        ix[2 * i + 1] = n;
+        if (++this.indexUsed * 2 > mask + 1) this.growIndex();
+        return;
+      }
+      if (ix[2 * i] === h && compareRange(arena, this.keyOff[m], this.keyLen[m], arena, ko, kl) === 0) {
+        if (this.seqs[n] > this.seqs[m]) ix[2 * i + 1] = n;
+        return;
+      }
+    }
+  }
+
+  /** Rebuilds the index with four times the slots from every node (invariant 8). */
+  private growIndex(): void {
+    const slots = (this.indexMask + 1) * 4;
+    this.index = new Int32Array(2 * slots);
+    this.indexMask = slots - 1;
+    this.indexUsed = 0;
+    for (let n = 1; n < this.indexed; n++) this.indexPut(n, this.hashes[n]);
+  }
+
+  /** Adds the nodes written since the last lookup to the index (invariant 8). */
+  private catchUp(): void {
+    const hashes = this.hashes;
+    for (let n = this.indexed; n < this.nodes; n++) {
+      this.indexed = n + 1; // before the put: a growth inside it re-adds nodes [1, indexed), n included
+      this.indexPut(n, hashes[n]);
+    }
+  }
+
   /** Rebuilds the filter 4x larger from every node's key (invariant 7). */
   private growBloom(): void {
     const bits = (this.bloomMask + 1) * 4;
     this.bloom = new Int32Array(bits >>> 5);
     this.bloomMask = bits - 1;
-    for (let n = 1; n < this.nodes; n++) this.bloomAdd(Memtable.hash(this.arena, this.keyOff[n], this.keyLen[n]));
+    for (let n = 1; n < this.nodes; n++) this.bloomAdd(this.hashes[n]);
   }
 
   /**
@@ -232,8 +304,10 @@ export class Memtable {
     else this.tail = n;
     this.count++;
     if (seq > this.maxSeq) this.maxSeq = seq;
+    const kh = Memtable.hash(key, 0, key.length);
+    this.hashes[n] = kh;
     if (this.count * 8 > this.bloomMask + 1) this.growBloom();
-    else this.bloomAdd(Memtable.hash(key, 0, key.length));
+    else this.bloomAdd(kh);
   }
 
   /**
@@ -241,10 +315,19 @@ export class Memtable {
    * @returns the node id, or NIL if the memtable has no such version (check `kinds[n]` for a tombstone).
    */
   get(key: Uint8Array, seq: number): number {
-    if (!this.bloomHas(Memtable.hash(key, 0, key.length))) return NIL; // never inserted (invariant 7)
-    const n = this.findGE(key, seq, false, false);
+    const h = Memtable.hash(key, 0, key.length);
+    if (!this.bloomHas(h)) return NIL; // never inserted (invariant 7)
+    if (this.indexed < this.nodes) this.catchUp();
+    let n = this.indexGet(key, h); // the newest version (invariant 8)
     if (n === NIL) return NIL;
-    return compareRange(this.arena, this.keyOff[n], this.keyLen[n], key, 0, key.length) === 0 ? n : NIL;
+    // Older versions follow at level 0; the first with a sequence <= seq is the one visible.
+    const links = this.links;
+    const base = this.base;
+    while (this.seqs[n] > seq) {
+      n = links[base[n]];
+      if (n === NIL || compareRange(this.arena, this.keyOff[n], this.keyLen[n], key, 0, key.length) !== 0) return NIL;
+    }
+    return n;
   }
 
   /** First node (level 0) or NIL. */

@@ -100,3 +100,53 @@ test('skiplist: keys and values are copied (caller may reuse its arrays)', () =>
   v[0] = 9;
   assert.deepEqual(read(m, m.get(Uint8Array.of(1, 2), 1)).value, Uint8Array.of(3));
 });
+
+test('skiplist: get (hash index, invariant 8) equals a scan of the model at every sequence, across index growth', async () => {
+  await withSeed(77, () => {
+    const r = rng(77);
+    const m = new Memtable();
+    const model: E[] = [];
+    const enc = new TextEncoder();
+    // 3,000 distinct keys (the index starts with 1,024 slots and doubles at half load), the empty key included,
+    // several versions of some, sequences not in key order, and a rewrite of one (key, seq) in place.
+    const keys: Uint8Array[] = [new Uint8Array(0)];
+    for (let i = 1; i < 3000; i++) keys.push(enc.encode(`k${Math.floor(r() * 1e6)}/${i}`));
+    const seqs = Array.from({ length: 6000 }, (_, i) => i + 1).sort(() => r() - 0.5);
+    for (let i = 0; i < 6000; i++) {
+      const key = keys[i < 3000 ? i : Math.floor(r() * 40)];
+      const e: E = { key, seq: seqs[i], kind: r() < 0.2 ? KIND_DELETE : KIND_PUT, value: Uint8Array.of(i & 255, i >> 8) };
+      m.add(e.key, e.seq, e.kind, e.value);
+      model.push(e);
+    }
+    const again = model[5];
+    m.add(again.key, again.seq, KIND_PUT, Uint8Array.of(9, 9, 9));
+    model[5] = { ...again, kind: KIND_PUT, value: Uint8Array.of(9, 9, 9) };
+    const visible = (key: Uint8Array, seq: number): E | undefined => {
+      let best: E | undefined;
+      for (const e of model) if (compareBytes(e.key, key) === 0 && e.seq <= seq && (best === undefined || e.seq > best.seq)) best = e;
+      return best;
+    };
+    // Every key at the newest sequence (the first lookup indexes all 6,000 nodes, growing the index on the way).
+    const newest = new Map<string, E>();
+    for (const e of model) {
+      const k = Buffer.from(e.key).toString('hex');
+      if ((newest.get(k)?.seq ?? -1) < e.seq) newest.set(k, e);
+    }
+    for (const key of keys) {
+      const n = m.get(key, 6000);
+      assert.deepEqual(n === NIL ? undefined : read(m, n), newest.get(Buffer.from(key).toString('hex')), `newest of ${new TextDecoder().decode(key)}`);
+    }
+    // Writes after lookups are indexed by the next lookup.
+    const late = enc.encode('late');
+    m.add(late, 7000, KIND_PUT, Uint8Array.of(1));
+    model.push({ key: late, seq: 7000, kind: KIND_PUT, value: Uint8Array.of(1) });
+    assert.equal(m.seqs[m.get(late, 7000)], 7000);
+    for (let i = 0; i < 1500; i++) {
+      const key = r() < 0.1 ? enc.encode(`absent${i}`) : i < 60 ? keys[i % 40] : keys[Math.floor(r() * keys.length)];
+      const seq = r() < 0.5 ? 6000 : Math.floor(r() * 6001);
+      const want = visible(key, seq);
+      const n = m.get(key, seq);
+      assert.deepEqual(n === NIL ? undefined : read(m, n), want, `key ${new TextDecoder().decode(key)} @${seq}`);
+    }
+  });
+});
