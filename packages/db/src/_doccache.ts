@@ -53,6 +53,8 @@ export const MISS: unique symbol = Symbol('miss');
 interface Entry {
   readonly coll: CollectionEntries;
   readonly id: string;
+  /** `keyHash(collection, id)`. */
+  readonly hash: number;
   /** The master document, or undefined: the document does not exist. */
   readonly doc: Document | undefined;
   /** Keys of `doc` whose values are containers (copied on a hit); null when every value is a scalar or string. */
@@ -123,6 +125,14 @@ export class DocCache {
   private entries = 0;
   private readonly door = new Uint32Array(DOOR_BITS / 32);
   private doorKeys = 0;
+  /**
+   * How many entries hash to each slot (`keyHash & presentMask`), saturating at 255 (a saturated slot is never
+   * decremented): 0 proves a key is not cached, so most misses cost a hash and one byte instead of two `Map`
+   * lookups (~0.4 us in a Chromium worker with 24,000 entries). Invariant: a slot is >= 1 while an entry hashes
+   * to it (below 255 the count is exact).
+   */
+  private readonly present: Uint8Array;
+  private readonly presentMask: number;
   /** Counters for tests and diagnostics. */
   hits = 0;
   misses = 0;
@@ -138,6 +148,10 @@ export class DocCache {
     private readonly maxEntries = DEFAULT_DOC_CACHE_ENTRIES,
   ) {
     if (!(maxBytes >= 0) || !(maxEntries >= 0)) throw new RangeError(`DocCache: budgets must be >= 0, got ${maxBytes} bytes, ${maxEntries} entries`);
+    let slots = 1024;
+    while (slots < 2 * maxEntries && slots < 1 << 18) slots *= 2;
+    this.present = new Uint8Array(slots);
+    this.presentMask = slots - 1;
   }
 
   /** Number of entries held. */
@@ -150,6 +164,10 @@ export class DocCache {
    * undefined if it does not exist; {@link MISS} if the cache cannot answer (invariant 2).
    */
   lookup(collection: string, id: string, at: number | undefined): Document | undefined | typeof MISS {
+    if (this.entries === 0 || this.present[keyHash(collection, id) & this.presentMask] === 0) {
+      this.misses++;
+      return MISS;
+    }
     const coll = this.collections.get(collection);
     const e = coll?.ids.get(id);
     if (e === undefined || (at !== undefined && at < e.validFrom)) {
@@ -176,9 +194,9 @@ export class DocCache {
     if (at !== undefined && at !== seq) return doc;
     const charge = ENTRY_OVERHEAD + id.length * 2 + size * 2;
     if (charge > this.maxBytes) return doc;
+    const h = keyHash(collection, id);
     if (this.bytes + charge > this.maxBytes || this.entries >= this.maxEntries) {
       // Full: the doorkeeper. The first miss of a key only marks it.
-      const h = keyHash(collection, id);
       const word = (h >>> 5) & (DOOR_BITS / 32 - 1);
       const bit = 1 << (h & 31);
       if ((this.door[word] & bit) === 0) {
@@ -195,8 +213,10 @@ export class DocCache {
     const old = coll.ids.get(id);
     if (old !== undefined) this.remove(old);
     const nested = doc === undefined ? null : nestedKeys(doc);
-    const e: Entry = { coll, id, doc, nested, validFrom: seq, size: charge, prev: null, next: null };
+    const e: Entry = { coll, id, hash: h, doc, nested, validFrom: seq, size: charge, prev: null, next: null };
     coll.ids.set(id, e);
+    const slot = h & this.presentMask;
+    if (this.present[slot] !== 255) this.present[slot]++;
     this.pushHead(e);
     this.entries++;
     this.bytes += e.size;
@@ -241,6 +261,7 @@ export class DocCache {
   /** Drops every entry (and the doorkeeper's marks). */
   clear(): void {
     this.door.fill(0);
+    this.present.fill(0);
     this.doorKeys = 0;
     this.collections.clear();
     this.head = this.tail = null;
@@ -249,6 +270,8 @@ export class DocCache {
   }
 
   private remove(e: Entry): void {
+    const slot = e.hash & this.presentMask;
+    if (this.present[slot] !== 255) this.present[slot]--;
     this.unlink(e);
     e.coll.ids.delete(e.id);
     if (e.coll.ids.size === 0) this.collections.delete(e.coll.name);

@@ -243,3 +243,20 @@ test('admission: every miss enters while there is room; once full, only a second
   other.store('c', c, 'x', doc(0), seq - 1, 20);
   assert.equal(other.size, 0);
 });
+
+test('every cached entry is found after heavy churn (the presence counts never hide an entry)', () => {
+  const c = new TextEncoder().encode('c');
+  const cache = new DocCache(() => 1, 1 << 30, 3000);
+  const r = prng(SEED);
+  for (let i = 0; i < 40_000; i++) {
+    const id = `k${Math.floor(r() * 20_000)}`;
+    if (cache.lookup('c', id, undefined) === MISS) cache.store('c', c, id, { i }, undefined, 10);
+    if (i % 1000 === 0) cache.invalidateKey(Uint8Array.of(0x01, ...c, 0x00, ...new TextEncoder().encode(`k${Math.floor(r() * 20_000)}`)));
+  }
+  assert.ok(cache.size > 2000, `${cache.size} entries`);
+  const before = cache.hits;
+  for (let k = 0; k < 20_000; k++) cache.lookup('c', `k${k}`, undefined);
+  assert.equal(cache.hits - before, cache.size, 'each cached entry answered its lookup');
+  cache.clear();
+  assert.equal(cache.lookup('c', 'k1', undefined), MISS);
+});
