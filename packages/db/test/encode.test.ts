@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { encodeFieldValueV1, type DocValue } from '../src/values.js';
 import { packWithMsgpackr as _packWithMsgpackr } from './_msgpackr-ref.js';
 // The write path's encoder is internal; the test reaches it by path on purpose (it pins byte equality).
-import { encodeValue } from '../src/_encode.js';
+import { _setAsciiLoopMax, encodeValue } from '../src/_encode.js';
 import { DbError } from '../src/errors.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
@@ -69,5 +69,25 @@ test('values outside the model are refused with the reference encoder\'s error',
     }
     assert.ok(expected instanceof DbError, `reference refuses ${String(typeof v)}`);
     assert.throws(() => encodeValue(v as DocValue, 'f'), (e: unknown) => e instanceof DbError && e.code === (expected as DbError).code && e.message === (expected as DbError).message);
+  }
+});
+
+test('strings encode the same whichever way they are written (ASCII loop up to 256 units as in browsers, or encodeInto)', () => {
+  const samples = [31, 32, 47, 48, 100, 200, 255, 256, 300].flatMap((n) => ['a'.repeat(n), 'a'.repeat(n - 1) + 'é', 'é' + 'a'.repeat(n - 1), 'a'.repeat(n - 2) + '\u{1F600}']);
+  const saved = _setAsciiLoopMax(256);
+  try {
+    for (const max of [1, 48, 256]) {
+      _setAsciiLoopMax(max);
+      for (const s of samples) assert.equal(hex(encodeValue(s, 'f')), hex(encodeFieldValueV1(s)), `${max}: ${s.length} units`);
+      fc.assert(
+        fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (s) => {
+          assert.equal(hex(encodeValue(s, 'f')), hex(encodeFieldValueV1(s)));
+        }),
+        { seed: SEED, numRuns: 200 },
+      );
+      assert.throws(() => encodeValue('a'.repeat(60) + '\uD800', 'f'), DbError, 'a lone surrogate after an ASCII run');
+    }
+  } finally {
+    _setAsciiLoopMax(saved);
   }
 });
