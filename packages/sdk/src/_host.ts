@@ -313,7 +313,7 @@ class Host implements WorkerApi {
   async syncPort(port: MessagePort, peerId: string): Promise<void> {
     const sync = this.requireSync();
     const { transportFromPort } = await loadSyncEngine(); // loaded on first use (`_sync.ts`, invariant 6)
-    sync.addPeer(String(peerId), await transportFromPort(port));
+    await sync.addPeer(String(peerId), await transportFromPort(port));
   }
 
   private async call(db: DbWithExtras, method: string, args: readonly unknown[]): Promise<unknown> {
