@@ -113,10 +113,19 @@ export class FetchEventSource implements EventSourceLike {
       };
       // `buf[0, scanned)` is known to hold no line break: a long data line arriving in many chunks is scanned once.
       let scanned = 0;
+      // Decoded chunks without a line break, waiting after `buf`: a long data line (a 256 KiB batch is ~350 KB of
+      // base64) is joined once when its end arrives, instead of growing and flattening `buf` at every chunk.
+      let parts: string[] = [];
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buf += decoder.decode(value, { stream: true });
+        const text = decoder.decode(value, { stream: true });
+        if (text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+          parts.push(text);
+          continue;
+        }
+        buf = parts.length === 0 ? buf + text : buf + parts.join('') + text;
+        parts = [];
         let start = 0;
         if (buf.indexOf('\r', scanned) < 0) {
           // No CR (the usual stream): lines end at LF, found natively.
