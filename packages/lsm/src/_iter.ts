@@ -65,12 +65,12 @@ export class MemIter implements InternalIter {
     this.valid = true;
     this.kbuf = m.arena;
     this.vbuf = m.arena;
-    this.koff = m.keyOff[n];
-    this.ulen = m.keyLen[n];
-    this.voff = m.valOff[n];
-    this.vlen = m.valLen[n];
-    this.seq = m.seqs[n];
-    this.kind = m.kinds[n];
+    this.koff = m.keyOff(n);
+    this.ulen = m.keyLen(n);
+    this.voff = m.valOff(n);
+    this.vlen = m.valLen(n);
+    this.seq = m.seq(n);
+    this.kind = m.kind(n);
   }
 
   first(): void {

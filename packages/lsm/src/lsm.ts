@@ -515,9 +515,9 @@ class LsmImpl implements Lsm {
     }
     if (n !== NIL) {
       out.vbuf = mem.arena;
-      out.voff = mem.valOff[n];
-      out.vlen = mem.valLen[n];
-      return mem.kinds[n];
+      out.voff = mem.valOff(n);
+      out.vlen = mem.valLen(n);
+      return mem.kind(n);
     }
     const runs = this.current.runs;
     if (runs.length === 0) return -1;

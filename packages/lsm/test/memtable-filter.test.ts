@@ -12,13 +12,13 @@ test('memtable key filter: every inserted key is found across filter growth; abs
   for (let i = 0; i < n; i++) {
     const node = m.get(enc.encode(`key-${i * 7919}`), n + 1);
     assert.notEqual(node, NIL, `key ${i} lost`);
-    assert.equal(m.seqs[node], i + 1);
+    assert.equal(m.seq(node), i + 1);
   }
   let found = 0;
   for (let i = 0; i < 20_000; i++) if (m.get(enc.encode(`absent-${i}`), n + 1) !== NIL) found++;
   assert.equal(found, 0);
   // a version newer than the reader's sequence stays invisible (invariant 6), the older one answers
   m.add(enc.encode('key-0'), n + 5, 1, enc.encode('newer'));
-  assert.equal(m.seqs[m.get(enc.encode('key-0'), n + 1)], 1);
-  assert.equal(m.seqs[m.get(enc.encode('key-0'), n + 5)], n + 5);
+  assert.equal(m.seq(m.get(enc.encode('key-0'), n + 1)), 1);
+  assert.equal(m.seq(m.get(enc.encode('key-0'), n + 5)), n + 5);
 });

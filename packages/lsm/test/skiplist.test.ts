@@ -20,10 +20,10 @@ function randomKey(r: () => number): Uint8Array {
 
 function read(m: Memtable, n: number): E {
   return {
-    key: m.arena.slice(m.keyOff[n], m.keyOff[n] + m.keyLen[n]),
-    seq: m.seqs[n],
-    kind: m.kinds[n],
-    value: m.arena.slice(m.valOff[n], m.valOff[n] + m.valLen[n]),
+    key: m.arena.slice(m.keyOff(n), m.keyOff(n) + m.keyLen(n)),
+    seq: m.seq(n),
+    kind: m.kind(n),
+    value: m.arena.slice(m.valOff(n), m.valOff(n) + m.valLen(n)),
   };
 }
 
@@ -62,7 +62,7 @@ test('skiplist: get returns the newest version at or below the read sequence', (
   m.add(Uint8Array.of(7, 0), 1, KIND_PUT, Uint8Array.of(70));
   assert.equal(m.get(k, 4), NIL);
   assert.deepEqual(read(m, m.get(k, 5)).value, Uint8Array.of(5));
-  assert.equal(m.kinds[m.get(k, 11)], KIND_DELETE);
+  assert.equal(m.kind(m.get(k, 11)), KIND_DELETE);
   assert.deepEqual(read(m, m.get(k, 100)).value, Uint8Array.of(12));
   assert.equal(m.get(Uint8Array.of(6), 100), NIL);
   assert.equal(m.get(new Uint8Array(0), 100), NIL);
@@ -140,7 +140,7 @@ test('skiplist: get (hash index, invariant 8) equals a scan of the model at ever
     const late = enc.encode('late');
     m.add(late, 7000, KIND_PUT, Uint8Array.of(1));
     model.push({ key: late, seq: 7000, kind: KIND_PUT, value: Uint8Array.of(1) });
-    assert.equal(m.seqs[m.get(late, 7000)], 7000);
+    assert.equal(m.seq(m.get(late, 7000)), 7000);
     for (let i = 0; i < 1500; i++) {
       const key = r() < 0.1 ? enc.encode(`absent${i}`) : i < 60 ? keys[i % 40] : keys[Math.floor(r() * keys.length)];
       const seq = r() < 0.5 ? 6000 : Math.floor(r() * 6001);
