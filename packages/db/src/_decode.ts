@@ -123,12 +123,28 @@ export function trustedUtf8(bytes: Uint8Array, from: number, to: number): string
     if ((b0 | b1 | b2 | b3 | b4 | b5 | b6 | b7) >= 0x80) return utf8.decode(bytes.subarray(from, to));
     s += String.fromCharCode(b0, b1, b2, b3, b4, b5, b6, b7);
   }
-  for (; i < to; i++) {
-    const c = bytes[i];
-    if (c >= 0x80) return utf8.decode(bytes.subarray(from, to));
-    s += String.fromCharCode(c);
+  // The last 0-7 characters in one call (one string, not one per character).
+  let tail = 0;
+  for (let k = i; k < to; k++) tail |= bytes[k];
+  if (tail >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  switch (to - i) {
+    case 0:
+      return s;
+    case 1:
+      return s + String.fromCharCode(bytes[i]);
+    case 2:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1]);
+    case 3:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2]);
+    case 4:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]);
+    case 5:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4]);
+    case 6:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4], bytes[i + 5]);
+    default:
+      return s + String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3], bytes[i + 4], bytes[i + 5], bytes[i + 6]);
   }
-  return s;
 }
 
 function u16(at: number): number {

@@ -6,7 +6,7 @@ import { applyOp, decodeDocStateV1, emptyDocState, encodeDocStateV1, type DocOp 
 import { encodeFieldValueV1, type DocValue } from '@hearth/db';
 // The read path's decoder is internal; the test reaches it by path on purpose (it pins equality with the strict
 // reference decoder, invariant 1 of `_decode.ts`).
-import { decodeVisibleDoc } from '../src/_decode.js';
+import { decodeVisibleDoc, trustedUtf8 } from '../src/_decode.js';
 import { visibleDocument } from '../src/_read.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
@@ -130,4 +130,20 @@ test('decodeVisibleDoc with fields holds exactly those fields of the whole docum
     }),
     { seed: SEED, numRuns: 200 },
   );
+});
+
+test('trustedUtf8 equals TextDecoder for ASCII and non-ASCII text of every length up to 64, at any offset', () => {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  for (let len = 0; len <= 64; len++) {
+    const ascii = Array.from({ length: len }, (_, i) => String.fromCharCode(32 + ((i * 7) % 95))).join('');
+    const variants = [ascii];
+    for (let at = 0; at < len; at += 3) variants.push(ascii.slice(0, at) + (at % 2 ? 'é' : '😀') + ascii.slice(at + 1));
+    for (const text of variants) {
+      const bytes = enc.encode(text);
+      const framed = new Uint8Array(bytes.length + 5);
+      framed.set(bytes, 3);
+      assert.equal(trustedUtf8(framed, 3, 3 + bytes.length), dec.decode(bytes), JSON.stringify(text));
+    }
+  }
 });
