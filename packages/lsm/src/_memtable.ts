@@ -90,7 +90,7 @@ export class Memtable {
   private readonly splice = new Int32Array(MAX_HEIGHT);
   private bloom = new Int32Array(256); // 8,192 bits
   private bloomMask = 8192 - 1;
-  /** Hash index (invariant 8): slot i is `index[2i]` (the key's hash) and `index[2i + 1]` (its newest node, 0 = empty); grown 4x at half load. */
+  /** Hash index (invariant 8): slot i is `index[2i]` (the key's hash) and `index[2i + 1]` (its newest node, 0 = empty); doubled at half load (16-32 bytes a distinct key). */
   private index = new Int32Array(2 * 1024);
   private indexMask = 1024 - 1;
   /** Used slots of `index` (distinct user keys). */
@@ -105,8 +105,8 @@ export class Memtable {
 
   /** Approximate memory use in bytes (arena plus node arrays), compared with `memtableBytes`. */
   get bytes(): number {
-    // Not counted: the filter (1-4 bytes a key) and the hash index (8-32 bytes a distinct key), so that adding them
-    // did not change when memtables flush.
+    // Not counted: the filter (1-4 bytes a key) and the hash index (16-32 bytes a distinct key, once read), so
+    // that adding them did not change when memtables flush.
     return this.arenaLen + this.count * 48 + this.linksLen * 4;
   }
 
@@ -245,9 +245,9 @@ export class Memtable {
     }
   }
 
-  /** Rebuilds the index with four times the slots from every node (invariant 8). */
+  /** Rebuilds the index with twice the slots from the indexed nodes (invariant 8). */
   private growIndex(): void {
-    const slots = (this.indexMask + 1) * 4;
+    const slots = (this.indexMask + 1) * 2;
     this.index = new Int32Array(2 * slots);
     this.indexMask = slots - 1;
     this.indexUsed = 0;
