@@ -8,8 +8,8 @@
  *
  * Invariants:
  * 1. Node 0 is the head sentinel; it has MAX_HEIGHT links and no key.
- * 2. For every level h, following `links[base + h]` (`base` of each node) from the head visits nodes in strictly increasing internal
- *    order and ends at NIL (-1). Level 0 links every node.
+ * 2. For every level h, following `links[base + h]` (`base` of each node's record) from the head visits nodes in
+ *    strictly increasing internal order and ends at NIL (-1). Level 0 links every node.
  * 3. `prev` of node n is its level-0 predecessor (0 = the head for the first node), so reverse iteration is O(1) per
  *    step; `tail` is the last node at level 0 (0 when empty).
  * 4. No two nodes have the same (user key, sequence): a second write at the same pair (a batch that touches a key
