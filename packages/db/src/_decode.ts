@@ -386,18 +386,14 @@ export function decodeValue(bytes: Uint8Array): DocValue {
 
 /** Decodes the field value at `buf[at, valueEnd)`; restores the cursor to the state's end afterwards. */
 function fieldValue(at: number, valueEnd: number): DocValue {
+  // No try/finally: if the value throws, the whole state decode fails and its caller restores the cursor.
   const stateEnd = end;
   pos = at;
   end = valueEnd;
-  let v: DocValue | typeof FALLBACK;
-  try {
-    v = value(0);
-    if (v !== FALLBACK && pos !== valueEnd) corrupt(`${valueEnd - pos} trailing bytes after a field value`);
-  } finally {
-    end = stateEnd;
-    pos = valueEnd;
-  }
+  const v = value(0);
   if (v === FALLBACK) return corrupt('a map key that is not a string');
+  if (pos !== valueEnd) corrupt(`${valueEnd - pos} trailing bytes after a field value`);
+  end = stateEnd;
   return v;
 }
 
