@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFileSystem } from '@hearth/io';
-import { encodeEntryV1, keypairFromSecretKey, signEntry, type VerifiedEntry } from '@hearth/log';
+import { decodeEntryV1, encodeEntryV1, isDecodedEntry, keypairFromSecretKey, signEntry, type VerifiedEntry } from '@hearth/log';
 import { packHlc } from '@hearth/crdt';
 import { Database, encodeFieldValueV1, encodeOpsV1 } from '@hearth/db';
 import { hex } from './db-helpers.js';
@@ -136,5 +136,25 @@ test('validly signed entries with a malformed payload, a future HLC or op stamps
   assert.equal(r.feeds[0].appended, 1, 'the entry before the drifting one is kept');
   assert.equal(r.feeds[0].head, 4);
   assert.deepEqual(db.get('c', 'k4'), { i: 4 });
+  await db.close();
+});
+
+test('entry objects: ones decodeEntryV1 made are used as they are; hand-made ones are decoded again from their bytes', async () => {
+  const { entries } = await writer(A, 3);
+  const db = await receiver();
+  // decoded objects (what the sync node hands over): accepted, same result as bytes
+  const decoded = entries.slice(0, 2).map((e) => decodeEntryV1(e.bytes));
+  assert.ok(decoded.every((e) => isDecodedEntry(e)));
+  assert.ok((await db.ingest(decoded)).ok);
+  assert.equal(db.stateVector()[0].seq, 2);
+  // a hand-made object claiming seq 3 over entry 1's bytes: its fields are ignored, the bytes say seq 1 (a duplicate)
+  const forged = { ...decodeEntryV1(entries[0].bytes), seq: 3 };
+  assert.equal(isDecodedEntry(forged), false, 'a copy does not carry the stamp');
+  const r = await db.ingest([forged]);
+  assert.equal(r.feeds[0].appended, 0);
+  assert.equal(r.feeds[0].duplicates, 1);
+  assert.equal(db.stateVector()[0].seq, 2);
+  assert.ok((await db.ingest([decodeEntryV1(entries[2].bytes)])).ok);
+  assert.deepEqual(db.get('c', 'k3'), { i: 3, by: hex(A.publicKey).slice(0, 4) });
   await db.close();
 });

@@ -32,6 +32,7 @@ import {
   LogError,
   LogErrorCode,
   decodeEntryV1,
+  isDecodedEntry,
   decodeStateVectorV1,
   encodeStateVectorV1,
   feedIdToHex,
@@ -1205,9 +1206,15 @@ export class Database {
     let lastHex = '';
     for (let i = 0; i < input.length; i++) {
       const x = input[i];
-      const bytes = x instanceof Uint8Array ? x : (x as UnverifiedEntry)?.bytes;
-      if (!(bytes instanceof Uint8Array)) throw new TypeError(`"input[${i}]" expected Uint8Array or UnverifiedEntry`);
-      const e = decodeEntryV1(bytes);
+      // An entry object this process's decoder made is used as it is (its fields are views of its bytes); any other
+      // object is decoded again from its bytes, so hand-made fields are never trusted.
+      let e: UnverifiedEntry;
+      if (isDecodedEntry(x)) e = x;
+      else {
+        const bytes = x instanceof Uint8Array ? x : (x as UnverifiedEntry)?.bytes;
+        if (!(bytes instanceof Uint8Array)) throw new TypeError(`"input[${i}]" expected Uint8Array or UnverifiedEntry`);
+        e = decodeEntryV1(bytes);
+      }
       // Entries of one feed usually come together: reuse the previous entry's hex when the feed is the same.
       const hex = lastFeed !== null && equalBytes(e.feed, lastFeed) ? lastHex : feedIdToHex(e.feed);
       lastFeed = e.feed;

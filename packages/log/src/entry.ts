@@ -198,6 +198,15 @@ export function _withHashes(entry: UnverifiedEntry, signingHash: Uint8Array, has
 }
 
 /**
+ * Whether `entry` is an object {@link decodeEntryV1} made in this process (frozen; every field a view of, or read
+ * from, its own `bytes`), so a consumer that would decode `entry.bytes` again may use it as it is. False for any
+ * other object, including copies and objects built by hand with the same fields. Never throws.
+ */
+export function isDecodedEntry(entry: unknown): entry is UnverifiedEntry {
+  return isDecoded(entry);
+}
+
+/**
  * Decodes an encoded entry (spec: `docs/formats/log-entry.md`). Structural checks only: the result is an
  * {@link UnverifiedEntry}; pass it to `verifyEntry` or `verifyRange`. Its fields are views into `bytes` (no copy).
  *

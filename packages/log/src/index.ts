@@ -18,6 +18,7 @@ export type { Keypair, CryptoOptions, CryptoBackend } from './keys.js';
 export {
   signEntry,
   decodeEntryV1,
+  isDecodedEntry,
   encodeEntryV1,
   encodedEntryBytes,
   linkHash,

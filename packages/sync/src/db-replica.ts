@@ -113,7 +113,7 @@ export class DatabaseReplica implements SyncReplica {
     return out;
   }
 
-  async ingest(entries: readonly Uint8Array[]): Promise<readonly ReplicaFeedResult[]> {
+  async ingest(entries: readonly (Uint8Array | UnverifiedEntry)[]): Promise<readonly ReplicaFeedResult[]> {
     const r = await this.db.ingest(entries);
     return r.feeds;
   }

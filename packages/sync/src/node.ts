@@ -435,7 +435,7 @@ export class SyncNode implements SessionHost {
     const peer = session?.peer ?? null;
     const v = this.judge(feed, entries);
     if (v.accept.length > 0) {
-      const results = await this.replica.ingest(v.accept.map((e) => e.bytes));
+      const results = await this.replica.ingest(v.accept);
       for (const r of results) {
         if (r.error === undefined) continue;
         const seq = (r.error as { seq?: number }).seq ?? r.head + 1;
@@ -566,7 +566,7 @@ export class SyncNode implements SessionHost {
       for (const p of entries) this.pendingHeld -= p.entry.bytes.length;
       const v = this.judge(feed, entries.map((p) => p.entry));
       if (v.accept.length > 0) {
-        const results = await this.replica.ingest(v.accept.map((e) => e.bytes));
+        const results = await this.replica.ingest(v.accept);
         for (const r of results) {
           if (r.error === undefined) continue;
           const seq = (r.error as { seq?: number }).seq ?? r.head + 1;

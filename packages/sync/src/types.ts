@@ -53,8 +53,11 @@ export interface SyncReplica {
    * least one if the replica holds `fromSeq`; `[]` if it does not.
    */
   readEntries(feed: Uint8Array, fromSeq: number, maxBytes: number): Promise<Uint8Array[]>;
-  /** Verifies and stores entries (see the contract). */
-  ingest(entries: readonly Uint8Array[]): Promise<readonly ReplicaFeedResult[]>;
+  /**
+   * Verifies and stores entries (see the contract): encoded entries, or entry objects decoded by `decodeEntryV1`
+   * (which a Database uses without decoding their bytes again).
+   */
+  ingest(entries: readonly (Uint8Array | UnverifiedEntry)[]): Promise<readonly ReplicaFeedResult[]>;
   /** Subscribes to committed entries; returns the unsubscribe function. */
   onCommit(listener: (commit: CommitNotice) => void): () => void;
   /** Every membership record held. */
