@@ -3,7 +3,8 @@
  * (class and code kept across the worker boundary), a transaction that meets it writes none of its documents,
  * every write acknowledged before is readable at once and after a reload, and the database keeps working once
  * there is room again. The storage is OPFS behind a custom worker entry with a byte budget
- * (`sdk-quota.worker.ts`).
+ * (`sdk-quota.worker.ts`). Growing a file (a write past its end, or `truncate` to a larger size) spends the
+ * budget, so the feed store's preallocation is charged when it is made (`docs/formats/feed-file.md`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,8 +25,10 @@ test('sdk: HEARTH_QUOTA_EXCEEDED surfaces typed and loses nothing acknowledged',
        for (let i = 0; i < 20; i++) await c.put('ok' + i, { i, pad: 'x'.repeat(200) });
        await setBudget(0);
        const grab = async (f) => { try { await f(); return 'resolved'; } catch (e) { return { name: e.name, code: e.code, io: e instanceof T.IoError, hearth: e instanceof T.HearthError }; } };
-       const single = await grab(() => c.put('over', { pad: 'y'.repeat(500) }));
-       const tx = await grab(() => db.transaction((t) => { t.put('q', 'txa', { v: 1 }); t.put('q', 'txb', { v: 2 }); }));
+       // Large enough that the feed file must grow: smaller writes land in the space the feed store preallocated
+       // (and the quota charged) before the budget ran out, and succeed, as on a real full disk.
+       const single = await grab(() => c.put('over', { pad: 'y'.repeat(300_000) }));
+       const tx = await grab(() => db.transaction((t) => { t.put('q', 'txa', { v: 1, pad: 'a'.repeat(150_000) }); t.put('q', 'txb', { v: 2, pad: 'b'.repeat(150_000) }); }));
        const readable = (await c.getMany(Array.from({ length: 20 }, (_, i) => 'ok' + i))).every((d, i) => d && d.i === i);
        const absent = [await c.get('over'), await c.get('txa'), await c.get('txb')].every((d) => d === undefined);
        await setBudget(null);
