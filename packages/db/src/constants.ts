@@ -93,3 +93,10 @@ export const INDEX_CATALOG_V1 = 0x01;
  * query engine's `INDEX_KEY_VERSION` the entries were built with. Present = the index is complete in this LSM state.
  */
 export const META_INDEX_STATE = 'index/';
+
+/** Sub-directory of the vector index files and their catalog (`docs/formats/db-layout.md`, "Vector catalog file V1"). */
+export const VECTORS_DIR = 'vectors';
+/** The vector catalog file (definitions and saved state of every vector index), inside {@link VECTORS_DIR}. */
+export const VECTOR_CATALOG_FILE = 'catalog';
+/** The excluded-ranges file inside a database's directory (`docs/formats/db-layout.md`, `exclusions.ts`). */
+export const EXCLUDED_FILE = 'excluded';

@@ -62,11 +62,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeFreshState } from './_docstate.js';
 import { packEnd, packOffset, packStart, packValue } from './_encode.js';
 import { PackedFields } from './_packed.js';
-import { ExclusionSet, encodeExcludedFileV1, loadExcludedRanges, normalizeRanges, sameRanges, saveExcludedRanges, type ExcludedRange } from './exclusions.js';
-import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC } from './constants.js';
+import type { ExclusionSet, ExcludedRange } from './exclusions.js';
+import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC, VECTORS_DIR, VECTOR_CATALOG_FILE, EXCLUDED_FILE } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { checkId, docKey, fieldNameProblem } from './_keys.js';
-import { loadOrCreateKeypair } from './keypair-file.js';
 import { collectionBytes, decodeFields, iterateDocs, readDoc, readDocFields, type IterateOptions, type KvView } from './_read.js';
 import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
@@ -74,7 +73,6 @@ import { type DocValue, type Document } from './values.js';
 import { writeVarint } from '@hearth/crdt';
 // Type-only: the vector engine (`_vectors.ts` and @hearth/vector) is loaded on demand (`loadVectors`), so apps that
 // never declare a vector index do not ship it.
-import { VECTORS_DIR, VECTOR_CATALOG_FILE } from './vector-catalog.js';
 import type { VectorIndexes, NearestHit, NearestOptions, NearestPlan, VectorIndexInfo, VectorIndexOptions, VectorRecovery } from './_vectors.js';
 import type { AdaptivePolicyOptions, Diff, Explain, IndexEntry, IndexInfo, KeyRange, Path, Query, QueryResult, QueryStore } from '@hearth/query';
 import { IndexManager, type CreateIndexOptions, type IndexStatus } from './_indexes.js';
@@ -483,8 +481,11 @@ export class Database {
   private closePromise: Promise<void> | null = null;
   private closed = false;
   private failure: DbError | null = null;
-  /** Entries left out of the views (`exclusions.ts`); set on open, replaced by `setExcludedRanges`. */
-  private exclusions = new ExclusionSet([]);
+  /**
+   * Entries left out of the views (`exclusions.ts`); set on open, replaced by `setExcludedRanges`. Null: none, and
+   * `exclusions.ts` not loaded (a bundle loads it on first use: most databases never exclude anything).
+   */
+  private exclusions: ExclusionSet | null = null;
   private ownBehind: { appliedSeq: number; heldSeq: number } | null = null;
   private commits = 0;
   private opsCommitted = 0;
@@ -552,6 +553,8 @@ export class Database {
     let keypair = options.keypair;
     let keypairCreated = false;
     if (keypair === undefined) {
+      // Loaded on use: a browser app hands its keypair in (the SDK keeps it in IndexedDB), so its bundle skips this.
+      const { loadOrCreateKeypair } = await import('./keypair-file.js');
       const r = await loadOrCreateKeypair(fs, name);
       keypair = r.keypair;
       keypairCreated = r.created;
@@ -572,10 +575,11 @@ export class Database {
         throw e;
       }
       // Views built under other excluded ranges than the file's (a crash between saving the file and rebuilding):
-      // rebuild them from the log (`exclusions.ts`).
-      const excluded = await loadExcludedRanges(fs, name);
+      // rebuild them from the log (`exclusions.ts`). Neither the file nor the LSM's record: nothing is excluded.
+      const ex = (await fs.exists(`${name}/${EXCLUDED_FILE}`)) || lsm.get(EXCLUDED_META_KEY) !== undefined ? await import('./exclusions.js') : null;
+      const excluded = ex === null ? [] : await ex.loadExcludedRanges(fs, name);
       let rebuilt = options.rebuild === true;
-      if (!rebuilt && !sameBytesOrAbsent(lsm.get(EXCLUDED_META_KEY), excluded.length === 0 ? undefined : encodeExcludedFileV1(excluded))) {
+      if (ex !== null && !rebuilt && !sameBytesOrAbsent(lsm.get(EXCLUDED_META_KEY), excluded.length === 0 ? undefined : ex.encodeExcludedFileV1(excluded))) {
         await lsm.close();
         lsm = undefined;
         await fs.remove(lsmDir, { recursive: true });
@@ -591,7 +595,7 @@ export class Database {
         keypairCreated,
         vectors: { catalog: 'absent', indexes: [] },
       });
-      db.exclusions = new ExclusionSet(excluded);
+      if (ex !== null) db.exclusions = new ex.ExclusionSet(excluded);
       await db.ix.load(); // index definitions and completion records, before replay maintains them
       await db.recover();
       await db.markExclusions();
@@ -732,18 +736,22 @@ export class Database {
    */
   async setExcludedRanges(ranges: readonly ExcludedRange[]): Promise<boolean> {
     this.checkOpen();
+    if (Array.isArray(ranges) && ranges.length === 0 && this.exclusions === null) return false; // none before, none now
+    const { ExclusionSet, normalizeRanges, sameRanges, saveExcludedRanges } = await import('./exclusions.js');
+    this.checkOpen();
     const next = normalizeRanges(ranges);
     const nextSet = new ExclusionSet(next);
+    const current = (): ExclusionSet => (this.exclusions ??= new ExclusionSet([]));
     for (;;) {
-      if (sameRanges(next, this.exclusions.ranges)) return false;
+      if (sameRanges(next, current().ranges)) return false;
       await this.drain();
       // Index builds must stop before a rebuild, outside the lock (as `rebuild`): decide first, check again inside.
-      const cancelled = await this.statusChanges(this.exclusions, nextSet);
+      const cancelled = await this.statusChanges(current(), nextSet);
       if (cancelled) await this.ix.cancelBuilds();
       const r = await this.exclusive(async (): Promise<boolean | 'retry'> => {
         this.checkOpen();
-        if (sameRanges(next, this.exclusions.ranges)) return false;
-        const affected = await this.statusChanges(this.exclusions, nextSet);
+        if (sameRanges(next, current().ranges)) return false;
+        const affected = await this.statusChanges(current(), nextSet);
         if (affected && !cancelled) return 'retry'; // an entry arrived meanwhile: cancel the builds first
         await saveExcludedRanges(this.fs, this.dir, next);
         this.exclusions = nextSet;
@@ -759,7 +767,7 @@ export class Database {
 
   /** The current excluded ranges (normalized: ascending by feed, then lower bound). */
   excludedRanges(): ExcludedRange[] {
-    return this.exclusions.ranges.map((r) => ({ feed: r.feed.slice(), after: r.after, upTo: r.upTo }));
+    return (this.exclusions?.ranges ?? []).map((r) => ({ feed: r.feed.slice(), after: r.after, upTo: r.upTo }));
   }
 
   /** Whether some entry held changes its exclusion status between two sets. Reads the HLCs of the feeds involved. */
@@ -780,7 +788,9 @@ export class Database {
 
   /** Records in the LSM which excluded ranges the views were built under (checked on open). */
   private async markExclusions(): Promise<void> {
-    const want = this.exclusions.size === 0 ? undefined : encodeExcludedFileV1(this.exclusions.ranges);
+    const ex = this.exclusions;
+    if ((ex === null || ex.size === 0) && this.lsm.get(EXCLUDED_META_KEY) === undefined) return;
+    const want = ex === null || ex.size === 0 ? undefined : (await import('./exclusions.js')).encodeExcludedFileV1(ex.ranges);
     if (sameBytesOrAbsent(this.lsm.get(EXCLUDED_META_KEY), want)) return;
     const op: BatchOp = want === undefined ? { type: 'del', key: EXCLUDED_META_KEY } : { type: 'put', key: EXCLUDED_META_KEY, value: want };
     await this.lsm.batch([op], { position: encodeStateVectorV1([...this.applied.values()]) });
@@ -1082,7 +1092,7 @@ export class Database {
     for (let n = 0; n < items.length; n++) {
       const item = items[n];
       // An entry in an excluded range is stored and counted as applied, but its ops change no view.
-      if (this.exclusions.size > 0 && this.exclusions.excludes(feedIdToHex(item.feed), item.hlc)) continue;
+      if (this.exclusions !== null && this.exclusions.size > 0 && this.exclusions.excludes(feedIdToHex(item.feed), item.hlc)) continue;
       for (const op of item.ops) {
         let byId = states.get(op.collection);
         if (byId === undefined) states.set(op.collection, (byId = new Map()));

@@ -35,7 +35,9 @@ export interface ExcludedRange {
 }
 
 /** File name under the database directory, and its transient twin. */
-export const EXCLUDED_FILE = 'excluded';
+// EXCLUDED_FILE lives in constants.ts: the Database looks for the file without loading this module.
+export { EXCLUDED_FILE } from './constants.js';
+import { EXCLUDED_FILE } from './constants.js';
 export const EXCLUDED_TMP_FILE = 'excluded.tmp';
 /** `HRTHEXC1`. */
 export const EXCLUDED_MAGIC = Uint8Array.of(0x48, 0x52, 0x54, 0x48, 0x45, 0x58, 0x43, 0x31);

@@ -17,10 +17,10 @@ import { CorruptionError } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 
 // --- constants of the format (docs/formats/db-layout.md, "Vector catalog file V1"). Do not change released values.
-/** Sub-directory of the vector index files and their catalog. */
-export const VECTORS_DIR = 'vectors';
-/** The vector catalog file (definitions and saved state of every vector index), inside {@link VECTORS_DIR}. */
-export const VECTOR_CATALOG_FILE = 'catalog';
+// VECTORS_DIR and VECTOR_CATALOG_FILE live in constants.ts: the Database checks for the catalog on open without
+// importing this module, which the lazily loaded vector engine alone needs (a module shared with the initial chunk
+// would be bundled there whole).
+export { VECTORS_DIR, VECTOR_CATALOG_FILE } from './constants.js';
 /** Temporary name the catalog is written under before its atomic rename. */
 export const VECTOR_CATALOG_TMP_FILE = 'catalog.tmp';
 /** Magic at offset 0 of the vector catalog: ASCII "HRTHVCAT". */
