@@ -332,6 +332,27 @@ test('checksummed but wrong content, and bad headers, are corruption', async () 
   }
 });
 
+test('fixture feed-v1-preallocated.feed (records, then preallocated zeros) opens as feed-v1.feed does, nothing cut', async () => {
+  const plain = new Uint8Array(readFileSync(new URL('./fixtures/feed-v1.feed', import.meta.url)));
+  const bytes = new Uint8Array(readFileSync(new URL('./fixtures/feed-v1-preallocated.feed', import.meta.url)));
+  assert.ok(bytes.length > plain.length + 60_000, 'the fixture carries a preallocated tail');
+  assert.deepEqual(bytes.subarray(0, plain.length), plain, 'the same records as feed-v1.feed');
+  assert.ok(bytes.subarray(plain.length).every((b) => b === 0), 'then zero bytes');
+  for (const preallocate of [false, true]) {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('feeds');
+    await writeFile(fs, feedPath(RFC_TEST1), bytes);
+    const store = await FeedStore.open({ fs, dir: 'feeds', preallocate });
+    assert.deepEqual(store.recovered, [], 'a zero tail is not damage');
+    const head = store.head(RFC_TEST1.publicKey)!;
+    assert.equal(head.seq, 3);
+    assert.equal(hex(head.hash), 'ebcdb0b77c4074469386a4a0f1052fe2ae3d84ece5aae6a348526a89c927586c');
+    assert.equal((await fileBytes(fs, feedPath(RFC_TEST1))).length, bytes.length, 'open cuts nothing');
+    await store.close();
+    assert.deepEqual(await fileBytes(fs, feedPath(RFC_TEST1)), plain, 'close gives the preallocated space back');
+  }
+});
+
 test('fixture feed-v1.feed opens: three entries of the RFC 8032 TEST 1 key, hashes per the spec', async () => {
   const bytes = new Uint8Array(readFileSync(new URL('./fixtures/feed-v1.feed', import.meta.url)));
   const fs = new MemoryFileSystem();
