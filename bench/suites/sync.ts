@@ -18,7 +18,7 @@
  *   documents, so every put is its own signed entry (N entries, not group-committed batches), then pushes them to
  *   the relay over SSE/POST; the relay stores and fsyncs them in its data directory before the replica connects.
  * - `catch-up-100000-browser` (entries/s): the same catch-up into headless Chromium (bench/sync/catch-up.worker.ts:
- *   a dedicated worker, `Database` on `MemoryFileSystem`, `openRelayTransport` with the browser's own EventSource;
+ *   a dedicated worker, `Database` on `MemoryFileSystem`, `openRelayTransport` with its default event-stream client (`FetchEventSource` over the browser's fetch);
  *   relay started with CORS `*`). The worker pulls everything the relay holds at that point (the N entries, the
  *   admissions and the live-relay writes) and times itself from before authentication to the last entry ingested.
  * - `live-relay-p50`, `live-relay-p99` (ms): from a commit on device A (`Database.onCommit`, local) to the
@@ -294,7 +294,7 @@ export default async function syncSuite(ctx: SuiteContext): Promise<Row[]> {
         ms: +res.ms.toFixed(1),
         ingestMs: +res.ingestMs.toFixed(1),
         setupMs: +res.setupMs.toFixed(1),
-        replica: 'Chromium dedicated worker, Database on MemoryFileSystem, browser EventSource',
+        replica: 'Chromium dedicated worker, Database on MemoryFileSystem, FetchEventSource over the browser fetch',
         relay: '@hearth/relay in its own process (hearth-relay serve), loopback, CORS',
       });
       ctx.log(`  ${res.held} entries in ${res.ms.toFixed(0)} ms, ${res.ingestMs.toFixed(0)} ms of it in the replica's ingest (verify, store, apply), ${res.setupMs.toFixed(0)} ms before the first ingest`);

@@ -2,7 +2,7 @@
  * The Chromium catch-up of `catch-up-*-browser` as a page module, so that `profile-catch-up-browser.ts` can record
  * a CPU profile of it through the page's DevTools session (dedicated workers have none of their own there). Same
  * replica as bench/sync/catch-up.worker.ts: `Database` on `MemoryFileSystem`, `SyncNode`, `openRelayTransport`
- * with the browser's EventSource. Not a benchmark row: profiling only.
+ * with its default event-stream client (FetchEventSource over the browser's fetch). Not a benchmark row: profiling only.
  */
 import { MemoryFileSystem } from '@hearth/io';
 import { Database } from '@hearth/db';

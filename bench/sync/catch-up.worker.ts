@@ -1,5 +1,5 @@
 /**
- * In Chromium (a dedicated worker; the browser's own EventSource and fetch): a fresh replica (`Database` on
+ * In Chromium (a dedicated worker; the default FetchEventSource over the browser's fetch): a fresh replica (`Database` on
  * `MemoryFileSystem`, `SyncNode`, `openRelayTransport`) catches up from a live relay. Driven by bench/suites/sync.ts
  * (`catch-up-*-browser`); posts `{ ms, held }`: the time from just before authentication to the moment the state
  * vector holds `TARGET` entries (each verified and applied by `ingest`), and `ingestMs`, the part of it spent inside

@@ -1,6 +1,7 @@
 /**
- * The SSE transport in Chromium with the browser's own EventSource: the transport compliance suite (two browser
- * client ends bridged by a loopback SSE server built on `SseHub`), and a browser device syncing through a live
+ * The SSE transport in Chromium, with the default `FetchEventSource` and with the browser's own `EventSource`: the
+ * transport compliance suite (two browser client ends bridged by a loopback SSE server built on `SseHub`) for
+ * each, and a browser device syncing through a live
  * relay with a Node device (CORS: the page is served from another origin than the relay).
  */
 import { test } from 'node:test';
@@ -100,7 +101,8 @@ test('SSE transport in Chromium: compliance suite, and a browser device syncing 
       return b.runWorker<CaseResult | { got: unknown }>(url, { timeoutMs: 150_000 });
     });
     const cases = results.filter((x): x is CaseResult => 'ok' in x);
-    const names = [...transportComplianceCases({ pair: async () => { throw new Error('unused'); }, settle: async () => undefined }).map((c) => `compliance: ${c.name}`), 'a browser device syncs with a live relay'];
+    const caseNames = transportComplianceCases({ pair: async () => { throw new Error('unused'); }, settle: async () => undefined }).map((c) => c.name);
+    const names = [...['FetchEventSource', 'EventSource'].flatMap((label) => caseNames.map((c) => `compliance (${label}): ${c}`)), 'a browser device syncs with a live relay'];
     await reportCases(t, cases, names);
     assert.deepEqual(results.find((x): x is { got: unknown } => 'got' in x)?.got, { text: 'note 7' });
     await until(() => root.db.get('notes', 'from-browser') !== undefined, 'the browser\'s write to reach the Node device through the relay');

@@ -1,7 +1,8 @@
 /**
- * In Chromium (a dedicated worker, the browser's own EventSource and fetch): the SSE transport runs the transport
- * compliance suite (two client ends bridged by a loopback SSE server in Node), then a browser device syncs with a
- * live relay: it receives what a Node device wrote and sends a write of its own. Driven by `relay-sse.test.ts`.
+ * In Chromium (a dedicated worker): the SSE transport runs the transport compliance suite (two client ends bridged
+ * by a loopback SSE server in Node) with each event-stream client, the default `FetchEventSource` (over the
+ * browser's fetch) and the browser's own `EventSource`; then a browser device syncs with a live relay (default
+ * client): it receives what a Node device wrote and sends a write of its own. Driven by `relay-sse.test.ts`.
  */
 import { main, runCase, emit } from './worker-kit.js';
 import { transportComplianceCases } from '../../packages/sync/test/transport-compliance.js';
@@ -28,13 +29,18 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
 
 main(async () => {
   let n = 0;
-  const pair = async (): Promise<[Transport, Transport]> => {
-    const key = `p${n++}`;
-    const url = `${BRIDGE_URL}/events?pair=${key}`;
-    return Promise.all([SseClientTransport.open({ url }), SseClientTransport.open({ url })]);
-  };
-  for (const c of transportComplianceCases({ pair, settle: () => sleep(10), manyMessages: 100 })) {
-    await runCase(`compliance: ${c.name}`, () => c.run());
+  for (const [label, EventSource] of [
+    ['FetchEventSource', undefined],
+    ['EventSource', globalThis.EventSource],
+  ] as const) {
+    const pair = async (): Promise<[Transport, Transport]> => {
+      const key = `p${n++}`;
+      const url = `${BRIDGE_URL}/events?pair=${key}`;
+      return Promise.all([SseClientTransport.open({ url, EventSource }), SseClientTransport.open({ url, EventSource })]);
+    };
+    for (const c of transportComplianceCases({ pair, settle: () => sleep(10), manyMessages: 100 })) {
+      await runCase(`compliance (${label}): ${c.name}`, () => c.run());
+    }
   }
 
   await runCase('a browser device syncs with a live relay', async () => {

@@ -20,6 +20,7 @@ import type { SyncNode } from '../node.js';
 import { RelayError, RelayErrorCode } from './errors.js';
 import { SEQ_HEADER, decodeSseMessageDataV1, encodeBatchV1, relayAuthMessageV1, type SseHello } from './binding.js';
 import { fromBase64url, toBase64url, toHex } from './base64url.js';
+import { FetchEventSource } from './fetch-event-source.js';
 
 /** The parts of the WHATWG `EventSource` the client uses (browsers' global, or npm `eventsource` in Node). */
 export interface EventSourceLike {
@@ -39,7 +40,14 @@ export interface SseClientOptions {
   url: string;
   /** Access token (from {@link authenticateRelay}): `?token=` on the stream, `Authorization: Bearer` on POSTs. */
   token?: string;
-  /** Default `globalThis.EventSource` (Node 20: pass the npm `eventsource` package's class). */
+  /**
+   * The event-stream client. Default {@link FetchEventSource} (an `EventSource` over `fetch`, in browsers and in
+   * Node alike): measured in Chromium, a catch-up of 50,000 entries took 1,085-1,111 ms with it against
+   * 1,185-1,570 ms with the browser's own `EventSource`, whose events reach the worker later (the worker idled
+   * more between batches). The transport never relies on `EventSource`'s automatic reconnection (invariant 1),
+   * so nothing is lost by not having it. Pass `globalThis.EventSource` (or the npm `eventsource` class) to use
+   * another.
+   */
   EventSource?: EventSourceConstructor;
   /** Default `globalThis.fetch`. */
   fetch?: FetchLike;
@@ -96,12 +104,12 @@ export class SseClientTransport extends BaseTransport {
    * Opens the event stream and resolves once the relay's hello event arrived.
    * @throws RelayError `HEARTH_RELAY_HTTP` if the stream fails or times out before hello (an EventSource does not
    *   expose the HTTP status; call {@link authenticateRelay} first to get typed access errors).
-   * @throws TypeError if no EventSource or fetch is available.
+   * @throws TypeError if no fetch is available, or `options.EventSource` is not a constructor.
    */
   static open(options: SseClientOptions): Promise<SseClientTransport> {
-    const ES = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    const ES = options.EventSource ?? FetchEventSource;
     const fetchFn = options.fetch ?? globalThis.fetch?.bind(globalThis);
-    if (typeof ES !== 'function') throw new TypeError('no EventSource: pass options.EventSource (in Node, the npm "eventsource" package)');
+    if (typeof ES !== 'function') throw new TypeError('"options.EventSource" expected an EventSource constructor');
     if (typeof fetchFn !== 'function') throw new TypeError('no fetch: pass options.fetch');
     const es = new ES(withToken(options.url, options.token));
     return new Promise((resolve, reject) => {
