@@ -1,25 +1,23 @@
 /**
- * Internal: base64url without padding (RFC 4648 section 5), for invite tokens and text transports. Uses the
- * platform's `btoa`/`atob` (browsers, workers, Node >= 16).
+ * Internal: base64url without padding (RFC 4648 section 5), for invite tokens and text transports. One
+ * implementation serves the package: `sse/base64url.ts` (the platform's native base64 where it exists, portable
+ * code otherwise, canonical text only); this module only adds the optional `=` padding invite links may carry
+ * when a person or a mail client added it.
  */
+import { fromBase64url, toBase64url } from './sse/base64url.js';
 
 /** base64url of `bytes`, no padding. */
 export function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return toBase64url(bytes);
 }
 
-/** Bytes of a base64url string (padding optional); null if it is not base64url. */
+/**
+ * Bytes of a base64url string; up to two `=` of padding are accepted (and must make the length a multiple of 4).
+ * @returns null if the text is not canonical base64url (bad character, length or tail bits).
+ */
 export function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text) || text.replace(/=+$/, '').length % 4 === 1) return null;
-  let s: string;
-  try {
-    s = atob(text.replace(/=+$/, '').replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.replace(/=+$/, '').length % 4)) % 4));
-  } catch {
-    return null;
-  }
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  let end = text.length;
+  while (end > 0 && text.length - end < 2 && text.charCodeAt(end - 1) === 0x3d) end--;
+  if (end < text.length && text.length % 4 !== 0) return null;
+  return fromBase64url(end === text.length ? text : text.slice(0, end));
 }
