@@ -23,7 +23,7 @@
  *    at open.
  * @packageDocumentation
  */
-import { IoError, IoErrorCode, type FileSystem } from '@hearth/io';
+import { IoError, IoErrorCode, readFileIfExists, writeFileAtomic, type FileSystem } from '@hearth/io';
 import type { BatchOp, Lsm, RangeOptions } from '@hearth/lsm';
 import { yieldNow } from '@hearth/lsm';
 import {
@@ -51,7 +51,7 @@ import {
   type QueryResult,
   type QueryStore,
 } from '@hearth/query';
-import { INDEX_CATALOG_FILE, INDEX_CATALOG_TMP_FILE, META_INDEX_STATE, PREFIX_INDEX, PREFIX_META } from './constants.js';
+import { INDEX_CATALOG_FILE, META_INDEX_STATE, PREFIX_INDEX, PREFIX_META } from './constants.js';
 import { decodeIndexCatalogV1, encodeIndexCatalogV1, type IndexRecord } from './index-catalog.js';
 import { collectionBytes, type KvView } from './_read.js';
 import { decodeVisibleDoc, trustedUtf8 } from './_decode.js';
@@ -227,14 +227,8 @@ export class IndexManager {
    */
   async load(): Promise<void> {
     const { fs } = this.host;
-    if (await fs.exists(this.catalogPath)) {
-      const fh = await fs.open(this.catalogPath);
-      let bytes: Uint8Array;
-      try {
-        bytes = fh.read(0, fh.size());
-      } finally {
-        await fh.close();
-      }
+    const bytes = await readFileIfExists(fs, this.catalogPath);
+    if (bytes !== undefined) {
       const cat = decodeIndexCatalogV1(bytes, this.catalogPath);
       this.next = cat.next;
       for (const rec of cat.indexes) this.register(rec, 'pending');
@@ -299,15 +293,8 @@ export class IndexManager {
   private async saveCatalog(): Promise<void> {
     const { fs, dir } = this.host;
     const recs = [...this.byId.values()].map((li) => li.rec).sort((a, b) => a.number - b.number);
-    const tmp = `${dir}/${INDEX_CATALOG_TMP_FILE}`;
-    const fh = await fs.open(tmp, { create: true, truncate: true });
-    try {
-      fh.write(0, encodeIndexCatalogV1({ next: this.next, indexes: recs }));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, this.catalogPath);
+    // via INDEX_CATALOG_TMP_FILE (= the catalog's path + '.tmp')
+    await writeFileAtomic(fs, this.catalogPath, encodeIndexCatalogV1({ next: this.next, indexes: recs }));
   }
 
   /**

@@ -27,7 +27,7 @@
  *    index that is dropped, replaced by a rebuild, or discarded on open is closed (its file released) first.
  * @packageDocumentation
  */
-import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/io';
+import { CorruptionError, IoError, IoErrorCode, readFileIfExists, writeFileAtomic, type FileSystem } from '@hearth/io';
 import type { Lsm, BatchOp } from '@hearth/lsm';
 import { decodeStateVectorV1, encodeStateVectorV1, feedIdToHex, type FeedStore, type StateVectorEntry } from '@hearth/log';
 import { decodeDocStateV1, docFields } from '@hearth/crdt';
@@ -40,7 +40,7 @@ import { collectionBytes } from './_read.js';
 import { decodeOpsV1 } from './ops.js';
 import { decodeFieldValueV1, type DocValue, type Document } from './values.js';
 import {
-  decodeVectorCatalogV1, encodeVectorCatalogV1, VECTORS_DIR, VECTOR_CATALOG_FILE, VECTOR_CATALOG_TMP_FILE, type VectorCatalogIndex,
+  decodeVectorCatalogV1, encodeVectorCatalogV1, VECTORS_DIR, VECTOR_CATALOG_FILE, type VectorCatalogIndex,
 } from './vector-catalog.js';
 
 /** Options of {@link Database.createVectorIndex}. */
@@ -330,16 +330,10 @@ export class VectorIndexes {
   static async open(host: VectorHost, options: { rebuild: boolean }): Promise<{ vectors: VectorIndexes; recovery: VectorRecovery }> {
     const v = new VectorIndexes(host, await loadKernels('auto'));
     const path = `${v.vdir}/${VECTOR_CATALOG_FILE}`;
-    if (!(await host.fs.exists(path))) return { vectors: v, recovery: { catalog: 'absent', indexes: [] } };
+    const bytes = await readFileIfExists(host.fs, path);
+    if (bytes === undefined) return { vectors: v, recovery: { catalog: 'absent', indexes: [] } };
     let defs: readonly VectorCatalogIndex[];
     try {
-      const h = await host.fs.open(path);
-      let bytes: Uint8Array;
-      try {
-        bytes = h.read(0, h.size());
-      } finally {
-        await h.close();
-      }
       const cat = decodeVectorCatalogV1(bytes, path);
       v.nextNumber = cat.nextNumber;
       defs = cat.indexes;
@@ -604,15 +598,7 @@ export class VectorIndexes {
       })),
     });
     await fs.mkdir(this.vdir);
-    const tmp = `${this.vdir}/${VECTOR_CATALOG_TMP_FILE}`;
-    const h = await fs.open(tmp, { create: true, truncate: true });
-    try {
-      h.write(0, bytes);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.rename(tmp, `${this.vdir}/${VECTOR_CATALOG_FILE}`);
+    await writeFileAtomic(fs, `${this.vdir}/${VECTOR_CATALOG_FILE}`, bytes); // via VECTOR_CATALOG_TMP_FILE
     // Remove index files the catalog does not name (older generations, dropped indexes, leftovers of a crash).
     const keep = new Set(lives.filter((lv) => lv.saved !== null).map((lv) => `${lv.def.number}-${lv.saved!.generation}.hnsw`));
     for (const name of await fs.list(this.vdir)) {

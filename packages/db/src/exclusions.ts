@@ -19,7 +19,7 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, type FileSystem } from '@hearth/io';
+import { CorruptionError, readFileIfExists, writeFileAtomic, type FileSystem } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 import { feedIdToHex } from '@hearth/log';
 
@@ -183,13 +183,8 @@ export function decodeExcludedFileV1(bytes: Uint8Array, path = EXCLUDED_FILE): E
 /** Reads `<dir>/excluded` (no file = no ranges). @throws CorruptionError as {@link decodeExcludedFileV1}; IoError. */
 export async function loadExcludedRanges(fs: FileSystem, dir: string): Promise<ExcludedRange[]> {
   const path = `${dir}/${EXCLUDED_FILE}`;
-  if (!(await fs.exists(path))) return [];
-  const fh = await fs.open(path);
-  try {
-    return decodeExcludedFileV1(fh.read(0, fh.size()), path);
-  } finally {
-    await fh.close();
-  }
+  const bytes = await readFileIfExists(fs, path);
+  return bytes === undefined ? [] : decodeExcludedFileV1(bytes, path);
 }
 
 /** Writes `<dir>/excluded` atomically (temp file, sync, rename); removes it for an empty list. @throws IoError. */
@@ -199,13 +194,5 @@ export async function saveExcludedRanges(fs: FileSystem, dir: string, ranges: re
     if (await fs.exists(path)) await fs.remove(path);
     return;
   }
-  const tmp = `${dir}/${EXCLUDED_TMP_FILE}`;
-  const fh = await fs.open(tmp, { create: true, truncate: true });
-  try {
-    fh.write(0, encodeExcludedFileV1(ranges));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, path);
+  await writeFileAtomic(fs, path, encodeExcludedFileV1(ranges)); // via EXCLUDED_TMP_FILE (= path + '.tmp')
 }

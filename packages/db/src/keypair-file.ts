@@ -6,7 +6,7 @@
  * {@link KEYPAIR_TMP_FILE}, synced, then renamed into place (atomic, durable when `rename` resolves).
  * @packageDocumentation
  */
-import { CorruptionError, type FileSystem } from '@hearth/io';
+import { CorruptionError, readFileIfExists, writeFileAtomic, type FileSystem } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 import { generateKeypair, keypairFromSecretKey, type Keypair } from '@hearth/log';
 import { KEYPAIR_FILE, KEYPAIR_FILE_BYTES, KEYPAIR_MAGIC, KEYPAIR_TMP_FILE, KEYPAIR_V1 } from './constants.js';
@@ -47,23 +47,9 @@ export function decodeKeypairFileV1(bytes: Uint8Array, path = KEYPAIR_FILE): Key
  */
 export async function loadOrCreateKeypair(fs: FileSystem, dir: string): Promise<{ keypair: Keypair; created: boolean }> {
   const path = `${dir}/${KEYPAIR_FILE}`;
-  if (await fs.exists(path)) {
-    const fh = await fs.open(path);
-    try {
-      return { keypair: decodeKeypairFileV1(fh.read(0, fh.size()), path), created: false };
-    } finally {
-      await fh.close();
-    }
-  }
+  const stored = await readFileIfExists(fs, path);
+  if (stored !== undefined) return { keypair: decodeKeypairFileV1(stored, path), created: false };
   const keypair = generateKeypair();
-  const tmp = `${dir}/${KEYPAIR_TMP_FILE}`;
-  const fh = await fs.open(tmp, { create: true, truncate: true });
-  try {
-    fh.write(0, encodeKeypairFileV1(keypair));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, path);
+  await writeFileAtomic(fs, path, encodeKeypairFileV1(keypair)); // via KEYPAIR_TMP_FILE (= path + '.tmp')
   return { keypair, created: true };
 }

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, type FileSystem } from '@hearth/io';
+import { CorruptionError, readFileIfExists, writeFileAtomic, type FileSystem } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 import type { Invite } from './invite.js';
 
@@ -122,24 +122,11 @@ export function decodeInvitesFileV1(bytes: Uint8Array, path = 'invites'): Stored
 export function fileInviteStore(fs: FileSystem, path: string): InviteStore {
   return {
     async load() {
-      if (!(await fs.exists(path))) return [];
-      const fh = await fs.open(path);
-      try {
-        return decodeInvitesFileV1(fh.read(0, fh.size()), path);
-      } finally {
-        await fh.close();
-      }
+      const bytes = await readFileIfExists(fs, path);
+      return bytes === undefined ? [] : decodeInvitesFileV1(bytes, path);
     },
-    async save(invites) {
-      const tmp = `${path}.tmp`;
-      const fh = await fs.open(tmp, { create: true, truncate: true });
-      try {
-        fh.write(0, encodeInvitesFileV1(invites));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, path);
+    save(invites) {
+      return writeFileAtomic(fs, path, encodeInvitesFileV1(invites));
     },
   };
 }

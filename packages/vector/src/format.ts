@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
+import { CorruptionError, writeFileAtomic as ioWriteFileAtomic, type FileHandle, type FileSystem } from '@hearth/io';
 import { crc32c } from '@hearth/lsm';
 import type { QuantRange } from './_quantize.js';
 import type { Metric, VectorId } from './types.js';
@@ -580,19 +580,15 @@ function readI32(b: Uint8Array): Int32Array {
   return out;
 }
 
-/** Writes `bytes` to `path + '.tmp'`, syncs, and renames it over `path` (creating the parent directory). */
+/**
+ * Writes `bytes` over `path` atomically (`@hearth/io`'s `writeFileAtomic`: `path + '.tmp'`, sync, rename), creating
+ * the parent directory first.
+ * @throws IoError from the file system.
+ */
 export async function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
   const slash = path.lastIndexOf('/');
   if (slash > 0) await fs.mkdir(path.slice(0, slash));
-  const tmp = path + '.tmp';
-  const h = await fs.open(tmp, { create: true, truncate: true });
-  try {
-    h.write(0, bytes);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await fs.rename(tmp, path);
+  await ioWriteFileAtomic(fs, path, bytes);
 }
 
 /** Reads the whole file at `path`. @throws IoError `HEARTH_NOT_FOUND` if missing. */
