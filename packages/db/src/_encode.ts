@@ -183,19 +183,27 @@ export function _setAsciiLoopMax(n: number): number {
   return prev;
 }
 
+/**
+ * Copies `s` into `out` from `at`, one byte per UTF-16 unit, if every unit is ASCII (< 0x80); returns whether it
+ * was. On false some leading bytes may have been written (callers then encode the string another way over them).
+ * REQUIRES: `s.length` bytes of room at `at`. Shared by the value encoder and the ops string table (`ops.ts`).
+ */
+export function copyAscii(s: string, out: Uint8Array, at: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    out[at + i] = c;
+  }
+  return true;
+}
+
 function writeString(s: string, path: string): void {
   const len = s.length;
   if (len < ASCII_LOOP_MAX) {
     const h = len < 0x20 ? 1 : 2;
     ensure(h + len);
     const at = pos + h;
-    let i = 0;
-    for (; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[at + i] = c;
-    }
-    if (i === len) {
+    if (copyAscii(s, buf, at)) {
       if (h === 1) buf[pos] = 0xa0 | len;
       else {
         buf[pos] = 0xd9;

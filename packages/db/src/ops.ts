@@ -20,6 +20,7 @@ import { DbError, DbErrorCode } from './errors.js';
 import { fieldNameProblem } from './_keys.js';
 import { canonicalRangeProblem } from './_validate.js';
 import { PackedFields } from './_packed.js';
+import { copyAscii } from './_encode.js';
 import { readVarint, writeVarint } from '@hearth/crdt';
 
 /** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
@@ -93,13 +94,7 @@ class Writer {
       this.ensure(1 + len);
       const buf = this.buf;
       const at = this.pos + 1;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[at + i] = c;
-      }
-      if (i === len) {
+      if (copyAscii(s, buf, at)) {
         buf[at - 1] = len;
         this.pos = at + len;
         return;
