@@ -71,14 +71,22 @@ test('a replica that stored entries past a removal converges with one that never
   await Promise.all([d.close(), late.close()]);
 });
 
-test('entries ingested after the ranges are set are excluded as they are applied, also on replay after a crash', async () => {
-  const fs = new MemoryFileSystem();
+/**
+ * Device `d` writes `c/x = {v: 1}`, then (a second later) `later`; returns it and the HLC of its first entry (the
+ * lower bound of a range that excludes everything after it).
+ */
+async function writerWithCut(fs: MemoryFileSystem, later: readonly [string, Record<string, number>][]): Promise<{ d: Database; cut: bigint }> {
   const d = await open(fs, 'd', 2);
   await d.put('c', 'x', { v: 1 });
   const cut = (await d.entriesSince(d.feed, 0, 10))[0].hlc;
   t += 1000;
-  await d.put('c', 'x', { v: 2 });
-  await d.put('c', 'y', { v: 3 });
+  for (const [id, doc] of later) await d.put('c', id, doc);
+  return { d, cut };
+}
+
+test('entries ingested after the ranges are set are excluded as they are applied, also on replay after a crash', async () => {
+  const fs = new MemoryFileSystem();
+  const { d, cut } = await writerWithCut(fs, [['x', { v: 2 }], ['y', { v: 3 }]]);
   const r = await open(fs, 'r', 3);
   await r.setExcludedRanges([{ feed: d.feed, after: cut, upTo: null }]);
   await r.ingest(await d.entriesSince(d.feed, 0, 10));
@@ -91,11 +99,7 @@ test('entries ingested after the ranges are set are excluded as they are applied
 
 test('a crash between saving the ranges and rebuilding the views: the next open rebuilds them', async () => {
   const fs = new MemoryFileSystem();
-  const d = await open(fs, 'd', 2);
-  await d.put('c', 'x', { v: 1 });
-  const cut = (await d.entriesSince(d.feed, 0, 10))[0].hlc;
-  t += 1000;
-  await d.put('c', 'x', { v: 2 });
+  const { d, cut } = await writerWithCut(fs, [['x', { v: 2 }]]);
   const r = await open(fs, 'r', 3);
   await r.ingest(await d.entriesSince(d.feed, 0, 10));
   await r.close();
