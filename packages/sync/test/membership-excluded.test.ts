@@ -4,14 +4,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { packHlc } from '@hearth/crdt';
 import { Membership, type MembershipRecord } from '../src/index.js';
+import { A, B, C, ROOT, t } from './_membership-keys.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
-const key = (n: number): Uint8Array => new Uint8Array(32).fill(n);
-const t = (ms: number): bigint => packHlc(1_000_000 + ms, 0);
-const ROOT = key(1);
-const A = key(2);
-const B = key(3);
-const C = key(4);
 
 test('excludedRanges covers exactly the entries entryVerdict refuses as removed (property)', () => {
   const arbRec = fc.record({

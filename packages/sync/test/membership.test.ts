@@ -2,22 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { packHlc } from '@hearth/crdt';
 import { Membership, parseMembershipRecord, membershipRecordId, type MembershipRecord } from '../src/index.js';
-
-const key = (n: number): Uint8Array => new Uint8Array(32).fill(n);
-const t = (ms: number): bigint => packHlc(1_000_000 + ms, 0);
-const ROOT = key(1);
-const A = key(2);
-const B = key(3);
-const C = key(4);
-const rec = (author: Uint8Array, subject: Uint8Array, ms: number, action: 'admit' | 'remove' = 'admit', role: 'admin' | 'member' = 'member'): MembershipRecord => ({
-  author,
-  subject,
-  at: t(ms),
-  action,
-  role,
-});
+import { A, B, C, ROOT, rec, t } from './_membership-keys.js';
 
 test('the root is an admin at every time; an unknown feed is pending; records about the root are ignored', () => {
   const m = new Membership(ROOT, [rec(A, ROOT, 5, 'remove')]);
