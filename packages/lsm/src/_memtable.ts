@@ -33,6 +33,14 @@
  * 9. `lastAt[h]` is the last node at level h (0, the head, when the level is empty), for every h < MAX_HEIGHT. An
  *    insert after the tail (keys written in ascending order: a bulk load, ids that grow) takes these as its splice
  *    instead of searching: one comparison with the tail instead of ~log n.
+ * 10. The finger (Pugh, "A skip list cookbook", 1990, section 3.4 "search fingers"): when `fingerNode` is not 0,
+ *    `finger[h]` is, for every h < `height`, the last node at level h whose internal key is <= `fingerNode`'s
+ *    (`fingerNode` itself for the levels it has). Every insert sets it to the inserted node (or, for an in-place
+ *    replacement, to its level-0 predecessor, whose `splice` has the same property). An insert after the finger's
+ *    key starts from it: it climbs while the successor at a level is still before the new key, then descends from
+ *    there, so a key just after the previous one (keys written in nearly ascending order that do not all follow
+ *    the tail: `n9`, `n10`, `n11`, ... or several ascending streams) costs O(log d) comparisons for a distance of d
+ *    nodes instead of ~log n, most of which land on cold memory.
  *
  * Internal module: not exported from the package.
  */
@@ -93,6 +101,9 @@ export class Memtable {
   private readonly splice = new Int32Array(MAX_HEIGHT);
   /** Invariant 9: the last node at each level (0 = the head: the level is empty). */
   private readonly lastAt = new Int32Array(MAX_HEIGHT);
+  /** Invariant 10: the search finger (0 = none) and its node at each level. */
+  private fingerNode = 0;
+  private readonly finger = new Int32Array(MAX_HEIGHT);
   private bloom = new Int32Array(256); // 8,192 bits
   private bloomMask = 8192 - 1;
   /** Hash index (invariant 8): slot i is `index[2i]` (the key's hash) and `index[2i + 1]` (its newest node, 0 = empty); doubled at half load (16-32 bytes a distinct key). */
@@ -194,6 +205,42 @@ export class Memtable {
     }
   }
 
+  /**
+   * {@link findGE} (not strict, filling `splice`) for a key after the finger's (invariant 10).
+   * REQUIRES: `fingerNode` is not 0 and sorts before (t, tseq).
+   */
+  private findFromFinger(t: Uint8Array, tseq: number): number {
+    const links = this.links;
+    const r = this.rec;
+    const f = this.finger;
+    // Climb while the finger's successor at this level is still before the key: that level must move, and so may
+    // the one above. Levels above the first that need not move need not either (a successor at level h + 1 is at
+    // level h too, and not before the first node after the finger at level h).
+    let level = 0;
+    while (level + 1 < this.height) {
+      const nx = links[r[f[level] * STRIDE + BASE] + level];
+      if (nx === NIL || this.cmpNode(nx, t, tseq) >= 0) break;
+      level++;
+    }
+    for (let l = this.height - 1; l > level; l--) this.splice[l] = f[l];
+    // Descend. A level starts from the node the level above reached when that one moved past its finger (then it is
+    // after every finger below), else from its own finger.
+    let x = f[level];
+    let moved = false;
+    for (;;) {
+      const nx = links[r[x * STRIDE + BASE] + level];
+      if (nx !== NIL && this.cmpNode(nx, t, tseq) < 0) {
+        x = nx;
+        moved = true;
+        continue;
+      }
+      this.splice[level] = x;
+      if (level === 0) return nx;
+      level--;
+      if (!moved) x = f[level];
+    }
+  }
+
   /** 32-bit FNV-1a of `bytes[off, off + len)`. */
   private static hash(bytes: Uint8Array, off: number, len: number): number {
     let h = 0x811c9dc5;
@@ -284,12 +331,16 @@ export class Memtable {
     if (this.tail !== 0 && this.cmpNode(this.tail, key, seq) < 0) {
       // After every node (invariant 9): the splice is the last node of each level, and nothing is >= the key.
       for (let l = 0; l < this.height; l++) this.splice[l] = this.lastAt[l];
-    } else found = this.findGE(key, seq, false, true);
+    } else if (this.fingerNode !== 0 && this.cmpNode(this.fingerNode, key, seq) < 0) found = this.findFromFinger(key, seq);
+    else found = this.findGE(key, seq, false, true);
     if (found !== NIL && this.cmpNode(found, key, seq) === 0) {
       const voff = this.append(value);
       this.rec[found * STRIDE + KIND] = kind;
       this.rec[found * STRIDE + V_LEN] = value.length;
       this.rec[found * STRIDE + V_OFF] = voff;
+      // Invariant 10: the splice holds, per level, the last node before `found`, all <= splice[0].
+      this.fingerNode = this.splice[0];
+      for (let l = 0; l < this.height; l++) this.finger[l] = this.splice[l];
       return;
     }
     const h = this.randomHeight();
@@ -318,6 +369,9 @@ export class Memtable {
       links[pb + l] = n;
       if (next === NIL) this.lastAt[l] = n; // invariant 9
     }
+    // Invariant 10: the new node at its own levels, its predecessors above.
+    this.fingerNode = n;
+    for (let l = 0; l < this.height; l++) this.finger[l] = l < h ? n : this.splice[l];
     const succ = links[nb];
     r[at + PREV] = this.splice[0];
     if (succ !== NIL) r[succ * STRIDE + PREV] = n;

@@ -95,6 +95,69 @@ test('skiplist: runs of ascending keys (the append path, invariant 9) mixed with
   }
 });
 
+test('skiplist: nearly ascending keys and interleaved ascending streams (the finger, invariant 10) keep every level ordered', async () => {
+  const enc = new TextEncoder();
+  for (const seed of [21, 22, 23, 24]) {
+    await withSeed(seed, () => {
+      const r = rng(seed);
+      const m = new Memtable();
+      const model = new Map<string, E>();
+      // 1-3 streams of decimal ids without padding ("n9" sorts after "n10": each stream is ascending between its
+      // digit-count changes but does not follow the tail), random keys, and rewrites of a key at the same sequence
+      const streams = Array.from({ length: 1 + Math.floor(r() * 3) }, (_, k) => ({ prefix: `s${k}/n`, next: Math.floor(r() * 50) }));
+      const written: E[] = [];
+      const mm = m as unknown as { links: Int32Array; rec: Int32Array; height: number; finger: Int32Array; fingerNode: number };
+      const base = (n: number): number => mm.rec[n * 10 + 5]; // STRIDE 10, BASE 5 (`_memtable.ts`)
+      const checkLevels = (): void => {
+        const pos = new Map<number, number>();
+        let i = 0;
+        for (let n = m.first(); n !== NIL; n = m.next(n)) pos.set(n, i++);
+        for (let l = 0; l < 12; l++) {
+          let prev = -1;
+          for (let n = mm.links[base(0) + l]; n !== NIL; n = mm.links[base(n) + l]) {
+            assert.ok(pos.has(n) && pos.get(n)! > prev, `level ${l} out of order`);
+            prev = pos.get(n)!;
+          }
+        }
+        // invariant 10: finger[l] is the last node of level l at or before the finger node (0: the head)
+        if (mm.fingerNode === 0) return;
+        const limit = pos.get(mm.fingerNode)!;
+        for (let l = 0; l < mm.height; l++) {
+          let last = 0;
+          for (let n = mm.links[base(0) + l]; n !== NIL && pos.get(n)! <= limit; n = mm.links[base(n) + l]) last = n;
+          assert.equal(mm.finger[l], last, `finger[${l}]`);
+        }
+      };
+      for (let i = 0; i < 4000; i++) {
+        const roll = r();
+        let e: E;
+        if (roll < 0.8) {
+          const st = streams[Math.floor(r() * streams.length)];
+          e = { key: enc.encode(st.prefix + String(st.next++)), seq: 1 + i, kind: KIND_PUT, value: Uint8Array.of(i & 255) };
+        } else if (roll < 0.9 || written.length === 0) {
+          e = { key: enc.encode(`s${Math.floor(r() * 4)}/n${Math.floor(r() * 5000)}`), seq: 1 + i, kind: r() < 0.3 ? KIND_DELETE : KIND_PUT, value: Uint8Array.of(i & 255, 1) };
+        } else {
+          const old = written[Math.floor(r() * written.length)];
+          e = { key: old.key, seq: old.seq, kind: KIND_PUT, value: Uint8Array.of(i & 255, 2) }; // replaced in place (invariant 4)
+        }
+        m.add(e.key, e.seq, e.kind, e.value);
+        model.set(`${e.key.join(',')}/${e.seq}`, e);
+        written.push(e);
+        if (i % 500 === 499) checkLevels();
+      }
+      checkLevels();
+      const expected = [...model.values()].sort(internalOrder);
+      const fwd: E[] = [];
+      for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
+      assert.deepEqual(fwd, expected);
+      const back: E[] = [];
+      for (let n = m.last(); n !== NIL; n = m.before(n)) back.push(read(m, n));
+      assert.deepEqual(back, expected.reverse());
+      for (const e of expected) assert.equal(m.get(e.key, e.seq) !== NIL, true);
+    });
+  }
+});
+
 test('skiplist: get returns the newest version at or below the read sequence', () => {
   const m = new Memtable();
   const k = Uint8Array.of(7);
