@@ -70,13 +70,14 @@ function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
   return b as Uint8Array<ArrayBuffer>;
 }
 
-type NodeHashFn = (algorithm: string, data: Uint8Array, outputEncoding: 'latin1') => string;
+/** Node's `crypto.hash` asked for a latin1 string (one code unit per digest byte). */
+export type NodeHashFn = (algorithm: string, data: Uint8Array, outputEncoding: 'latin1') => string;
 
 /**
  * Node's one-shot native `crypto.hash` (Node >= 20.12), reached through `process.getBuiltinModule` (Node >= 20.16)
  * so that bundles for browsers carry no `node:crypto` import; null elsewhere (browsers, older Node).
  */
-const nodeHash: NodeHashFn | null = (() => {
+export const nodeHash: NodeHashFn | null = (() => {
   try {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     const mod = proc?.getBuiltinModule?.('node:crypto') as { hash?: unknown } | undefined;

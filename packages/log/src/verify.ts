@@ -12,7 +12,8 @@
  *
  * @packageDocumentation
  */
-import { sha256Fast, verifyBytes } from './_crypto.js';
+import { sha256, sha256IsSync, verifyBytes } from './_crypto.js';
+import { entryHashesMany, LAZY_LOAD_MIN_ENTRIES, loadSha256Kernel, sha256KernelLoaded } from './_sha256_many.js';
 import { MAX_ENTRY_BYTES, SIGNATURE_BYTES } from './constants.js';
 import {
   _withHashes,
@@ -92,19 +93,30 @@ export async function verifyRange(entries: readonly UnverifiedEntry[], options: 
     }
   }
   const backend = options.backend ?? 'auto';
-  const signingHashes: Uint8Array[] = new Array(entries.length);
-  const hashes: Uint8Array[] = new Array(entries.length);
-  for (let i = 0; i < entries.length; i++) {
+  // All 2N hashes of the run are independent of each other (the chain check below only compares them), so they
+  // are computed in two batches (`_sha256_many.ts`): the signing hashes, then the link hashes. A body that only an
+  // asynchronous hash takes (WebCrypto, for large bodies in browsers) is hashed first, on its own.
+  const n = entries.length;
+  if (!sha256KernelLoaded() && n >= LAZY_LOAD_MIN_ENTRIES) await loadSha256Kernel();
+  const bodies: Uint8Array[] = new Array(n);
+  const signatures: Uint8Array[] = new Array(n);
+  const signingHashes: (Uint8Array | undefined)[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = entries[i].bytes;
+    const body = new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES);
+    bodies[i] = body;
+    signatures[i] = entries[i].signature;
+    signingHashes[i] = sha256IsSync(body, backend) ? undefined : await sha256(body, backend);
+  }
+  const hashes: Uint8Array[] = new Array(n);
+  entryHashesMany(bodies, signatures, signingHashes, hashes);
+  for (let i = 1; i < n; i++) {
     const e = entries[i];
-    if (i > 0 && !equalBytes(e.prev, hashes[i - 1])) {
+    if (!equalBytes(e.prev, hashes[i - 1])) {
       throw new LogError(LogErrorCode.BROKEN_CHAIN, `prev does not match the hash of seq ${e.seq - 1}`, { feed: feedHex, seq: e.seq });
     }
-    const b = e.bytes;
-    const h = sha256Fast(new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES), backend);
-    signingHashes[i] = h instanceof Uint8Array ? h : await h;
-    hashes[i] = linkHash(signingHashes[i], e.signature);
   }
   const last = entries.length - 1;
-  await checkSignature(entries[last], signingHashes[last], options);
-  return entries.map((e, i) => _withHashes(e, signingHashes[i], hashes[i]));
+  await checkSignature(entries[last], signingHashes[last]!, options);
+  return entries.map((e, i) => _withHashes(e, signingHashes[i]!, hashes[i]));
 }
