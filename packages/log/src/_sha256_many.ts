@@ -14,10 +14,11 @@
  *   messages longer than {@link MANY_MAX_BYTES} (a long message would keep one lane busy while three idle), and
  *   for runs shorter than {@link MANY_MIN_MESSAGES}.
  *
- * Loading: the kernel's bytes sit in the generated module `_sha256.wasm.ts` (made by `node wasm/build.mjs`), which
- * is imported dynamically by {@link loadSha256Kernel}, so bundlers put it in a chunk of its own that a database
- * fetches only once it verifies a run of at least {@link LAZY_LOAD_MIN_ENTRIES} entries (sync catch-up), not at
- * open. Until then, and if loading fails, every message takes the per-message path: the answers are the same.
+ * Loading: `verify.ts` imports this module dynamically on the first run of at least `LAZY_LOAD_MIN_ENTRIES` (16)
+ * entries, and it imports the kernel's bytes (the generated module `_sha256.wasm.ts`, made by
+ * `node wasm/build.mjs`) dynamically in {@link loadSha256Kernel}: bundlers put both in chunks of their own that a
+ * database fetches on its first sync catch-up, not at open (issue #8's `bundle-gzip` counts what loads at open).
+ * Until then, and where the kernel cannot run, verification hashes entry by entry: the answers are the same.
  *
  * Memory: the kernel works on its own linear memory. Each message is copied into it once (followed by its
  * FIPS 180-4 padding), each digest is copied out once; in {@link entryHashesMany} the first pass writes each
@@ -40,8 +41,6 @@ import { sha256Into } from './_sha256.js';
 export const MANY_MAX_BYTES = 4096;
 /** Below this many messages in a call the per-message path is used (the kernel hashes four at a time). */
 export const MANY_MIN_MESSAGES = 2;
-/** A run of at least this many entries loads the kernel (once) if it is not loaded yet. */
-export const LAZY_LOAD_MIN_ENTRIES = 16;
 /** Padded message bytes per kernel call (bounds the kernel's memory: about 1.3x this). */
 const CHUNK_BYTES = 256 * 1024;
 

@@ -12,8 +12,7 @@
  *
  * @packageDocumentation
  */
-import { sha256, sha256IsSync, verifyBytes } from './_crypto.js';
-import { entryHashesMany, LAZY_LOAD_MIN_ENTRIES, loadSha256Kernel, sha256KernelLoaded } from './_sha256_many.js';
+import { sha256, sha256Fast, sha256IsSync, verifyBytes } from './_crypto.js';
 import { MAX_ENTRY_BYTES, SIGNATURE_BYTES } from './constants.js';
 import {
   _withHashes,
@@ -29,6 +28,36 @@ import { feedIdToHex } from './keys.js';
 
 /** Options of {@link verifyEntry} and {@link verifyRange}. */
 export interface VerifyOptions extends EntryCryptoOptions, DecodeOptions {}
+
+/**
+ * A run of at least this many entries loads the batch SHA-256 (`_sha256_many.ts` and its WASM kernel) once, by
+ * dynamic import: bundlers put it in a chunk of its own that a database fetches on its first sync catch-up, not at
+ * open. Shorter runs before that, and every run where WebAssembly SIMD is missing, hash entry by entry.
+ */
+const LAZY_LOAD_MIN_ENTRIES = 16;
+
+type Sha256Batch = typeof import('./_sha256_many.js');
+/** The batch module once loaded with its kernel in use; null before, and where the kernel is unavailable. */
+let sha256Batch: Sha256Batch | null = null;
+let sha256BatchLoading: Promise<Sha256Batch | null> | undefined;
+
+/**
+ * Loads the batch SHA-256 once (later calls share the promise). Resolves null where the kernel cannot run (no
+ * WebAssembly SIMD, instantiation refused): entry-by-entry hashing then serves, with the same answers.
+ * @throws Error (rejects) when the generated kernel module is missing (`node wasm/build.mjs`); a later call retries.
+ */
+function loadSha256Batch(): Promise<Sha256Batch | null> {
+  sha256BatchLoading ??= (async () => {
+    try {
+      const m = await import('./_sha256_many.js');
+      return (sha256Batch = (await m.loadSha256Kernel()) ? m : null);
+    } catch (e) {
+      sha256BatchLoading = undefined;
+      throw e;
+    }
+  })();
+  return sha256BatchLoading;
+}
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -93,23 +122,34 @@ export async function verifyRange(entries: readonly UnverifiedEntry[], options: 
     }
   }
   const backend = options.backend ?? 'auto';
-  // All 2N hashes of the run are independent of each other (the chain check below only compares them), so they
-  // are computed in two batches (`_sha256_many.ts`): the signing hashes, then the link hashes. A body that only an
-  // asynchronous hash takes (WebCrypto, for large bodies in browsers) is hashed first, on its own.
   const n = entries.length;
-  if (!sha256KernelLoaded() && n >= LAZY_LOAD_MIN_ENTRIES) await loadSha256Kernel();
-  const bodies: Uint8Array[] = new Array(n);
-  const signatures: Uint8Array[] = new Array(n);
   const signingHashes: (Uint8Array | undefined)[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const b = entries[i].bytes;
-    const body = new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES);
-    bodies[i] = body;
-    signatures[i] = entries[i].signature;
-    signingHashes[i] = sha256IsSync(body, backend) ? undefined : await sha256(body, backend);
-  }
   const hashes: Uint8Array[] = new Array(n);
-  entryHashesMany(bodies, signatures, signingHashes, hashes);
+  const batch = sha256Batch ?? (n >= LAZY_LOAD_MIN_ENTRIES ? await loadSha256Batch() : null);
+  if (batch !== null) {
+    // All 2N hashes of the run are independent of each other (the chain check below only compares them): two
+    // batches through the multi-buffer kernel, the signing hashes then the link hashes (`_sha256_many.ts`). A body
+    // that only an asynchronous hash takes (WebCrypto, for large bodies in browsers) is hashed first, on its own.
+    const bodies: Uint8Array[] = new Array(n);
+    const signatures: Uint8Array[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const b = entries[i].bytes;
+      const body = new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES);
+      bodies[i] = body;
+      signatures[i] = entries[i].signature;
+      if (!sha256IsSync(body, backend)) signingHashes[i] = await sha256(body, backend);
+    }
+    batch.entryHashesMany(bodies, signatures, signingHashes, hashes);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const e = entries[i];
+      const b = e.bytes;
+      const h = sha256Fast(new Uint8Array(b.buffer, b.byteOffset, b.length - SIGNATURE_BYTES), backend);
+      const sh = h instanceof Uint8Array ? h : await h;
+      signingHashes[i] = sh;
+      hashes[i] = linkHash(sh, e.signature);
+    }
+  }
   for (let i = 1; i < n; i++) {
     const e = entries[i];
     if (!equalBytes(e.prev, hashes[i - 1])) {
