@@ -280,11 +280,6 @@ export function sha256Many(inputs: readonly Uint8Array[], out: Uint8Array, outOf
   }
 }
 
-/** The constant tail of a link-hash input (bytes 96..127 of its slot): 0x80, zeros, bit length 768 big-endian. */
-const LINK_PAD = new Uint8Array(32);
-LINK_PAD[0] = 0x80;
-LINK_PAD[30] = 0x03;
-
 /**
  * For each entry i of a run: `signingHashes[i] = SHA-256(bodies[i])` (unless the caller already set it) and
  * `hashes[i] = SHA-256(signingHashes[i] || signatures[i])` (`docs/formats/log-entry.md`). With the kernel: two
@@ -357,7 +352,16 @@ export function entryHashesMany(
         } else sha256Into(body, 0, body.length, u8, slot);
       }
       u8.set(signatures[e], slot + 32);
-      u8.set(LINK_PAD, slot + 96);
+      // the constant tail (LINK_PAD) as eight little-endian words: 0x80, zeros, then 0x0300 (768 bits) big-endian
+      const pw = (slot + 96) >>> 2;
+      u32[pw] = 0x80;
+      u32[pw + 1] = 0;
+      u32[pw + 2] = 0;
+      u32[pw + 3] = 0;
+      u32[pw + 4] = 0;
+      u32[pw + 5] = 0;
+      u32[pw + 6] = 0;
+      u32[pw + 7] = 0x00030000;
       const di = (linkDescAt >>> 2) + 4 * j;
       u32[di] = slot;
       u32[di + 1] = 2;
