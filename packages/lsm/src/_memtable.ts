@@ -68,8 +68,11 @@ function grown<T extends Int32Array | Float64Array | Uint8Array>(a: T, n: number
   return b;
 }
 
+/** Largest arena a capacity hint pre-sizes (bytes); past it the arena grows by doubling. */
+const MAX_ARENA_HINT = 64 * 1024 * 1024;
+
 export class Memtable {
-  arena = new Uint8Array(64 * 1024);
+  arena: Uint8Array;
   private arenaLen = 0;
 
   /**
@@ -114,7 +117,14 @@ export class Memtable {
   /** Nodes `[1, indexed)` are in the index (invariant 8). */
   private indexed = 1;
 
-  constructor() {
+  /**
+   * @param capacityHint bytes the memtable is expected to reach before it is flushed (the LSM's `memtableBytes`):
+   *   the arena is allocated at about that size (at most 64 MiB) instead of 64 KiB, so filling it never copies it.
+   *   Growing by doubling copied the whole arena each time, a pause of 10-30 ms inside one write once it held
+   *   several MiB. The unused part costs address space, not memory: large buffers are zero pages until written.
+   */
+  constructor(capacityHint = 0) {
+    this.arena = new Uint8Array(Math.max(64 * 1024, Math.min(MAX_ARENA_HINT, Math.floor(capacityHint))));
     this.newNode(MAX_HEIGHT);
     this.rec[PREV] = NIL;
   }

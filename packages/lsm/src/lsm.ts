@@ -255,7 +255,7 @@ const iteratorRegistry = new FinalizationRegistry<{ lsm: LsmImpl; version: Versi
 
 class LsmImpl implements Lsm {
   private seq = 0;
-  private mem = new Memtable();
+  private mem: Memtable;
   private imm: Memtable | null = null;
   private current = new Version([]);
   private state: ManifestState = emptyState();
@@ -286,6 +286,7 @@ class LsmImpl implements Lsm {
   ) {
     this.cache = new BlockCache(cfg.blockCacheBytes);
     this.ucs = ucsParameters(cfg.w);
+    this.mem = new Memtable(cfg.memtableBytes);
   }
 
   private path(name: string): string {
@@ -689,7 +690,7 @@ class LsmImpl implements Lsm {
   private rotate(): void {
     const imm = this.mem;
     this.imm = imm;
-    this.mem = new Memtable();
+    this.mem = new Memtable(this.cfg.memtableBytes);
     this.startFlush(imm);
   }
 
