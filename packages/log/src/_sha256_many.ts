@@ -26,10 +26,12 @@
  *
  * Invariants:
  * 1. Not re-entrant, and it need not be: every function here is synchronous and never calls out.
- * 2. The layout of one kernel call (byte offsets from `base`, `base` 64-aligned above the kernel's static data):
- *    descriptors (16 bytes each), then fixed 128-byte link slots (entry path), then 32-byte outputs, then the
- *    messages, each padded to whole 64-byte blocks. A call handles at most {@link CHUNK_BYTES} of messages (plus
- *    one message of any size up to {@link MANY_MAX_BYTES}); longer runs are cut into calls.
+ * 2. The layout of one chunk in the kernel's memory, from `base` (64-aligned, above the kernel's static data):
+ *    `sha256Many`: descriptors (16 bytes each), 32-byte outputs, the messages; `entryHashesMany`: body
+ *    descriptors, link descriptors, 128-byte link slots (signing hash, signature, constant padding), 32-byte
+ *    outputs, the bodies. Messages start 16-aligned and are padded to whole 64-byte blocks. A chunk takes at most
+ *    {@link CHUNK_BYTES} of that memory, or one message alone (up to {@link MANY_MAX_BYTES} outside tests):
+ *    longer batches are cut into chunks, so the kernel's memory stays near 300 KiB.
  * 3. The typed-array views of the kernel's memory are renewed after every `memory.grow` (which detaches them).
  *
  * @packageDocumentation
@@ -237,9 +239,11 @@ export function sha256Many(inputs: readonly Uint8Array[], out: Uint8Array, outOf
     const first = i;
     let bytes = 0;
     let end = i;
-    while (end < n && (bytes < CHUNK_BYTES || end === first)) {
+    let cost = 0; // kernel memory the chunk takes: messages plus 48 bytes of descriptor and output each
+    while (end < n && (cost < CHUNK_BYTES || end === first)) {
       const len = inputs[end].length;
       if (k !== null && sha256ManyPath(len, n) === 'wasm') bytes += paddedBytes(len);
+      cost = bytes + 48 * (end - first + 1);
       end++;
     }
     const count = end - first;
@@ -315,13 +319,15 @@ export function entryHashesMany(
   }
   let i = 0;
   while (i < n) {
-    // A chunk: entries [first, end) whose kernel-hashed bodies fit CHUNK_BYTES (at least one entry).
+    // A chunk: entries [first, end) whose kernel memory fits CHUNK_BYTES (at least one entry).
     const first = i;
     let bytes = 0;
     let end = i;
-    while (end < n && (bytes < CHUNK_BYTES || end === first)) {
+    let cost = 0; // kernel memory the chunk takes: bodies plus 192 bytes of descriptors, link slot, output each
+    while (end < n && (cost < CHUNK_BYTES || end === first)) {
       const len = bodies[end].length;
       if (signingHashes[end] === undefined && sha256ManyPath(len, n) === 'wasm') bytes += paddedBytes(len);
+      cost = bytes + 192 * (end - first + 1);
       end++;
     }
     const count = end - first;

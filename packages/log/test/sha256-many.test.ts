@@ -188,7 +188,7 @@ test('entryHashesMany: both passes agree with the definition on every path, acro
     } finally {
       _forceSha256ManyPath('auto');
     }
-    for (const i of [0, 1, 350, 524, 525, 526, 698, 699]) assert.deepEqual([hex(sh[i]!), hex(h[i])], definition(bodies[i], sigs[i]), `${path} entry ${i}`);
+    for (let i = 0; i < 700; i++) assert.deepEqual([hex(sh[i]!), hex(h[i])], definition(bodies[i], sigs[i]), `${path} entry ${i}`);
     // the last entry's hashes own their bytes (a feed head kept after the run pins 32 bytes, not the chunk)
     assert.equal(h[699].buffer.byteLength, 32);
     assert.equal(sh[699]!.buffer.byteLength, 32);
