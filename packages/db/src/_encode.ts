@@ -9,21 +9,32 @@
  * with the reference (and so with msgpackr) is pinned by a property test (`test/values.test.ts`).
  *
  * Invariants:
- * 1. Not re-entrant: one call at a time writes `buf` from offset 0; the result is a copy (a view into a shared
- *    slab, `_slab.ts`), so later calls never change an earlier result.
+ * 1. Not re-entrant: one call (or one pack, `packStart` to `packEnd`) at a time writes `buf` from `committed`.
+ *    Results are views of `buf`'s bytes `[start, end)` that are never written again (`committed` only moves
+ *    forward, and a full `buf` is replaced, not reused), so later calls never change an earlier result. Values are
+ *    encoded in place: no copy per value or per document.
  * 2. Strings are written with the smallest `str` header for their UTF-8 length, integers in [-2^31, 2^32) in the
  *    smallest int format (`-0` as `0`), other numbers as float64 (NaN as `7ff8000000000000`), byte arrays as `bin`,
  *    `Float32Array` as extension `0x74` (`0x07` then the little-endian bytes), arrays and maps with the smallest
  *    header; map keys in ascending code point order, entries whose value is `undefined` left out.
+ * 3. The path of the value being written (for error messages) is `pathRoot` followed by `pathSegs[0, depth)`
+ *    (array indices and object keys), built into a string only when an error is thrown.
  */
 import { MAX_VALUE_DEPTH } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
 import { compareCodePoints, type DocValue } from './values.js';
-import { copyOf } from './_slab.js';
 
-let buf = new Uint8Array(4096);
+/** Bytes of a fresh output buffer (the shared chunk results are views of; a larger value gets a larger one). */
+const CHUNK_BYTES = 64 * 1024;
+let buf = new Uint8Array(CHUNK_BYTES);
 let view = new DataView(buf.buffer);
 let pos = 0;
+/** Start of the result being written: bytes before it belong to earlier results (invariant 1). */
+let start = 0;
+/** The first byte no result holds: the next result starts here. */
+let committed = 0;
+let pathRoot = '';
+const pathSegs: (string | number)[] = [];
 const utf8 = new TextEncoder();
 const LONE_SURROGATE = /\p{Cs}/u;
 const nativeWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
@@ -46,60 +57,92 @@ function describe(v: unknown): string {
   return name ? `a ${name}` : 'an object without a plain prototype';
 }
 
-/** Makes room for `n` more bytes at `pos`. */
+/**
+ * Makes room for `n` more bytes at `pos`. When `buf` is full, the result being written moves to the start of a new
+ * buffer (earlier results keep the old one, invariant 1); offsets relative to `start` stay valid.
+ */
 function ensure(n: number): void {
   if (pos + n <= buf.length) return;
-  let size = buf.length * 2;
-  while (size < pos + n) size *= 2;
+  const used = pos - start;
+  let size = CHUNK_BYTES;
+  while (size < 2 * (used + n)) size *= 2;
   const next = new Uint8Array(size);
-  next.set(buf.subarray(0, pos));
+  for (let i = 0; i < used; i++) next[i] = buf[start + i];
   buf = next;
   view = new DataView(buf.buffer);
+  pos = used;
+  start = 0;
+  committed = 0;
+}
+
+/** The path of the value at `depth` (invariant 3), e.g. `tags[1]` or `meta.author`. */
+function pathAt(depth: number): string {
+  let p = pathRoot;
+  for (let d = 0; d < depth; d++) {
+    const seg = pathSegs[d];
+    p += typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+  }
+  return p;
+}
+
+/** The result `[start, pos)` as a view; later writes start after it. */
+function finish(): Uint8Array {
+  committed = pos;
+  return new Uint8Array(buf.buffer, start, pos - start);
 }
 
 /**
  * Encodes one field value canonically; byte-identical to `encodeFieldValueV1`.
  * @param path where the value sits, for error messages (e.g. `"title"`).
- * @returns a fresh array holding the msgpack bytes.
+ * @returns the msgpack bytes: a view of a shared buffer whose bytes are never written again (invariant 1).
  * @throws DbError `HEARTH_UNSUPPORTED_VALUE` if the value is outside the document model (same messages as the
  *   reference).
  */
 export function encodeValue(value: DocValue, path: string): Uint8Array {
-  pos = 0;
-  write(value, 0, path);
-  return copyOf(buf, 0, pos);
+  pos = start = committed;
+  pathRoot = path;
+  write(value, 0);
+  return finish();
 }
 
 /**
  * Packing the values of one document back to back (`_packed.ts`): `packStart`, then `packValue` per field (the
- * value's bytes are `[offset, packOffset())`), then `packEnd` for a copy of them all. Same encoding and errors as
- * {@link encodeValue}; a throw abandons the pack (the next `packStart` begins a new one).
+ * value's bytes are `[offset, packOffset())` of the pack), then `packEnd`. Same encoding and errors as
+ * {@link encodeValue}; a throw abandons the pack (the next `packStart` begins a new one over it).
  */
 export function packStart(): void {
-  pos = 0;
+  pos = start = committed;
 }
 
 /** Appends the canonical encoding of `value`; returns its offset in the pack. */
 export function packValue(value: DocValue, path: string): number {
-  const at = pos;
-  write(value, 0, path);
+  const at = pos - start;
+  pathRoot = path;
+  write(value, 0);
   return at;
 }
 
 /** The pack's length so far (bytes). */
 export function packOffset(): number {
-  return pos;
+  return pos - start;
 }
 
-/** A copy of the packed bytes (a slab view when small). */
-export function packEnd(): Uint8Array {
-  return copyOf(buf, 0, pos);
+/**
+ * Ends the pack. Its bytes stay in the shared buffer this returns (never written again, invariant 1): no copy and
+ * no view per document. `spans` holds `count` (offset in the pack, length) pairs; the offsets of those with a
+ * length >= 0 are made offsets in the returned buffer.
+ */
+export function packEnd(spans: number[], count: number): Uint8Array {
+  committed = pos;
+  if (start !== 0) for (let i = 0; i < count; i++) if (spans[2 * i + 1] >= 0) spans[2 * i] += start;
+  return buf;
 }
 
-function write(v: unknown, depth: number, path: string): void {
+/** Writes `v`, the value at `depth` (its path: invariant 3). */
+function write(v: unknown, depth: number): void {
   switch (typeof v) {
     case 'string':
-      return writeString(v, path);
+      return writeString(v, depth);
     case 'number':
       return writeNumber(v);
     case 'boolean':
@@ -109,33 +152,34 @@ function write(v: unknown, depth: number, path: string): void {
     case 'object':
       break;
     default:
-      throw unsupported(path, describe(v));
+      throw unsupported(pathAt(depth), describe(v));
   }
   if (v === null) {
     ensure(1);
     buf[pos++] = 0xc0;
     return;
   }
-  if (depth >= MAX_VALUE_DEPTH) throw unsupported(path, `nested deeper than ${MAX_VALUE_DEPTH} levels (or cyclic)`);
+  if (depth >= MAX_VALUE_DEPTH) throw unsupported(pathAt(depth), `nested deeper than ${MAX_VALUE_DEPTH} levels (or cyclic)`);
   if (v instanceof Uint8Array) return writeBin(v);
   if (v instanceof Float32Array) {
-    if (v.constructor !== Float32Array) throw unsupported(path, describe(v));
+    if (v.constructor !== Float32Array) throw unsupported(pathAt(depth), describe(v));
     return writeFloat32Array(v);
   }
   if (Array.isArray(v)) {
-    if (Object.getPrototypeOf(v) !== Array.prototype) throw unsupported(path, describe(v));
+    if (Object.getPrototypeOf(v) !== Array.prototype) throw unsupported(pathAt(depth), describe(v));
     const n = v.length;
     writeHeader(n, 0x90, 0xdc);
     for (let i = 0; i < n; i++) {
       const e = v[i];
-      if (e === undefined) throw unsupported(`${path}[${i}]`, 'undefined (inside an array)');
-      write(e, depth + 1, `${path}[${i}]`);
+      pathSegs[depth] = i;
+      if (e === undefined) throw unsupported(pathAt(depth + 1), 'undefined (inside an array)');
+      write(e, depth + 1);
     }
     return;
   }
   const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) throw unsupported(path, describe(v));
-  if (Object.getOwnPropertySymbols(v).length > 0) throw unsupported(path, 'an object with symbol keys');
+  if (proto !== Object.prototype && proto !== null) throw unsupported(pathAt(depth), describe(v));
+  if (Object.getOwnPropertySymbols(v).length > 0) throw unsupported(pathAt(depth), 'an object with symbol keys');
   const keys = Object.keys(v).sort(compareCodePoints);
   const o = v as Record<string, unknown>;
   let count = 0;
@@ -145,9 +189,10 @@ function write(v: unknown, depth: number, path: string): void {
     const k = keys[i];
     const e = o[k];
     if (e === undefined) continue;
-    if (!wellFormed(k)) throw unsupported(`${path}.${k}`, 'a key with a lone surrogate');
-    writeString(k, path);
-    write(e, depth + 1, `${path}.${k}`);
+    pathSegs[depth] = k;
+    if (!wellFormed(k)) throw unsupported(pathAt(depth + 1), 'a key with a lone surrogate');
+    writeString(k, depth);
+    write(e, depth + 1);
   }
 }
 
@@ -197,7 +242,7 @@ export function copyAscii(s: string, out: Uint8Array, at: number): boolean {
   return true;
 }
 
-function writeString(s: string, path: string): void {
+function writeString(s: string, depth: number): void {
   const len = s.length;
   if (len < ASCII_LOOP_MAX) {
     const h = len < 0x20 ? 1 : 2;
@@ -213,7 +258,7 @@ function writeString(s: string, path: string): void {
       return;
     }
   }
-  if (!wellFormed(s)) throw unsupported(path, 'a string with a lone surrogate');
+  if (!wellFormed(s)) throw unsupported(pathAt(depth), 'a string with a lone surrogate');
   // Encode after the header the UTF-16 length suggests (right for ASCII); if the UTF-8 length needs another header
   // size, move the bytes (the buffer has room for the largest header and 3 bytes per unit).
   const max = len * 3;

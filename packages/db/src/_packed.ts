@@ -4,16 +4,18 @@
  *
  * A write used to carry its fields as a `Map` of one small array per value. A transaction of 10,000 documents held
  * ~10 objects per document from the call until its commit, and each young-generation GC copied them all; with one
- * packed object, one names array and one offsets array per document, that garbage is a third as many objects.
- * `PackedFields` is a `ReadonlyMap` (consumers that need a map keep working); the hot consumers (the ops encoder,
- * the fresh-state encoder) read `names`, `buf` and `spans` directly and make no views.
+ * packed object and one offsets array per document (documents with the same field names share one names array),
+ * that garbage is a fraction of it. `PackedFields` is a `ReadonlyMap` (consumers that need a map keep working); the
+ * hot consumers (the ops encoder, the fresh-state encoder) read `names`, `buf` and `spans` directly and make no
+ * views.
  *
  * Invariants:
  * 1. `names` are distinct; `spans` holds 2 numbers per name: the value's offset in `buf` and its length, or
  *    (0, -1) for a removal (a `patch` setting the field to null).
- * 2. Immutable once built, the `names` array included (encoders keep it and compare it by identity; the ops decoder
- *    shares one names array between ops with the same names); `buf` is never written after `end` (a slab view,
- *    `_slab.ts`, or the ops payload of an entry).
+ * 2. Immutable once built, the `names` array included (encoders keep it and compare it by identity; the Database
+ *    and the ops decoder share one names array between writes with the same names); the value bytes are never
+ *    written again. `buf` may hold other bytes too: the shared buffer the value encoder packs many documents'
+ *    values into (`_encode.ts`), or the whole ops payload of an entry. Its length says nothing about this write's.
  */
 export class PackedFields implements ReadonlyMap<string, Uint8Array | null> {
   private index: Map<string, number> | null = null;

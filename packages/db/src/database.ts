@@ -4,11 +4,11 @@
  * change stream. Guide: `docs/db.md`; formats: `docs/formats/ops.md`, `docs/formats/db-layout.md`.
  *
  * Write path (group commit): each `put`/`patch`/`delete` (or a whole transaction) is checked and encoded at the
- * call, stamped with its own `clock.now()` when it is queued, and waits in the queue. One commit at a time takes
- * the queued writes (up to `maxCommitBytes` of payload, never splitting a transaction), encodes them as one ops
- * payload, signs one entry, appends it to the own feed, syncs (one fsync), applies it to the LSM (memtable, in the
- * same turn), and only then resolves the writes' promises: so a write is durable when its promise resolves, and a
- * read after `await put(...)` sees it. Writes that arrive while a commit is in flight form the next entry.
+ * call, stamped when it is queued (a transaction's writes take consecutive stamps), and waits in the queue. One
+ * commit at a time takes the queued writes (up to `maxCommitBytes` of payload, never splitting a transaction),
+ * encodes them as one ops payload, signs one entry, appends it to the own feed, syncs (one fsync), applies it to
+ * the LSM (memtable, in the same turn), and only then resolves the writes' promises: so a write is durable when
+ * its promise resolves, and a read after `await put(...)` sees it. Writes that arrive while a commit is in flight form the next entry.
  *
  * Invariants:
  * 1. Every entry applied to the LSM was durable in its feed file first (append, then `sync`, then apply). So the
@@ -258,12 +258,17 @@ export interface Collection {
   iterate(options?: IterateOptions): IterableIterator<[string, Document]>;
 }
 
-/** A write before stamping. */
+/**
+ * A write, checked and encoded at the call. It becomes its own {@link Op} when queued: `enqueue` sets `hlc` (0n
+ * until then) and queues the draft itself, so a write makes one object, not two. Every draft is created with the
+ * same properties in the same order (one hidden class); a delete has `fields` undefined.
+ */
 interface Draft {
   kind: 'put' | 'patch' | 'delete';
   collection: string;
   id: string;
-  fields?: PackedFields;
+  hlc: bigint;
+  fields: PackedFields | undefined;
   /** Upper bound of its bytes in an ops payload. */
   bytes: number;
 }
@@ -344,6 +349,8 @@ function stateOf(rec: PreparedDoc): DocState {
 const ZERO_HASH = new Uint8Array(32);
 /** Field names already found acceptable (`fieldNameProblem`), so hot loops skip the check. Bounded. */
 const checkedFieldNames = new Set<string>();
+/** The field names of the last document drafted (checked; see `draft`). */
+let lastDraftNames: readonly string[] = [];
 const MAX_PAYLOAD_BYTES = logConstants.MAX_ENTRY_BYTES - logConstants.ENTRY_MIN_BYTES;
 /** Entries per LSM batch when replaying or rebuilding. */
 const REPLAY_CHUNK = 256;
@@ -910,7 +917,7 @@ export class Database {
     const c = collectionBytes(collection);
     checkId(id, collection);
     let bytes = 24 + c.length + id.length * 3;
-    if (kind === 'delete') return { kind, collection, id, bytes };
+    if (kind === 'delete') return { kind, collection, id, hlc: 0n, fields: undefined, bytes };
     if (!isPlainObject(doc)) {
       throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, `a document must be a plain object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}`, { collection, id });
     }
@@ -918,7 +925,12 @@ export class Database {
     // The values are encoded back to back into one array (`_packed.ts`): few objects per write.
     const keys = Object.keys(doc);
     let names = keys;
-    const spans: number[] = [];
+    // Documents written together usually have the same field names in the same order: names equal to the last
+    // draft's at the same position were checked already, and when all are equal its names array is reused (the
+    // ops and state encoders recognise a names array they saw by identity).
+    const last = lastDraftNames;
+    let same = true;
+    const spans: number[] = new Array(2 * keys.length);
     let docBytes = 0;
     packStart();
     for (let i = 0; i < keys.length; i++) {
@@ -928,15 +940,19 @@ export class Database {
         if (names === keys) names = keys.slice(0, i); // from here on, copy the names that are kept
         continue;
       }
-      if (names !== keys) names.push(name);
-      if (!checkedFieldNames.has(name)) {
-        const problem = fieldNameProblem(name);
-        if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
-        if (checkedFieldNames.size >= 4096) checkedFieldNames.clear();
-        checkedFieldNames.add(name);
+      const f = names === keys ? i : names.push(name) - 1;
+      if (name !== last[f]) {
+        same = false;
+        if (!checkedFieldNames.has(name)) {
+          const problem = fieldNameProblem(name);
+          if (problem !== null) throw new DbError(DbErrorCode.UNSUPPORTED_VALUE, problem, { collection, id });
+          if (checkedFieldNames.size >= 4096) checkedFieldNames.clear();
+          checkedFieldNames.add(name);
+        }
       }
       if (v === null && kind === 'patch') {
-        spans.push(0, -1);
+        spans[2 * f] = 0;
+        spans[2 * f + 1] = -1;
         docBytes += name.length;
         bytes += name.length * 3 + 4;
         continue;
@@ -949,33 +965,40 @@ export class Database {
         throw e;
       }
       const len = packOffset() - at;
-      spans.push(at, len);
+      spans[2 * f] = at;
+      spans[2 * f + 1] = len;
       docBytes += name.length + len;
       bytes += name.length * 3 + 10 + len;
     }
-    const fields = new PackedFields(names, packEnd(), spans);
+    if (names !== keys) spans.length = 2 * names.length;
+    if (same && names.length === last.length) names = last as string[];
+    else lastDraftNames = names; // never changed from here on (`_packed.ts` invariant 2)
+    const fields = new PackedFields(names, packEnd(spans, names.length), spans);
     if (docBytes > this.maxDocumentBytes) {
       throw new DbError(DbErrorCode.DOCUMENT_TOO_LARGE, `document of ${docBytes} bytes exceeds the limit of ${this.maxDocumentBytes}`, { collection, id });
     }
-    return { kind, collection, id, fields, bytes };
+    return { kind, collection, id, hlc: 0n, fields, bytes };
   }
 
-  /** Stamps drafts (one HLC each, in order) and queues them as one unit. */
-  private enqueue(drafts: readonly Draft[]): Promise<void> {
+  /**
+   * Stamps drafts in order and queues them as one unit (the drafts become its ops). One draft takes `clock.now()`;
+   * several take consecutive stamps from one `clock.now()` (the HLC's counter advancing, as when the wall clock
+   * has not moved), and the clock restarts after the last (as on open): one clock reading per transaction.
+   * @throws RangeError if the HLC is exhausted (nothing is queued).
+   */
+  private enqueue(drafts: Draft[]): Promise<void> {
     this.checkWritable();
-    const ops: Op[] = new Array(drafts.length);
     let bytes = 0;
-    for (let i = 0; i < drafts.length; i++) {
+    let hlc = this.clock.now();
+    const n = drafts.length;
+    for (let i = 0; i < n; i++) {
       const d = drafts[i];
       bytes += d.bytes;
-      const hlc = this.clock.now();
-      ops[i] =
-        d.kind === 'delete'
-          ? { kind: 'delete', collection: d.collection, id: d.id, hlc }
-          : d.kind === 'put'
-            ? { kind: 'put', collection: d.collection, id: d.id, hlc, fields: d.fields as ReadonlyMap<string, Uint8Array> }
-            : { kind: 'patch', collection: d.collection, id: d.id, hlc, fields: d.fields! };
+      if (i > 0) hlc += 1n;
+      d.hlc = hlc;
     }
+    if (n > 1) this.clock = new HybridClock({ wallClock: this.options.wallClock, maxDriftMs: this.options.maxDriftMs, last: hlc });
+    const ops = drafts as Op[];
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, bytes, resolve, reject });
       if (this.loop === null) this.loop = this.runLoop();

@@ -118,7 +118,12 @@ class Writer {
 function estimate(op: Op): number {
   let n = 16 + op.id.length * 3;
   if (op.kind === 'delete') return n;
-  if (op.fields instanceof PackedFields) return n + 8 * op.fields.size + op.fields.buf.length;
+  if (op.fields instanceof PackedFields) {
+    // `buf` may hold other documents' values too (`_packed.ts` invariant 2): count this op's own
+    const spans = op.fields.spans;
+    for (let i = 1; i < spans.length; i += 2) n += 8 + (spans[i] > 0 ? spans[i] : 0);
+    return n;
+  }
   for (const v of (op.fields as ReadonlyMap<string, Uint8Array | null>).values()) n += 8 + (v === null ? 0 : v.length);
   return n;
 }
@@ -141,12 +146,17 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
     }
     return i;
   };
+  // Ops of one write usually share their collection and names array (`_packed.ts`: the Database reuses a names
+  // array for documents with the same field names): those are looked up once per run, not once per op.
+  let lastCollection: string | null = null;
+  let lastNames: readonly string[] | null = null;
   let size = 16;
   for (const op of ops) {
-    intern(op.collection);
+    if (op.collection !== lastCollection) intern((lastCollection = op.collection));
     if (op.kind !== 'delete') {
-      if (op.fields instanceof PackedFields) for (const name of op.fields.names) intern(name);
-      else for (const name of op.fields.keys()) intern(name);
+      if (op.fields instanceof PackedFields) {
+        if (op.fields.names !== lastNames) for (const name of (lastNames = op.fields.names)) intern(name);
+      } else for (const name of op.fields.keys()) intern(name);
     }
     size += estimate(op);
   }
@@ -158,17 +168,30 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
   w.ensure(8);
   writeHlc(ops[0].hlc, w.buf, w.pos);
   w.pos += 8;
-  let prev = ops[0].hlc;
+  // Stamps as two 32-bit halves (no BigInt arithmetic per op): the delta is exact while below 2^53.
+  stamp[0] = ops[0].hlc;
+  let prevHi = stampHalves[HI];
+  let prevLo = stampHalves[LO];
+  let collectionIndex = -1;
+  lastCollection = null;
+  lastNames = null;
+  let nameIndices: number[] = [];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     w.byte(op.kind === 'put' ? OP_PUT : op.kind === 'patch' ? OP_PATCH : OP_DELETE);
     if (i > 0) {
-      const d = op.hlc - prev;
-      if (d < 1n) throw new RangeError(`op stamps must strictly ascend (op ${i})`);
-      w.varint(Number(d));
-      prev = op.hlc;
+      stamp[0] = op.hlc;
+      const hi = stampHalves[HI];
+      const lo = stampHalves[LO];
+      const d = (hi - prevHi) * 0x1_0000_0000 + (lo - prevLo);
+      if (!(d >= 1)) throw new RangeError(`op stamps must strictly ascend (op ${i})`);
+      if (d > Number.MAX_SAFE_INTEGER) w.varint(Number(op.hlc - ops[i - 1].hlc)); // not reached by real HLCs
+      else w.varint(d);
+      prevHi = hi;
+      prevLo = lo;
     }
-    w.varint(strings.get(op.collection)!);
+    if (op.collection !== lastCollection) collectionIndex = strings.get((lastCollection = op.collection))!;
+    w.varint(collectionIndex);
     w.string(op.id);
     if (op.kind === 'delete') continue;
     w.varint(op.fields.size);
@@ -177,8 +200,13 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
     if (fields instanceof PackedFields) {
       // the local write path: copy each value straight from the packed bytes
       const { names, buf, spans } = fields;
+      if (names !== lastNames) {
+        lastNames = names;
+        nameIndices = new Array<number>(names.length);
+        for (let f = 0; f < names.length; f++) nameIndices[f] = strings.get(names[f])!;
+      }
       for (let f = 0; f < names.length; f++) {
-        w.varint(strings.get(names[f])!);
+        w.varint(nameIndices[f]);
         const len = spans[2 * f + 1];
         if (patch) {
           if (len < 0) {
@@ -208,6 +236,13 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
   }
   return w.buf.subarray(0, w.pos);
 }
+
+// Scratch of `encodeOpsV1`: a stamp as one 64-bit value and as its two 32-bit halves (host byte order).
+const stamp = new BigUint64Array(1);
+const stampHalves = new Uint32Array(stamp.buffer);
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HI = HOST_LITTLE_ENDIAN ? 1 : 0;
+const LO = HOST_LITTLE_ENDIAN ? 0 : 1;
 
 function malformed(message: string, cause?: unknown): DbError {
   return new DbError(DbErrorCode.MALFORMED_OPS, `malformed ops payload: ${message}`, cause !== undefined ? { cause } : undefined);
