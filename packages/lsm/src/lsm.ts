@@ -379,13 +379,30 @@ class LsmImpl implements Lsm {
       }
       runs.sort((a, b) => b.id - a.id);
       this.install(runs);
-      // A fresh manifest (invariant 4 of _manifest.ts), then CURRENT swapped to it.
-      const manifestNumber = next++;
-      state.nextFile = next;
+      // Continue the manifest when it ended at a record boundary and is small; else a fresh one, then CURRENT
+      // swapped to it (invariant 4 of _manifest.ts).
+      const reused =
+        cur !== undefined && cur.read.tornBytes === 0 && cur.read.validBytes < this.cfg.manifestBytes / 2
+          ? await ManifestWriter.reopen(fs, this.dir, cur.name, cur.read.validBytes, cur.read.edits)
+          : null;
+      let manifest: ManifestWriter;
+      if (reused !== null) {
+        manifest = reused;
+        if (next > state.nextFile) {
+          // Orphans (removed below) used numbers the manifest has not recorded: record the next file number first,
+          // so that no number is used twice.
+          await reused.append({ snapshot: false, nextFile: next, deleted: [], added: [] });
+          state.nextFile = next;
+        }
+      } else {
+        const manifestNumber = next++;
+        state.nextFile = next;
+        manifest = await ManifestWriter.create(fs, this.dir, manifestNumber, state);
+      }
+      this.manifest = manifest;
       this.nextFile = next;
       this.state = state;
       this.seq = state.lastSequence;
-      this.manifest = await ManifestWriter.create(fs, this.dir, manifestNumber, state);
     } catch (e) {
       for (const t of this.openTables) await t.reader.close().catch(() => {});
       this.openTables.clear();
@@ -393,11 +410,14 @@ class LsmImpl implements Lsm {
     }
     // Remove what no manifest references: superseded manifests, tables of crashed flushes/compactions, temp files.
     const live = new Set([...state.tables.keys()].map((f) => fileName(f, 'table')));
+    const inUse = this.manifest!.name;
+    const swapped = inUse !== cur?.name;
     for (const n of names) {
       const orphan =
-        (n.startsWith(MANIFEST_PREFIX) && n !== this.manifest.name) || n === CURRENT_TMP || (n.endsWith(TABLE_SUFFIX) && !live.has(n));
-      // CURRENT.tmp was consumed by the swap above (renamed to CURRENT); nothing else of these is in use.
-      if (!orphan || n === CURRENT_TMP) continue;
+        (n.startsWith(MANIFEST_PREFIX) && n !== inUse) || n === CURRENT_TMP || (n.endsWith(TABLE_SUFFIX) && !live.has(n));
+      // After a swap CURRENT.tmp was consumed (renamed to CURRENT); when the manifest was continued, one listed is
+      // left by a crash during an earlier swap, and goes. Nothing else of these is in use.
+      if (!orphan || (n === CURRENT_TMP && swapped)) continue;
       await fs.remove(this.path(n));
       if (!n.startsWith(MANIFEST_PREFIX) || n !== cur?.name) this.recovery.orphansRemoved.push(n);
     }
