@@ -25,7 +25,7 @@
  *
  * Internal module: not exported from the package.
  */
-import { CorruptionError, type FileHandle, type FileSystem } from '@hearth/io';
+import { CorruptionError, IoError, IoErrorCode, type FileHandle, type FileSystem } from '@hearth/io';
 import { ByteSink, Reader, readU32, writeU32 } from './_bytes.js';
 import { crc32cRaw } from './crc32c.js';
 import {
@@ -401,15 +401,24 @@ export async function readCurrentManifest(
   dir: string,
 ): Promise<{ name: string; read: ManifestRead } | undefined> {
   const cpath = join(dir, CURRENT);
-  if (!(await fs.exists(cpath))) return undefined;
-  const name = decodeCurrentV1(await readWhole(fs, cpath), cpath);
+  const current = await readWhole(fs, cpath);
+  if (current === undefined) return undefined;
+  const name = decodeCurrentV1(current, cpath);
   const mpath = join(dir, name);
-  if (!(await fs.exists(mpath))) throw new CorruptionError(`CURRENT names ${name}, which is missing`, { path: cpath });
-  return { name, read: readManifestV1(await readWhole(fs, mpath), mpath) };
+  const manifest = await readWhole(fs, mpath);
+  if (manifest === undefined) throw new CorruptionError(`CURRENT names ${name}, which is missing`, { path: cpath });
+  return { name, read: readManifestV1(manifest, mpath) };
 }
 
-async function readWhole(fs: FileSystem, path: string): Promise<Uint8Array> {
-  const h = await fs.open(path);
+/** The whole file, or undefined if it does not exist (one open, no `exists` first: on OPFS each is a round trip). */
+async function readWhole(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
+  let h: FileHandle;
+  try {
+    h = await fs.open(path);
+  } catch (e) {
+    if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
+    throw e;
+  }
   try {
     return h.read(0, h.size());
   } finally {
