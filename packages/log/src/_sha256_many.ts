@@ -134,6 +134,14 @@ export function sha256KernelUnavailable(): string | undefined {
   return unavailable;
 }
 
+/** @internal Test hook: forgets the loaded kernel and the load's outcome, so that the next load runs again. */
+export function _resetSha256Kernel(): void {
+  kernel = null;
+  loading = undefined;
+  unavailable = undefined;
+  forced = 'auto';
+}
+
 /** @internal How many messages the kernel has hashed in this process (tests). */
 export function _sha256KernelMessages(): number {
   return kernelMessages;
