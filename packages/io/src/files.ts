@@ -8,7 +8,8 @@
  * rename. The temporary file is `path + '.tmp'`; a crash may leave it behind, and the next write replaces it.
  * @packageDocumentation
  */
-import type { FileSystem } from './types.js';
+import { IoError, IoErrorCode } from './errors.js';
+import type { FileHandle, FileSystem } from './types.js';
 
 /**
  * Replaces the file at `path` with `bytes` atomically (see the module comment): writes `path + '.tmp'` (created or
@@ -35,8 +36,14 @@ export async function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8
  * @throws IoError from the file system.
  */
 export async function readFileIfExists(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
-  if (!(await fs.exists(path))) return undefined;
-  const fh = await fs.open(path);
+  // One open, no `exists` first: on OPFS each is a round trip to the browser process.
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path);
+  } catch (e) {
+    if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
+    throw e;
+  }
   try {
     return fh.read(0, fh.size());
   } finally {
