@@ -43,7 +43,7 @@ import { sha256Into } from './_sha256.js';
 export const MANY_MAX_BYTES = 4096;
 /** Below this many messages in a call the per-message path is used (the kernel hashes four at a time). */
 export const MANY_MIN_MESSAGES = 2;
-/** Padded message bytes per kernel call (bounds the kernel's memory: about 1.3x this). */
+/** Kernel memory one chunk may take (padded messages plus descriptors, link slots and outputs; invariant 2). */
 const CHUNK_BYTES = 256 * 1024;
 
 /**
@@ -69,7 +69,7 @@ let kernel: Kernel | null = null;
 /** Messages hashed by the kernel since load (tests check that the kernel path is the one exercised). */
 let kernelMessages = 0;
 let loading: Promise<boolean> | undefined;
-/** Test hook: 'auto' (default), or force one path ('wasm' throws if the kernel is not loaded). */
+/** What {@link _forceSha256ManyPath} set: 'auto' (default), or one path forced for tests. */
 let forced: 'auto' | 'wasm' | 'fallback' = 'auto';
 
 /** Decodes base64 without Node's Buffer (so it runs in a browser worker too). */
