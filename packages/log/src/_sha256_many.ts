@@ -99,6 +99,12 @@ async function instantiate(): Promise<boolean> {
       { cause },
     );
   }
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+    // The host writes descriptors and padding words through a Uint32Array, in the platform's byte order, and the
+    // kernel reads them little-endian (WebAssembly's order): on a big-endian host (s390x) they would disagree.
+    unavailable = 'big-endian host';
+    return false;
+  }
   const bytes = fromBase64(mod.SHA256_WASM_BASE64);
   if (!WebAssembly.validate(bytes)) {
     unavailable = 'WebAssembly SIMD unsupported';
@@ -295,8 +301,12 @@ export function sha256Many(inputs: readonly Uint8Array[], out: Uint8Array, outOf
 /**
  * For each entry i of a run: `signingHashes[i] = SHA-256(bodies[i])` (unless the caller already set it) and
  * `hashes[i] = SHA-256(signingHashes[i] || signatures[i])` (`docs/formats/log-entry.md`). With the kernel: two
- * kernel calls per chunk of the run, the first writing each signing hash into the second's input slot. Each
- * result is a fresh 32-byte Uint8Array.
+ * kernel calls per chunk of the run, the first writing each signing hash into the second's input slot.
+ *
+ * Results are 32-byte Uint8Arrays that stay valid (never views of the kernel's memory). On the kernel path they
+ * are views of one copy per chunk (160 bytes an entry), except the last entry's two, which own their bytes: a feed
+ * head kept after the run pins 32 bytes, not the chunk, while the others live as long as their entries (which
+ * already pin their received buffers). A view costs about half a 32-byte slice (measured, Node 20).
  * REQUIRES: equal lengths of the arrays; each signature 64 bytes; each preset signing hash 32 bytes.
  */
 export function entryHashesMany(
@@ -384,9 +394,7 @@ export function entryHashesMany(
     if (m > 0) k.run(bodyDescAt, m);
     k.run(linkDescAt, count);
     kernelMessages += m + count;
-    // One copy out of the kernel's memory for the chunk (link slots and outputs), the results views of it; the
-    // last entry's two hashes get their own bytes, so that a feed head kept after the run pins 32 bytes, not the
-    // chunk (measured: a view costs about half a 32-byte slice).
+    // One copy out of the kernel's memory for the chunk (link slots and outputs); see the TSDoc for the views.
     const copy = k.u8.slice(slotAt, bodyAt).buffer;
     for (let j = 0; j < count; j++) {
       const e = first + j;
