@@ -6,6 +6,8 @@
  *   chain (`prev` of each entry equals the `hash` of the one before) and **one** signature check, on the last
  *   entry. Since each `hash` covers the previous entry's signing hash and signature, the last entry's valid
  *   signature vouches for every entry and signature before it in the run (see `docs/formats/log-entry.md`).
+ *   Its 2N hashes are computed in two batches by the multi-buffer SHA-256 of `_sha256_many.ts` (WASM SIMD, four
+ *   messages at once; loaded lazily, see {@link LAZY_LOAD_MIN_ENTRIES}); the answers are those of hashing each.
  *
  * Neither checks how a run links to what a store already holds (its first `prev`): the feed store does that, and
  * reports a mismatch as a fork. Neither checks membership of the feed in a space: the sync layer does.
