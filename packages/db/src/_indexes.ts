@@ -345,11 +345,11 @@ export class IndexManager {
     return list !== undefined && list.some((li) => li.state !== 'pending');
   }
 
-  /** Notes a document write to `collection` (keeps {@link IndexManager.countDocs} roughly current). */
-  noteWrite(collection: string): void {
+  /** Notes `n` document writes to `collection` (keeps {@link IndexManager.countDocs} roughly current). */
+  noteWrite(collection: string, n = 1): void {
     const c = this.counts.get(collection);
-    if (c !== undefined) c.writes++;
-    this.writesTo.set(collection, (this.writesTo.get(collection) ?? 0) + 1);
+    if (c !== undefined) c.writes += n;
+    this.writesTo.set(collection, (this.writesTo.get(collection) ?? 0) + n);
   }
 
   /**

@@ -312,12 +312,33 @@ interface Prepared {
   events: CommitEvent[];
 }
 
+/** What `prepareStates` computed: the documents' new states by collection, and the change events. */
+interface PreparedStates {
+  collections: Map<string, PreparedCollection>;
+  events: CommitEvent[];
+}
+
+/** The prepared documents of one collection. */
+interface PreparedCollection {
+  name: string;
+  /** Its UTF-8 bytes (`collectionBytes`). */
+  bytes: Uint8Array;
+  /** Whether it has maintained indexes (`IndexManager.has`): documents then keep their fields before. */
+  indexed: boolean;
+  byId: Map<string, PreparedDoc>;
+}
+
 /**
  * One document's state while a batch is prepared. Exactly one form is current: `encoded` (set by the fresh-document
  * path, decoded only if something needs the state), else `state` (null together with `encoded` = empty state).
+ * A dirty one is its own `put` of the LSM batch (`type`, `key`, `value`): one object per document. Every one is
+ * created with all properties, in one order (one hidden class).
  */
 interface PreparedDoc {
+  type: 'put';
   key: Uint8Array;
+  /** The encoded new state, set when the batch is built. */
+  value: Uint8Array;
   state: DocState | null;
   encoded: Uint8Array | null;
   /** No state was stored and no op applied yet: the next put or delete may take the fresh path. */
@@ -325,15 +346,18 @@ interface PreparedDoc {
   dirty: boolean;
   c: string;
   id: string;
-  before?: ReadonlyMap<string, Uint8Array> | null;
+  /** Visible fields before the batch, for index maintenance (undefined when the collection has no index). */
+  before: ReadonlyMap<string, Uint8Array> | null | undefined;
   /**
    * Visible fields after the fresh path (null: not visible): the put's own fields (any order: every consumer looks
    * fields up by name or sorts them); undefined when they must come from `state`.
    */
-  after?: ReadonlyMap<string, Uint8Array> | null;
+  after: ReadonlyMap<string, Uint8Array> | null | undefined;
   /** The last entry (index in `prepare`'s items) that recorded this document as touched (change events). */
   touchedBy: number;
 }
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 /** The visible fields of a prepared document: from the fresh path when it set them, else decoded from its state. */
 function afterFields(rec: PreparedDoc): ReadonlyMap<string, Uint8Array> | null {
@@ -1044,22 +1068,34 @@ export class Database {
     if (this.ownBehind !== null) return fail(this.feedBehindError());
     const ops: Op[] = units.length === 1 ? units[0].ops : units.flatMap((u) => u.ops);
     const seq = this.ownHead.seq + 1;
+    const hlc = ops[ops.length - 1].hlc;
     let entry: VerifiedEntry;
+    let states: PreparedStates;
     try {
       const payload = encodeOpsV1(ops);
-      entry = await signEntry({ seq, prev: seq === 1 ? undefined : this.ownHead.hash, hlc: ops[ops.length - 1].hlc, ops: payload }, this.keypair, this.options.crypto);
+      const signing = signEntry({ seq, prev: seq === 1 ? undefined : this.ownHead.hash, hlc, ops: payload }, this.keypair, this.options.crypto);
+      // The new document states are computed while the entry is hashed and signed (WebCrypto works off this
+      // thread); they change nothing until installed, and are dropped if signing or the append fails.
+      try {
+        states = this.prepareStates([{ feed: this.keypair.publicKey, seq, hlc, ops, local: true }], true);
+      } catch (e) {
+        signing.catch(() => undefined);
+        throw e;
+      }
+      entry = await signing;
       await this.feeds.append([entry]); // a failed append is cut back by the feed store: nothing was written
     } catch (e) {
       return fail(e);
     }
-    // The new document states are computed while the entry is synced (the fsync runs off the main thread); they
-    // reach the memtable only after the sync succeeded (invariant 1).
+    // The LSM batch (with the index changes, which an index being built records) is built while the entry is
+    // synced (the fsync runs off the main thread); it reaches the memtable only after the sync succeeded
+    // (invariant 1).
     const syncing = this.feeds.sync();
     syncing.catch(() => undefined); // awaited below
     let prepared: Prepared | undefined;
     let prepareError: unknown;
     try {
-      prepared = this.prepare([{ feed: this.keypair.publicKey, seq, hlc: ops[ops.length - 1].hlc, ops, local: true }], true);
+      prepared = { batch: this.batchOf(states), events: states.events };
     } catch (e) {
       prepareError = e;
     }
@@ -1104,9 +1140,20 @@ export class Database {
    * write may reach the LSM before the matching `install`), each feed's entries in seq order.
    */
   private prepare(items: readonly PendingApply[], emit: boolean): Prepared {
+    const p = this.prepareStates(items, emit);
+    return { batch: this.batchOf(p), events: p.events };
+  }
+
+  /**
+   * The first half of {@link Database.prepare}: the new states and the change events. Reads the LSM and changes
+   * nothing anywhere (a commit runs it while its entry is signed, and drops it if signing or the append fails).
+   * REQUIRES: as `prepare`.
+   */
+  private prepareStates(items: readonly PendingApply[], emit: boolean): PreparedStates {
     const wantChanges = emit && this.listeners.size > 0;
     // collection -> id -> document (nested: no key string built per op)
-    const states = new Map<string, Map<string, PreparedDoc>>();
+    const collections = new Map<string, PreparedCollection>();
+    let cur: PreparedCollection | undefined;
     const events: CommitEvent[] = [];
     // The documents the current entry touched, each once, in first-touched order, with their visible fields before.
     const touched: PreparedDoc[] = [];
@@ -1116,16 +1163,37 @@ export class Database {
       const item = items[n];
       // An entry in an excluded range is stored and counted as applied, but its ops change no view.
       if (this.exclusions !== null && this.exclusions.size > 0 && this.exclusions.excludes(feedIdToHex(item.feed), item.hlc)) continue;
-      for (const op of item.ops) {
-        let byId = states.get(op.collection);
-        if (byId === undefined) states.set(op.collection, (byId = new Map()));
-        let rec = byId.get(op.id);
+      const ops = item.ops;
+      for (let o = 0; o < ops.length; o++) {
+        const op = ops[o];
+        if (cur === undefined || cur.name !== op.collection) {
+          cur = collections.get(op.collection);
+          if (cur === undefined) {
+            const name = op.collection;
+            collections.set(name, (cur = { name, bytes: collectionBytes(name), indexed: this.ix.has(name), byId: new Map() }));
+          }
+        }
+        let rec = cur.byId.get(op.id);
         if (rec === undefined) {
-          const key = docKey(collectionBytes(op.collection), op.id);
+          const key = docKey(cur.bytes, op.id);
           const stored = this.lsm.get(key);
-          rec = { key, state: stored === undefined ? null : decodeDocStateV1(stored), encoded: null, fresh: stored === undefined, dirty: false, c: op.collection, id: op.id, touchedBy: -1 };
-          if (this.ix.has(op.collection)) rec.before = stored === undefined ? null : docFields(rec.state!); // for index maintenance
-          byId.set(op.id, rec);
+          const state = stored === undefined ? null : decodeDocStateV1(stored);
+          rec = {
+            type: 'put',
+            key,
+            value: EMPTY_BYTES,
+            state,
+            encoded: null,
+            fresh: stored === undefined,
+            dirty: false,
+            c: op.collection,
+            id: op.id,
+            // for index maintenance
+            before: cur.indexed ? (state === null ? null : docFields(state)) : undefined,
+            after: undefined,
+            touchedBy: -1,
+          };
+          cur.byId.set(op.id, rec);
         }
         if (wantChanges && rec.touchedBy !== n) {
           rec.touchedBy = n;
@@ -1166,17 +1234,28 @@ export class Database {
         events.push(new Commit(item.feed, item.seq, item.hlc, item.local, pending));
       }
     }
+    return { collections, events };
+  }
+
+  /**
+   * The second half of {@link Database.prepare}: the LSM batch of prepared states, with the index changes they
+   * make (an index being built records the documents written: run this only for entries that will be installed).
+   */
+  private batchOf(p: PreparedStates): BatchOp[] {
     const batch: BatchOp[] = [];
-    for (const byId of states.values()) {
-      for (const rec of byId.values()) {
+    for (const coll of p.collections.values()) {
+      let writes = 0;
+      for (const rec of coll.byId.values()) {
         if (!rec.dirty) continue;
-        batch.push({ type: 'put', key: rec.key, value: rec.encoded ?? encodeDocStateV1(rec.state!) });
-        this.ix.noteWrite(rec.c);
+        rec.value = rec.encoded ?? encodeDocStateV1(rec.state!);
+        batch.push(rec);
+        writes++;
         // Index entries go into the same batch as the document (docs/formats/db-layout.md).
         if (rec.before !== undefined) this.ix.maintainFields(rec.c, rec.id, rec.before, afterFields(rec), batch);
       }
+      if (writes > 0) this.ix.noteWrite(coll.name, writes);
     }
-    return { batch, events };
+    return batch;
   }
 
   /**
