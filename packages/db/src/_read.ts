@@ -40,15 +40,21 @@ function decodeLent(buf: Uint8Array, off: number, len: number): Document | undef
 }
 
 const collectionCache = new Map<string, Uint8Array>();
+/** The name and bytes `collectionBytes` returned last: consecutive calls are mostly for one collection. */
+let lastCollection = '';
+let lastCollectionBytes: Uint8Array | null = null;
 
 /** The checked UTF-8 bytes of a collection name (cached). @throws DbError `HEARTH_INVALID_KEY`. */
 export function collectionBytes(name: string): Uint8Array {
+  if (name === lastCollection && lastCollectionBytes !== null) return lastCollectionBytes;
   let b = collectionCache.get(name);
   if (b === undefined) {
     b = checkCollection(name);
     if (collectionCache.size > 4096) collectionCache.clear();
     collectionCache.set(name, b);
   }
+  lastCollection = name;
+  lastCollectionBytes = b;
   return b;
 }
 

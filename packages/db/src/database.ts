@@ -359,6 +359,53 @@ interface PreparedDoc {
 
 const EMPTY_BYTES = new Uint8Array(0);
 
+/**
+ * A document as `prepareStates` first meets it: its stored state (read from the LSM, not decoded when absent).
+ * Per-op work lives in small functions (this one and {@link applyPrepared}): called thousands of times per commit,
+ * they are optimized early, while the loop calling them runs once per commit.
+ */
+function preparedDoc(lsm: Lsm, coll: PreparedCollection, id: string): PreparedDoc {
+  const key = docKey(coll.bytes, id);
+  const stored = lsm.get(key);
+  const state = stored === undefined ? null : decodeDocStateV1(stored);
+  return {
+    type: 'put',
+    key,
+    value: EMPTY_BYTES,
+    state,
+    encoded: null,
+    fresh: stored === undefined,
+    dirty: false,
+    c: coll.name,
+    id,
+    before: coll.indexed ? (state === null ? null : docFields(state)) : undefined, // for index maintenance
+    after: undefined,
+    touchedBy: -1,
+  };
+}
+
+/** Applies one op of `feed` to a prepared document. */
+function applyPrepared(rec: PreparedDoc, op: Op, feed: Uint8Array): void {
+  if (rec.fresh && op.kind !== 'patch') {
+    // A document never written here: its new state follows from the op alone (`encodeFreshState`), and so do its
+    // visible fields (no decode of the state for change events or index maintenance).
+    rec.encoded = encodeFreshState(op.kind, op.hlc, feed, op.kind === 'put' ? op.fields : undefined);
+    rec.after = op.kind === 'put' ? op.fields : null;
+    rec.fresh = false;
+    rec.dirty = true;
+    return;
+  }
+  const state = stateOf(rec);
+  rec.encoded = null;
+  rec.after = undefined;
+  rec.fresh = false;
+  const changed =
+    op.kind === 'delete'
+      ? applyOp(state, { type: 'delete', hlc: op.hlc, feed })
+      : applyOp(state, { type: op.kind, hlc: op.hlc, feed, fields: op.fields } as Parameters<typeof applyOp>[1]);
+  if (changed) rec.dirty = true;
+}
+
 /** The visible fields of a prepared document: from the fresh path when it set them, else decoded from its state. */
 function afterFields(rec: PreparedDoc): ReadonlyMap<string, Uint8Array> | null {
   return rec.after !== undefined ? rec.after : docFields(stateOf(rec));
@@ -1174,50 +1221,13 @@ export class Database {
           }
         }
         let rec = cur.byId.get(op.id);
-        if (rec === undefined) {
-          const key = docKey(cur.bytes, op.id);
-          const stored = this.lsm.get(key);
-          const state = stored === undefined ? null : decodeDocStateV1(stored);
-          rec = {
-            type: 'put',
-            key,
-            value: EMPTY_BYTES,
-            state,
-            encoded: null,
-            fresh: stored === undefined,
-            dirty: false,
-            c: op.collection,
-            id: op.id,
-            // for index maintenance
-            before: cur.indexed ? (state === null ? null : docFields(state)) : undefined,
-            after: undefined,
-            touchedBy: -1,
-          };
-          cur.byId.set(op.id, rec);
-        }
+        if (rec === undefined) cur.byId.set(op.id, (rec = preparedDoc(this.lsm, cur, op.id)));
         if (wantChanges && rec.touchedBy !== n) {
           rec.touchedBy = n;
           touched[nTouched] = rec;
           touchedBefore[nTouched++] = rec.fresh ? null : afterFields(rec);
         }
-        if (rec.fresh && op.kind !== 'patch') {
-          // A document never written here: its new state follows from the op alone (`encodeFreshState`), and so
-          // do its visible fields (no decode of the state for change events or index maintenance).
-          rec.encoded = encodeFreshState(op.kind, op.hlc, item.feed, op.kind === 'put' ? op.fields : undefined);
-          rec.after = op.kind === 'put' ? op.fields : null;
-          rec.fresh = false;
-          rec.dirty = true;
-          continue;
-        }
-        const state = stateOf(rec);
-        rec.encoded = null;
-        rec.after = undefined;
-        rec.fresh = false;
-        const changed =
-          op.kind === 'delete'
-            ? applyOp(state, { type: 'delete', hlc: op.hlc, feed: item.feed })
-            : applyOp(state, { type: op.kind, hlc: op.hlc, feed: item.feed, fields: op.fields } as Parameters<typeof applyOp>[1]);
-        if (changed) rec.dirty = true;
+        applyPrepared(rec, op, item.feed);
       }
       if (wantChanges) {
         let pending = NO_CHANGES;

@@ -114,6 +114,10 @@ class Writer {
   }
 }
 
+const EMPTY_WRITER = new Writer(0);
+
+const kindByte = (op: Op): number => (op.kind === 'put' ? OP_PUT : op.kind === 'patch' ? OP_PATCH : OP_DELETE);
+
 /** Bytes {@link encodeOpsV1} needs at most for the values of `op` plus a generous per-op overhead estimate. */
 function estimate(op: Op): number {
   let n = 16 + op.id.length * 3;
@@ -135,78 +139,108 @@ function estimate(op: Op): number {
  */
 export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
   if (ops.length === 0) throw new RangeError('"ops" must not be empty');
-  const strings = new Map<string, number>();
-  const table: string[] = [];
-  const intern = (s: string): number => {
-    let i = strings.get(s);
-    if (i === undefined) {
-      i = table.length;
-      strings.set(s, i);
-      table.push(s);
-    }
-    return i;
-  };
-  // Ops of one write usually share their collection and names array (`_packed.ts`: the Database reuses a names
-  // array for documents with the same field names): those are looked up once per run, not once per op.
-  let lastCollection: string | null = null;
-  let lastNames: readonly string[] | null = null;
+  const e = new OpsEncoder();
   let size = 16;
-  for (const op of ops) {
-    if (op.collection !== lastCollection) intern((lastCollection = op.collection));
+  for (let i = 0; i < ops.length; i++) size += e.intern(ops[i]);
+  const w = e.begin(size, ops.length, ops[0]);
+  for (let i = 1; i < ops.length; i++) e.op(ops[i], ops[i - 1].hlc, i);
+  return w.buf.subarray(0, w.pos);
+}
+
+/**
+ * One run of {@link encodeOpsV1}. The per-op work is in methods (called once per op, they are optimized early;
+ * the loops calling them run once per payload). Ops of one write usually share their collection and names array
+ * (`_packed.ts`: the Database reuses a names array for documents with the same field names): those are looked
+ * up once per run of equal ones, not once per op.
+ */
+class OpsEncoder {
+  private readonly strings = new Map<string, number>();
+  private readonly table: string[] = [];
+  private w: Writer = EMPTY_WRITER;
+  private lastCollection: string | null = null;
+  private collectionIndex = -1;
+  private lastNames: readonly string[] | null = null;
+  private nameIndices: number[] = [];
+  /** The previous op's stamp as two 32-bit halves (no BigInt arithmetic per op). */
+  private prevHi = 0;
+  private prevLo = 0;
+
+  private add(s: string): void {
+    if (!this.strings.has(s)) {
+      this.strings.set(s, this.table.length);
+      this.table.push(s);
+    }
+  }
+
+  /** Adds the strings of `op` to the table; returns an upper bound of its bytes in the payload. */
+  intern(op: Op): number {
+    if (op.collection !== this.lastCollection) this.add((this.lastCollection = op.collection));
     if (op.kind !== 'delete') {
       if (op.fields instanceof PackedFields) {
-        if (op.fields.names !== lastNames) for (const name of (lastNames = op.fields.names)) intern(name);
-      } else for (const name of op.fields.keys()) intern(name);
+        if (op.fields.names !== this.lastNames) for (const name of (this.lastNames = op.fields.names)) this.add(name);
+      } else for (const name of op.fields.keys()) this.add(name);
     }
-    size += estimate(op);
+    return estimate(op);
   }
-  const w = new Writer(size + table.length * 8);
-  w.byte(OPS_V1);
-  w.varint(ops.length);
-  w.varint(table.length);
-  for (const s of table) w.string(s);
-  w.ensure(8);
-  writeHlc(ops[0].hlc, w.buf, w.pos);
-  w.pos += 8;
-  // Stamps as two 32-bit halves (no BigInt arithmetic per op): the delta is exact while below 2^53.
-  stamp[0] = ops[0].hlc;
-  let prevHi = stampHalves[HI];
-  let prevLo = stampHalves[LO];
-  let collectionIndex = -1;
-  lastCollection = null;
-  lastNames = null;
-  let nameIndices: number[] = [];
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    w.byte(op.kind === 'put' ? OP_PUT : op.kind === 'patch' ? OP_PATCH : OP_DELETE);
-    if (i > 0) {
-      stamp[0] = op.hlc;
-      const hi = stampHalves[HI];
-      const lo = stampHalves[LO];
-      const d = (hi - prevHi) * 0x1_0000_0000 + (lo - prevLo);
-      if (!(d >= 1)) throw new RangeError(`op stamps must strictly ascend (op ${i})`);
-      if (d > Number.MAX_SAFE_INTEGER) w.varint(Number(op.hlc - ops[i - 1].hlc)); // not reached by real HLCs
-      else w.varint(d);
-      prevHi = hi;
-      prevLo = lo;
-    }
-    if (op.collection !== lastCollection) collectionIndex = strings.get((lastCollection = op.collection))!;
-    w.varint(collectionIndex);
+
+  /** Writes the header, the string table and op 0 (after every op was interned); returns the writer. */
+  begin(size: number, count: number, first: Op): Writer {
+    const table = this.table;
+    const w = (this.w = new Writer(size + table.length * 8));
+    w.byte(OPS_V1);
+    w.varint(count);
+    w.varint(table.length);
+    for (let i = 0; i < table.length; i++) w.string(table[i]);
+    w.ensure(8);
+    writeHlc(first.hlc, w.buf, w.pos);
+    w.pos += 8;
+    stamp[0] = first.hlc;
+    this.prevHi = stampHalves[HI];
+    this.prevLo = stampHalves[LO];
+    this.lastCollection = null;
+    this.lastNames = null;
+    w.byte(kindByte(first));
+    this.body(first);
+    return w;
+  }
+
+  /** Writes op `i` > 0; `prevHlc` is op `i - 1`'s stamp. */
+  op(op: Op, prevHlc: bigint, i: number): void {
+    const w = this.w;
+    w.byte(kindByte(op));
+    stamp[0] = op.hlc;
+    const hi = stampHalves[HI];
+    const lo = stampHalves[LO];
+    const d = (hi - this.prevHi) * 0x1_0000_0000 + (lo - this.prevLo);
+    if (!(d >= 1)) throw new RangeError(`op stamps must strictly ascend (op ${i})`);
+    if (d > Number.MAX_SAFE_INTEGER) w.varint(Number(op.hlc - prevHlc)); // not reached by real HLCs
+    else w.varint(d);
+    this.prevHi = hi;
+    this.prevLo = lo;
+    this.body(op);
+  }
+
+  /** An op's collection, id and fields. */
+  private body(op: Op): void {
+    const w = this.w;
+    if (op.collection !== this.lastCollection) this.collectionIndex = this.strings.get((this.lastCollection = op.collection))!;
+    w.varint(this.collectionIndex);
     w.string(op.id);
-    if (op.kind === 'delete') continue;
+    if (op.kind === 'delete') return;
     w.varint(op.fields.size);
     const patch = op.kind === 'patch';
     const fields = op.fields as ReadonlyMap<string, Uint8Array | null>;
     if (fields instanceof PackedFields) {
       // the local write path: copy each value straight from the packed bytes
       const { names, buf, spans } = fields;
-      if (names !== lastNames) {
-        lastNames = names;
-        nameIndices = new Array<number>(names.length);
-        for (let f = 0; f < names.length; f++) nameIndices[f] = strings.get(names[f])!;
+      if (names !== this.lastNames) {
+        this.lastNames = names;
+        const indices = (this.nameIndices = new Array<number>(names.length));
+        for (let f = 0; f < names.length; f++) indices[f] = this.strings.get(names[f])!;
       }
+      const indices = this.nameIndices;
       for (let f = 0; f < names.length; f++) {
-        w.varint(nameIndices[f]);
+        w.varint(indices[f]);
         const len = spans[2 * f + 1];
         if (patch) {
           if (len < 0) {
@@ -218,11 +252,11 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
         w.varint(len);
         w.range(buf, spans[2 * f], len);
       }
-      continue;
+      return;
     }
     for (const name of fields.keys()) {
       const value = fields.get(name)!;
-      w.varint(strings.get(name)!);
+      w.varint(this.strings.get(name)!);
       if (patch) {
         if (value === null) {
           w.byte(PATCH_FIELD_REMOVE);
@@ -234,7 +268,6 @@ export function encodeOpsV1(ops: readonly Op[]): Uint8Array {
       w.bytes(value!);
     }
   }
-  return w.buf.subarray(0, w.pos);
 }
 
 // Scratch of `encodeOpsV1`: a stamp as one 64-bit value and as its two 32-bit halves (host byte order).
