@@ -65,7 +65,7 @@ import { PackedFields } from './_packed.js';
 import type { ExclusionSet, ExcludedRange } from './exclusions.js';
 import { DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MEMTABLE_BYTES, FEEDS_DIR, LSM_DIR, PREFIX_DOC, VECTORS_DIR, VECTOR_CATALOG_FILE, EXCLUDED_FILE } from './constants.js';
 import { DbError, DbErrorCode } from './errors.js';
-import { checkId, docKey, fieldNameProblem } from './_keys.js';
+import { checkId, collectionEnd, collectionStart, docKey, fieldNameProblem } from './_keys.js';
 import { collectionBytes, decodeFields, iterateDocs, readDoc, readDocFields, type IterateOptions, type KvView } from './_read.js';
 import { DEFAULT_DOC_CACHE_BYTES, DocCache } from './_doccache.js';
 import { decodeOpsV1, encodeOpsV1, type Op } from './ops.js';
@@ -326,7 +326,14 @@ interface PreparedCollection {
   /** Whether it has maintained indexes (`IndexManager.has`): documents then keep their fields before. */
   indexed: boolean;
   byId: Map<string, PreparedDoc>;
+  /** Lookups of stored states that found none, up to {@link EMPTY_CHECK_AFTER}. */
+  misses: number;
+  /** The LSM holds no document of the collection (checked once, see `preparedDoc`): every new id is fresh. */
+  empty: boolean;
 }
+
+/** After this many documents of one collection with no stored state, `preparedDoc` checks the whole collection. */
+const EMPTY_CHECK_AFTER = 64;
 
 /**
  * One document's state while a batch is prepared. Exactly one form is current: `encoded` (set by the fresh-document
@@ -366,7 +373,15 @@ const EMPTY_BYTES = new Uint8Array(0);
  */
 function preparedDoc(lsm: Lsm, coll: PreparedCollection, id: string): PreparedDoc {
   const key = docKey(coll.bytes, id);
-  const stored = lsm.get(key);
+  // A batch into a collection the LSM holds nothing of (a bulk load into a new collection) looks nothing up per
+  // document: after some misses in a row, one range read checks the collection (an id seen before in this batch
+  // is found in `byId` and never comes here again).
+  let stored: Uint8Array | undefined;
+  if (!coll.empty) {
+    stored = lsm.get(key);
+    if (stored === undefined && ++coll.misses === EMPTY_CHECK_AFTER) coll.empty = isEmptyRange(lsm, collectionStart(coll.bytes), collectionEnd(coll.bytes));
+    else if (stored !== undefined) coll.misses = EMPTY_CHECK_AFTER + 1; // holds documents: no check
+  }
   const state = stored === undefined ? null : decodeDocStateV1(stored);
   return {
     type: 'put',
@@ -382,6 +397,14 @@ function preparedDoc(lsm: Lsm, coll: PreparedCollection, id: string): PreparedDo
     after: undefined,
     touchedBy: -1,
   };
+}
+
+/** Whether the LSM holds no key in `[gte, lt)`. */
+function isEmptyRange(lsm: Lsm, gte: Uint8Array, lt: Uint8Array): boolean {
+  const it = lsm.iterate({ gte, lt, limit: 1 });
+  const empty = it.next().done === true;
+  it.return?.();
+  return empty;
 }
 
 /** Applies one op of `feed` to a prepared document. */
@@ -1217,7 +1240,7 @@ export class Database {
           cur = collections.get(op.collection);
           if (cur === undefined) {
             const name = op.collection;
-            collections.set(name, (cur = { name, bytes: collectionBytes(name), indexed: this.ix.has(name), byId: new Map() }));
+            collections.set(name, (cur = { name, bytes: collectionBytes(name), indexed: this.ix.has(name), byId: new Map(), misses: 0, empty: false }));
           }
         }
         let rec = cur.byId.get(op.id);

@@ -165,3 +165,49 @@ test('an abandoned pack (a value refused mid-document) leaves earlier results in
   packEnd([0, 102], 1);
   assert.equal(hex(first), hex(encodeFieldValueV1('kept')));
 });
+
+test('a batch into an empty collection skips per-document lookups; a collection with documents never does', async () => {
+  const db = await Database.open({ fs: new MemoryFileSystem(), name: 'db' });
+  await db.put('full', 'zzz', { a: 1 });
+  await db.put('full', 'aaa', { a: 1 });
+  // 100 new ids first (past the point where the collection is checked), then writes to the stored documents
+  await db.transaction((tx) => {
+    for (let i = 0; i < 100; i++) tx.put('full', `m${String(i).padStart(3, '0')}`, { i });
+    tx.patch('full', 'zzz', { b: 2 });
+    tx.patch('full', 'aaa', { b: 2 });
+    for (let i = 0; i < 100; i++) tx.put('empty', `e${i}`, { i });
+    tx.patch('empty', 'e5', { j: 5 }); // an id of this batch, seen again
+    tx.patch('empty', 'new', { k: 1 });
+  });
+  assert.deepEqual(db.get('full', 'zzz'), { a: 1, b: 2 }, 'the stored state was read and merged');
+  assert.deepEqual(db.get('full', 'aaa'), { a: 1, b: 2 });
+  assert.deepEqual(db.get('full', 'm099'), { i: 99 });
+  assert.deepEqual(db.get('empty', 'e5'), { i: 5, j: 5 });
+  assert.deepEqual(db.get('empty', 'new'), { k: 1 });
+  // the collection is no longer empty: a second batch merges with what the first stored
+  await db.transaction((tx) => {
+    for (let i = 0; i < 100; i++) tx.put('empty', `f${i}`, { i });
+    tx.patch('empty', 'e7', { j: 7 });
+  });
+  assert.deepEqual(db.get('empty', 'e7'), { i: 7, j: 7 });
+  // a deleted document is stored (a tombstone state): a later patch still sees its delete
+  await db.delete('gone', 'x');
+  await db.transaction((tx) => {
+    for (let i = 0; i < 100; i++) tx.put('gone', `g${i}`, { i });
+    tx.patch('gone', 'x', { back: true });
+  });
+  assert.deepEqual(db.get('gone', 'x'), { back: true });
+  await db.close();
+  // replay (reopen) applies the same entries to the same states
+  const fs = new MemoryFileSystem();
+  const a = await Database.open({ fs, name: 'db' });
+  await a.put('c', 'keep', { a: 1 });
+  await a.transaction((tx) => {
+    for (let i = 0; i < 100; i++) tx.put('c', `n${i}`, { i });
+    tx.patch('c', 'keep', { b: 1 });
+  });
+  await a.rebuild();
+  assert.deepEqual(a.get('c', 'keep'), { a: 1, b: 1 });
+  assert.deepEqual(a.get('c', 'n42'), { i: 42 });
+  await a.close();
+});
