@@ -20,7 +20,10 @@ const RESET_DELETED = 0x02;
 // The HLC's 8 bytes through a scratch 64-bit array: no BigInt arithmetic (which allocates) per stamp.
 const hlc64 = new BigUint64Array(1);
 const hlc8 = new Uint8Array(hlc64.buffer);
+const hlc32 = new Uint32Array(hlc64.buffer);
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HLC_HI = HOST_LITTLE_ENDIAN ? 1 : 0;
+const HLC_LO = HOST_LITTLE_ENDIAN ? 0 : 1;
 
 /** Writes `h` as 8 bytes big-endian at `out[o]`. */
 function writeHlc(h: bigint, out: Uint8Array, o: number): void {
@@ -131,7 +134,10 @@ function learnShape(names: readonly string[]): void {
   shapeSpans = spans;
 }
 
-/** `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. */
+/**
+ * `encodeFreshState('put', …)` for packed fields: values copied straight from the packed bytes. The stamp's 8
+ * bytes are held in locals and written once per field; lengths below 128 are one-byte varints written inline.
+ */
 function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, head: number): Uint8Array {
   const { names, buf, spans } = fields;
   const n = names.length;
@@ -140,30 +146,56 @@ function encodeFreshPut(hlc: bigint, feed: Uint8Array, fields: PackedFields, hea
   let size = head + varintSize(n) + shapeBytes.length;
   for (let f = 0; f < n; f++) {
     const vlen = spans[2 * f + 1];
-    size += 8 + 1 + 1 + varintSize(vlen) + vlen;
+    size += 8 + 1 + 1 + (vlen < 0x80 ? 1 : varintSize(vlen)) + vlen;
   }
   const out = alloc(size);
+  hlc64[0] = hlc;
+  const hi = hlc32[HLC_HI];
+  const lo = hlc32[HLC_LO];
+  const h0 = hi >>> 24;
+  const h1 = (hi >>> 16) & 0xff;
+  const h2 = (hi >>> 8) & 0xff;
+  const h3 = hi & 0xff;
+  const h4 = lo >>> 24;
+  const h5 = (lo >>> 16) & 0xff;
+  const h6 = (lo >>> 8) & 0xff;
+  const h7 = lo & 0xff;
   out[0] = DOC_STATE_V1;
   out[1] = HAS_RESET;
   out[2] = 1;
   let o = writeVarint(out, 3, feed.length);
   for (let i = 0; i < feed.length; i++) out[o + i] = feed[i];
   o += feed.length;
-  const hlcAt = o;
-  writeHlc(hlc, out, o);
+  out[o] = h0;
+  out[o + 1] = h1;
+  out[o + 2] = h2;
+  out[o + 3] = h3;
+  out[o + 4] = h4;
+  out[o + 5] = h5;
+  out[o + 6] = h6;
+  out[o + 7] = h7;
   out[o + 8] = 0;
   o = writeVarint(out, o + 9, n);
   const nameBytes = shapeBytes;
   for (let k = 0; k < n; k++) {
     const f = order[k];
     for (let c = shapeSpans[2 * k], end = shapeSpans[2 * k + 1]; c < end; c++) out[o++] = nameBytes[c];
-    for (let c = 0; c < 8; c++) out[o + c] = out[hlcAt + c];
+    out[o] = h0;
+    out[o + 1] = h1;
+    out[o + 2] = h2;
+    out[o + 3] = h3;
+    out[o + 4] = h4;
+    out[o + 5] = h5;
+    out[o + 6] = h6;
+    out[o + 7] = h7;
     out[o + 8] = 0; // feed index 0
     out[o + 9] = 0x01; // a value
+    o += 10;
     const vlen = spans[2 * f + 1];
-    o = writeVarint(out, o + 10, vlen);
+    if (vlen < 0x80) out[o++] = vlen;
+    else o = writeVarint(out, o, vlen);
     const from = spans[2 * f];
-    if (vlen <= 32) for (let c = 0; c < vlen; c++) out[o + c] = buf[from + c];
+    if (vlen <= 64) for (let c = 0; c < vlen; c++) out[o + c] = buf[from + c];
     else out.set(new Uint8Array(buf.buffer, buf.byteOffset + from, vlen), o);
     o += vlen;
   }
