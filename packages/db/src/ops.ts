@@ -64,7 +64,8 @@ class Writer {
   }
   varint(n: number): void {
     this.ensure(8);
-    this.pos = writeVarint(this.buf, this.pos, n);
+    if (n < 0x80) this.buf[this.pos++] = n; // most: indices, lengths, stamp deltas
+    else this.pos = writeVarint(this.buf, this.pos, n);
   }
   bytes(b: Uint8Array): void {
     const n = b.length;
