@@ -326,9 +326,12 @@ interface PreparedCollection {
   /** Whether it has maintained indexes (`IndexManager.has`): documents then keep their fields before. */
   indexed: boolean;
   byId: Map<string, PreparedDoc>;
-  /** Lookups of stored states that found none, up to {@link EMPTY_CHECK_AFTER}. */
+  /** Lookups of stored states that found none, up to {@link EMPTY_CHECK_AFTER} (past it: no check to come). */
   misses: number;
-  /** The LSM holds no document of the collection (checked once, see `preparedDoc`): every new id is fresh. */
+  /**
+   * The LSM holds no document of the collection (checked once, by `emptyCheck`: when the collection has many ops
+   * in a row, or after its first misses in `preparedDoc`): every id not met before in the batch is fresh.
+   */
   empty: boolean;
 }
 
@@ -374,12 +377,12 @@ const EMPTY_BYTES = new Uint8Array(0);
 function preparedDoc(lsm: Lsm, coll: PreparedCollection, id: string): PreparedDoc {
   const key = docKey(coll.bytes, id);
   // A batch into a collection the LSM holds nothing of (a bulk load into a new collection) looks nothing up per
-  // document: after some misses in a row, one range read checks the collection (an id seen before in this batch
-  // is found in `byId` and never comes here again).
+  // document: one range read checks the collection (`emptyCheck`); an id met before in this batch is found in
+  // `byId` and never comes here again.
   let stored: Uint8Array | undefined;
   if (!coll.empty) {
     stored = lsm.get(key);
-    if (stored === undefined && ++coll.misses === EMPTY_CHECK_AFTER) coll.empty = isEmptyRange(lsm, collectionStart(coll.bytes), collectionEnd(coll.bytes));
+    if (stored === undefined && ++coll.misses === EMPTY_CHECK_AFTER) emptyCheck(lsm, coll);
     else if (stored !== undefined) coll.misses = EMPTY_CHECK_AFTER + 1; // holds documents: no check
   }
   const state = stored === undefined ? null : decodeDocStateV1(stored);
@@ -399,12 +402,12 @@ function preparedDoc(lsm: Lsm, coll: PreparedCollection, id: string): PreparedDo
   };
 }
 
-/** Whether the LSM holds no key in `[gte, lt)`. */
-function isEmptyRange(lsm: Lsm, gte: Uint8Array, lt: Uint8Array): boolean {
-  const it = lsm.iterate({ gte, lt, limit: 1 });
-  const empty = it.next().done === true;
+/** Sets `coll.empty` to whether the LSM holds no document of the collection; no check after this one. */
+function emptyCheck(lsm: Lsm, coll: PreparedCollection): void {
+  const it = lsm.iterate({ gte: collectionStart(coll.bytes), lt: collectionEnd(coll.bytes), limit: 1 });
+  coll.empty = it.next().done === true;
   it.return?.();
-  return empty;
+  coll.misses = EMPTY_CHECK_AFTER + 1;
 }
 
 /** Applies one op of `feed` to a prepared document. */
@@ -1241,6 +1244,8 @@ export class Database {
           if (cur === undefined) {
             const name = op.collection;
             collections.set(name, (cur = { name, bytes: collectionBytes(name), indexed: this.ix.has(name), byId: new Map(), misses: 0, empty: false }));
+            // Many ops of it ahead (a bulk write): check the collection now, before any per-document lookup.
+            if (o + EMPTY_CHECK_AFTER < ops.length && ops[o + EMPTY_CHECK_AFTER].collection === name) emptyCheck(this.lsm, cur);
           }
         }
         let rec = cur.byId.get(op.id);

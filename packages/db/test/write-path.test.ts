@@ -190,6 +190,19 @@ test('a batch into an empty collection skips per-document lookups; a collection 
     tx.patch('empty', 'e7', { j: 7 });
   });
   assert.deepEqual(db.get('empty', 'e7'), { i: 7, j: 7 });
+  // interleaved collections (the 64th op ahead is another's): each is checked after its first 64 misses instead
+  await db.put('x', 'x-keep', { a: 1 });
+  await db.transaction((tx) => {
+    for (let i = 0; i < 100; i++) {
+      tx.put('x', `x${i}`, { i });
+      tx.put('y', `y${i}`, { i });
+      tx.put('w', `w${i}`, { i });
+    }
+    tx.patch('x', 'x-keep', { b: 2 });
+    tx.patch('y', 'y3', { b: 3 });
+  });
+  assert.deepEqual(db.get('x', 'x-keep'), { a: 1, b: 2 });
+  assert.deepEqual(db.get('y', 'y3'), { i: 3, b: 3 });
   // a deleted document is stored (a tombstone state): a later patch still sees its delete
   await db.delete('gone', 'x');
   await db.transaction((tx) => {
