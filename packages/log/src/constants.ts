@@ -50,6 +50,22 @@ export const FEED_FILE_SUFFIX = '.feed';
 /** File name suffix of a fork-evidence file (`<64 hex digits of the feed id>.fork`). */
 export const FORK_FILE_SUFFIX = '.fork';
 
+// --- feed index V1 (docs/formats/feed-index.md) ---------------------------------------------------------------
+
+/** Magic at offset 0 of a feed index file: ASCII "HRTHFIDX". */
+export const FEED_INDEX_MAGIC = new Uint8Array([0x48, 0x52, 0x54, 0x48, 0x46, 0x49, 0x44, 0x58]);
+/** Feed index format version, at offset 8. */
+export const FEED_INDEX_V1 = 0x01;
+/** Bytes before the first record length: magic 8, version 1, reserved 3, feed id 32, count 8. */
+export const FEED_INDEX_HEADER_BYTES = 52;
+/** File name suffix of a feed index file (`<64 hex digits of the feed id>.idx`). */
+export const FEED_INDEX_SUFFIX = '.idx';
+/**
+ * Default: a feed's index is rewritten after a sync once the records it does not cover reach this many bytes (or
+ * an eighth of the indexed ones, whichever is more), and on close.
+ */
+export const DEFAULT_INDEX_EVERY_BYTES = 4 * 1024 * 1024;
+
 // --- state vector V1 (docs/formats/state-vector.md) -----------------------------------------------------------
 
 /** First byte of an encoded state vector, version 1. */

@@ -25,6 +25,13 @@
  * Chromium on this project's machine: write 95 -> 35 µs, flush 230 -> 200 µs p50, `bench/browser/profile-writes.ts`),
  * and on Linux `fdatasync` skips the inode update. `close` shrinks the file back to `end`.
  *
+ * Feed index (`docs/formats/feed-index.md`, `_feed-index.ts`): `<feed hex>.idx` lists the entry lengths of a synced
+ * prefix of the feed file's records. It is written after a sync once enough records are outside it (in the
+ * background, `indexEveryBytes`) and on close; open takes the records it covers without reading them (after
+ * checking the index and its last record against the file) and scans only the rest. So open reads little of a
+ * long feed; a checksum failure inside the indexed records is reported when they are read. `fullScan` (and
+ * `repair`) ignore indexes. An index is a cache: one that does not check out is ignored.
+ *
  * Recovery on open: each file is scanned record by record (checksums, structure, seq continuity). Where the
  * records end, a rest of the file that is all zero bytes is preallocated space: the end, not damage. A damaged
  * record with no valid record after it is a **torn tail**: the file is cut at that record (synced) and the cut
@@ -33,11 +40,13 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, IoError, IoErrorCode, type FileHandle, type FileSystem } from '@hearth/io';
+import { CorruptionError, IoError, IoErrorCode, readFileIfExists, writeFileAtomic, type FileHandle, type FileSystem } from '@hearth/io';
 import { isMarkedVerified } from './_brand.js';
 import { sha256, sha256Fast } from './_crypto.js';
+import { decodeFeedIndexV1, encodeFeedIndexV1, type FeedIndex } from './_feed-index.js';
 import { checkFileHeader, encodeFileHeader, encodeFrameHeader, frameChecksumOk, frameLength, writeRecord } from './_frame.js';
 import {
+  DEFAULT_INDEX_EVERY_BYTES,
   ENTRY_MIN_BYTES,
   ENTRY_OFFSET,
   ENTRY_V1,
@@ -45,6 +54,7 @@ import {
   FEED_FILE_MAGIC,
   FEED_FILE_SUFFIX,
   FEED_ID_BYTES,
+  FEED_INDEX_SUFFIX,
   FORK_FILE_MAGIC,
   FORK_FILE_SUFFIX,
   FRAME_HEADER_BYTES,
@@ -98,6 +108,26 @@ export interface FeedStoreOptions {
    * (OPFS and node: true; memory and IndexedDB: false).
    */
   preallocate?: boolean;
+  /**
+   * Scan and checksum every record of every feed file on open, ignoring the feed index files (see "Feed index" in
+   * the file header). Default false. `repair: true` implies it.
+   */
+  fullScan?: boolean;
+  /**
+   * After a sync, a feed's index is rewritten once the records it does not cover reach this many bytes (or an
+   * eighth of those it covers, whichever is more); it is also written on close. Default 4 MiB. 0 writes none.
+   */
+  indexEveryBytes?: number;
+}
+
+/** How {@link FeedStore.open} found one feed's records (for diagnostics and tests). */
+export interface FeedOpenReport {
+  /** Feed id, hex. */
+  readonly feed: string;
+  /** Records held after open. */
+  readonly records: number;
+  /** Of those, records taken from the feed's index file without reading them (0: the file was scanned whole). */
+  readonly fromIndex: number;
 }
 
 /** Result of {@link FeedStore.append}. */
@@ -118,8 +148,14 @@ interface FeedFile {
   /** The file's size as this store made it: `end` plus preallocated zero bytes (invariant 3). */
   allocated: number;
   headHash: Uint8Array | null;
+  /** The HLC of entry n (null when there is none). */
+  headHlc: bigint | null;
   dirty: boolean;
   frozen: boolean;
+  /** End of the records the feed's index file covers (0: none known). */
+  indexedEnd: number;
+  /** The index write in progress, if any (at most one per feed). */
+  indexing: Promise<void> | null;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -209,6 +245,7 @@ function validRecordAfter(fh: FileHandle, size: number, pos: number, feed: Uint8
 export class FeedStore {
   private readonly files = new Map<string, FeedFile>();
   private readonly recoveredList: RecoveryReport[] = [];
+  private readonly openReportList: FeedOpenReport[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -217,6 +254,8 @@ export class FeedStore {
     private readonly dir: string,
     private readonly repair: boolean,
     private readonly preallocate: boolean,
+    private readonly fullScan: boolean,
+    private readonly indexEveryBytes: number,
   ) {}
 
   /**
@@ -230,8 +269,11 @@ export class FeedStore {
     const { fs, dir } = options;
     if (typeof fs !== 'object' || fs === null) throw new TypeError('"fs" expected a FileSystem');
     if (typeof dir !== 'string' || dir === '') throw new TypeError('"dir" expected a non-empty path');
+    const indexEvery = options.indexEveryBytes ?? DEFAULT_INDEX_EVERY_BYTES;
+    if (!Number.isSafeInteger(indexEvery) || indexEvery < 0) throw new RangeError(`"indexEveryBytes" expected a safe integer >= 0, got ${indexEvery}`);
     await fs.mkdir(dir);
-    const store = new FeedStore(fs, dir, options.repair ?? false, options.preallocate ?? fs.supports.preallocate === true);
+    const repair = options.repair ?? false;
+    const store = new FeedStore(fs, dir, repair, options.preallocate ?? fs.supports.preallocate === true, repair || options.fullScan === true, indexEvery);
     try {
       await store.load();
     } catch (e) {
@@ -276,6 +318,11 @@ export class FeedStore {
     return this.recoveredList;
   }
 
+  /** Per feed file opened by {@link FeedStore.open}: how many records it holds and how many came from its index. */
+  get openReport(): readonly FeedOpenReport[] {
+    return this.openReportList;
+  }
+
   /** Ids of every feed held, ascending by hex. */
   feeds(): Uint8Array[] {
     return [...this.files.values()].sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0)).map((f) => f.feed);
@@ -286,6 +333,14 @@ export class FeedStore {
     const f = this.files.get(feedIdToHex(checkFeed(feed)));
     if (f === undefined || f.headHash === null) return null;
     return { seq: f.offsets.length, hash: f.headHash.slice() };
+  }
+
+  /**
+   * The HLC of `feed`'s last entry (64-bit, `docs/formats/hlc.md`), or null if the store holds no entry of it. Kept
+   * in memory: no read of the entry (which may be megabytes).
+   */
+  headHlc(feed: Uint8Array): bigint | null {
+    return this.files.get(feedIdToHex(checkFeed(feed)))?.headHlc ?? null;
   }
 
   /** The state vector: for every feed with at least one entry, its id, last seq and head hash; ascending by feed. */
@@ -350,6 +405,10 @@ export class FeedStore {
         dirty.map(async (f) => {
           await f.fh.sync();
           f.dirty = false;
+          // Every record up to `end` is durable now (appends wait behind this): an index may cover them.
+          if (this.indexEveryBytes > 0 && f.indexing === null && f.end - f.indexedEnd >= Math.max(this.indexEveryBytes, f.indexedEnd >>> 3)) {
+            this.startIndexWrite(f);
+          }
         }),
       );
     });
@@ -467,15 +526,25 @@ export class FeedStore {
       this.closed = true;
       await Promise.all(
         [...this.files.values()].map(async (f) => {
-          // Give back the preallocated space (invariant 3; not synced: either size recovers the same).
-          if (f.allocated > f.end) {
-            try {
-              f.fh.truncate(f.end);
-            } catch {
-              /* best effort: recovery reads a zero tail as the end */
+          await f.indexing;
+          try {
+            // The index covers synced records only (`_feed-index.ts` invariant 1).
+            if (f.dirty) {
+              await f.fh.sync();
+              f.dirty = false;
             }
+            // Give back the preallocated space (invariant 3; not synced: either size recovers the same).
+            if (f.allocated > f.end) {
+              try {
+                f.fh.truncate(f.end);
+              } catch {
+                /* best effort: recovery reads a zero tail as the end */
+              }
+            }
+            if (this.indexEveryBytes > 0 && f.offsets.length > 0 && f.end > f.indexedEnd) await this.writeIndex(f);
+          } finally {
+            await f.fh.close();
           }
-          await f.fh.close();
         }),
       );
     }, false);
@@ -496,6 +565,56 @@ export class FeedStore {
     if (this.closed) throw new IoError(IoErrorCode.CLOSED, 'feed store is closed', { path: this.dir });
   }
 
+  private indexPath(f: { hex: string }): string {
+    return `${this.dir}/${f.hex}${FEED_INDEX_SUFFIX}`;
+  }
+
+  /** Writes `f`'s index in the background (after a sync); {@link FeedStore.close} waits for it. */
+  private startIndexWrite(f: FeedFile): void {
+    f.indexing = this.writeIndex(f).finally(() => {
+      f.indexing = null;
+    });
+  }
+
+  /**
+   * Replaces `f`'s index file with one covering its records now (all synced: `_feed-index.ts` invariant 1). Never
+   * rejects: the index is a cache (invariant 3), so a failed write (a full disk) leaves the previous index or none,
+   * and the next open scans more of the feed file; nothing else depends on it.
+   */
+  private async writeIndex(f: FeedFile): Promise<void> {
+    const count = f.offsets.length;
+    const end = f.end;
+    const lengths = new Uint32Array(count);
+    for (let i = 0; i < count; i++) lengths[i] = (i + 1 < count ? f.offsets[i + 1] : end) - f.offsets[i] - FRAME_HEADER_BYTES;
+    try {
+      await writeFileAtomic(this.fs, this.indexPath(f), encodeFeedIndexV1(f.feed, lengths, count));
+      if (end > f.indexedEnd) f.indexedEnd = end;
+    } catch {
+      /* see above */
+    }
+  }
+
+  /**
+   * The index of `file` if one exists and checks out against the file (`_feed-index.ts` invariant 3), else null.
+   * @throws IoError from the file system.
+   */
+  private async loadIndex(file: FeedFile, reader: ScanReader, size: number): Promise<FeedIndex | null> {
+    const bytes = await readFileIfExists(this.fs, this.indexPath(file));
+    if (bytes === undefined) return null;
+    const idx = decodeFeedIndexV1(bytes, file.feed);
+    if (idx === null || idx.end > size) return null;
+    const n = idx.offsets.length;
+    const at = idx.offsets[n - 1];
+    const c = checkRecord(reader, at);
+    if (!c.ok || c.length !== idx.lengths[n - 1]) return null;
+    try {
+      if (this.decodeStored(reader.view(at + FRAME_HEADER_BYTES, c.length)!, file, at).seq !== n) return null;
+    } catch {
+      return null;
+    }
+    return idx;
+  }
+
   private decodeStored(bytes: Uint8Array, file: FeedFile, at: number): UnverifiedEntry {
     let entry: UnverifiedEntry;
     try {
@@ -511,7 +630,21 @@ export class FeedStore {
     const hex = feedIdToHex(feed);
     const path = `${this.dir}/${hex}${FEED_FILE_SUFFIX}`;
     const fh = await this.fs.open(path, { create });
-    const file: FeedFile = { feed, hex, path, fh, offsets: [], end: FEED_FILE_HEADER_BYTES, allocated: FEED_FILE_HEADER_BYTES, headHash: null, dirty: false, frozen: false };
+    const file: FeedFile = {
+      feed,
+      hex,
+      path,
+      fh,
+      offsets: [],
+      end: FEED_FILE_HEADER_BYTES,
+      allocated: FEED_FILE_HEADER_BYTES,
+      headHash: null,
+      headHlc: null,
+      dirty: false,
+      frozen: false,
+      indexedEnd: 0,
+      indexing: null,
+    };
     try {
       await this.recoverFile(file);
     } catch (e) {
@@ -542,6 +675,17 @@ export class FeedStore {
     const reader = new ScanReader(fh, size);
     let pos = FEED_FILE_HEADER_BYTES;
     let last: { at: number; length: number } | null = null;
+    // The records the feed's index covers are taken as they are (their checksums are checked when they are read);
+    // the scan starts after them (`_feed-index.ts` invariant 3).
+    const idx = this.fullScan ? null : await this.loadIndex(file, reader, size);
+    if (idx !== null) {
+      for (let i = 0; i < idx.offsets.length; i++) file.offsets.push(idx.offsets[i]);
+      const n = idx.offsets.length;
+      last = { at: idx.offsets[n - 1], length: idx.lengths[n - 1] };
+      pos = idx.end;
+      file.indexedEnd = idx.end;
+    }
+    const fromIndex = file.offsets.length;
     while (pos < size) {
       const c = checkRecord(reader, pos);
       if (!c.ok) {
@@ -556,6 +700,9 @@ export class FeedStore {
         }
         fh.truncate(pos);
         await fh.sync();
+        // An index of this file may describe records the cut removed (when it was not used: `repair`, `fullScan`):
+        // it goes (`_feed-index.ts` invariant 2); the next one is written from the file as it is now.
+        if (idx === null) await this.fs.remove(this.indexPath(file)).catch(() => undefined);
         const dropped = size - pos;
         size = pos;
         this.recoveredList.push({
@@ -579,10 +726,12 @@ export class FeedStore {
     }
     file.end = pos;
     file.allocated = size;
+    this.openReportList.push({ feed: file.hex, records: file.offsets.length, fromIndex });
     if (last !== null) {
       const bytes = fh.read(last.at + FRAME_HEADER_BYTES, last.length);
       const signingHash = await sha256(bytes.subarray(0, bytes.length - SIGNATURE_BYTES));
       file.headHash = linkHash(signingHash, bytes.subarray(bytes.length - SIGNATURE_BYTES));
+      file.headHlc = this.decodeStored(bytes, file, last.at).hlc;
     }
   }
 
@@ -635,6 +784,7 @@ export class FeedStore {
     for (const o of offsets) f.offsets.push(o);
     f.end += size;
     f.headHash = entries[end - 1].hash;
+    f.headHlc = entries[end - 1].hlc;
     f.dirty = true;
   }
 
@@ -695,6 +845,7 @@ export class FeedStore {
     f.offsets.push(f.end);
     f.end += FRAME_HEADER_BYTES + e.bytes.length;
     f.headHash = e.hash;
+    f.headHlc = e.hlc;
     f.dirty = true;
     return true;
   }

@@ -32,5 +32,5 @@ export { LogError, LogErrorCode, ForkError, FeedFrozenError } from './errors.js'
 export type { LogErrorCodeValue } from './errors.js';
 export * as logConstants from './constants.js';
 export { FeedStore } from './feed-store.js';
-export type { FeedHead, StateVectorEntry, RecoveryReport, FeedStoreOptions, AppendResult } from './feed-store.js';
+export type { FeedHead, StateVectorEntry, RecoveryReport, FeedStoreOptions, FeedOpenReport, AppendResult } from './feed-store.js';
 export { encodeStateVectorV1, decodeStateVectorV1 } from './state-vector.js';
