@@ -665,19 +665,30 @@ export class Database {
     } else if (!(keypair.publicKey instanceof Uint8Array) || keypair.publicKey.length !== 32 || !(keypair.secretKey instanceof Uint8Array)) {
       throw new TypeError('"options.keypair" expected a Keypair');
     }
-    const feeds = await FeedStore.open({ fs, dir: `${name}/${FEEDS_DIR}`, repair: options.repairFeeds ?? false });
-    let lsm: Lsm | undefined;
-    try {
-      const lsmDir = `${name}/${LSM_DIR}`;
-      if (options.rebuild === true && (await fs.exists(lsmDir))) await fs.remove(lsmDir, { recursive: true });
-      try {
-        lsm = await openLsm({ memtableBytes: DEFAULT_MEMTABLE_BYTES, ...options.lsm, fs, dir: lsmDir });
-      } catch (e) {
-        if (e instanceof CorruptionError) {
-          throw new CorruptionError(`the document views (LSM) cannot be opened: ${e.message}. Reopen with { rebuild: true } to rebuild them from the log`, { cause: e });
-        }
-        throw e;
+    // The feed store and the LSM open at the same time: on OPFS their file opens are round trips to the browser
+    // process, and the feed store's scan (CPU) runs while the LSM's are in flight.
+    const lsmDir = `${name}/${LSM_DIR}`;
+    const opened = await Promise.allSettled([
+      FeedStore.open({ fs, dir: `${name}/${FEEDS_DIR}`, repair: options.repairFeeds ?? false }),
+      (async () => {
+        if (options.rebuild === true && (await fs.exists(lsmDir))) await fs.remove(lsmDir, { recursive: true });
+        return openLsm({ memtableBytes: DEFAULT_MEMTABLE_BYTES, ...options.lsm, fs, dir: lsmDir });
+      })(),
+    ] as const);
+    if (opened[0].status === 'rejected' || opened[1].status === 'rejected') {
+      // Release what did open (OPFS handles are exclusive), then report the feed store's failure first.
+      if (opened[0].status === 'fulfilled') await opened[0].value.close().catch(() => undefined);
+      if (opened[1].status === 'fulfilled') await opened[1].value.close().catch(() => undefined);
+      if (opened[0].status === 'rejected') throw opened[0].reason;
+      const e = (opened[1] as PromiseRejectedResult).reason as unknown;
+      if (e instanceof CorruptionError) {
+        throw new CorruptionError(`the document views (LSM) cannot be opened: ${e.message}. Reopen with { rebuild: true } to rebuild them from the log`, { cause: e });
       }
+      throw e;
+    }
+    const feeds = opened[0].value;
+    let lsm: Lsm | undefined = opened[1].value;
+    try {
       // Views built under other excluded ranges than the file's (a crash between saving the file and rebuilding):
       // rebuild them from the log (`exclusions.ts`). Neither the file nor the LSM's record: nothing is excluded.
       const ex = (await fs.exists(`${name}/${EXCLUDED_FILE}`)) || lsm.get(EXCLUDED_META_KEY) !== undefined ? await import('./exclusions.js') : null;
