@@ -149,7 +149,21 @@ test('a damaged LSM refuses to open with a hint; { rebuild: true } rebuilds it f
   cur.write(0, new TextEncoder().encode('garbage-garbage'));
   await cur.sync();
   await cur.close();
-  await assert.rejects(Database.open({ fs, name: 'db', keypair: KP }), (e: unknown) => code('HEARTH_CORRUPTION')(e) && /rebuild/.test((e as Error).message));
+  // The feed store opens beside the LSM: the failed open closes it again (OPFS handles are exclusive).
+  let open = 0;
+  const counting = Object.create(fs) as MemoryFileSystem;
+  counting.open = async (path, options) => {
+    const h = await fs.open(path, options);
+    open++;
+    const close = h.close.bind(h);
+    h.close = async () => {
+      open--;
+      await close();
+    };
+    return h;
+  };
+  await assert.rejects(Database.open({ fs: counting, name: 'db', keypair: KP }), (e: unknown) => code('HEARTH_CORRUPTION')(e) && /rebuild/.test((e as Error).message));
+  assert.equal(open, 0, 'a failed open left handles open');
   const again = await Database.open({ fs, name: 'db', keypair: KP, rebuild: true });
   assert.deepEqual(again.stateHash(), hash);
   assert.equal(again.recovery.replayed, 10);
