@@ -355,23 +355,12 @@ export class ManifestWriter {
   }
 
   /**
-   * Continues the manifest `name` that {@link readCurrentManifest} read whole and found to end at a record boundary
-   * (`validBytes` = its size, invariant 4): opens it, syncs it (the records open replayed become durable before any
-   * record follows them) and returns a writer appending after them. Returns null (nothing changed) if the file's
-   * size is not `validBytes`: the caller writes a new manifest instead.
+   * Continues the manifest that {@link readCurrentManifest} read whole through `handle` and found to end at a
+   * record boundary (`validBytes` = its size, invariant 4): syncs it (the records open replayed become durable
+   * before any record follows them) and returns a writer appending after them, which owns `handle`.
    */
-  static async reopen(fs: FileSystem, dir: string, name: string, validBytes: number, edits: number): Promise<ManifestWriter | null> {
-    const handle = await fs.open(join(dir, name));
-    try {
-      if (handle.size() !== validBytes) {
-        await handle.close();
-        return null;
-      }
-      await handle.sync();
-    } catch (e) {
-      await handle.close().catch(() => {});
-      throw e;
-    }
+  static async reopen(name: string, handle: FileHandle, validBytes: number, edits: number): Promise<ManifestWriter> {
+    await handle.sync();
     const w = new ManifestWriter(name, handle);
     w.edits = edits;
     w.bytes = validBytes;
@@ -394,34 +383,40 @@ export class ManifestWriter {
 
 /**
  * Reads CURRENT and the manifest it names.
- * @returns undefined if CURRENT does not exist.
+ * @returns undefined if CURRENT does not exist; else the manifest's name, what it holds, and its handle, still
+ *   open: the caller continues the manifest with it ({@link ManifestWriter.reopen}) or closes it.
  */
 export async function readCurrentManifest(
   fs: FileSystem,
   dir: string,
-): Promise<{ name: string; read: ManifestRead } | undefined> {
+): Promise<{ name: string; read: ManifestRead; handle: FileHandle } | undefined> {
   const cpath = join(dir, CURRENT);
-  const current = await readWhole(fs, cpath);
-  if (current === undefined) return undefined;
+  const ch = await openIfExists(fs, cpath);
+  if (ch === undefined) return undefined;
+  let current: Uint8Array;
+  try {
+    current = ch.read(0, ch.size());
+  } finally {
+    await ch.close();
+  }
   const name = decodeCurrentV1(current, cpath);
   const mpath = join(dir, name);
-  const manifest = await readWhole(fs, mpath);
-  if (manifest === undefined) throw new CorruptionError(`CURRENT names ${name}, which is missing`, { path: cpath });
-  return { name, read: readManifestV1(manifest, mpath) };
+  const handle = await openIfExists(fs, mpath);
+  if (handle === undefined) throw new CorruptionError(`CURRENT names ${name}, which is missing`, { path: cpath });
+  try {
+    return { name, read: readManifestV1(handle.read(0, handle.size()), mpath), handle };
+  } catch (e) {
+    await handle.close().catch(() => {});
+    throw e;
+  }
 }
 
-/** The whole file, or undefined if it does not exist (one open, no `exists` first: on OPFS each is a round trip). */
-async function readWhole(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
-  let h: FileHandle;
+/** The file opened, or undefined if it does not exist (one open, no `exists` first: on OPFS each is a round trip). */
+async function openIfExists(fs: FileSystem, path: string): Promise<FileHandle | undefined> {
   try {
-    h = await fs.open(path);
+    return await fs.open(path);
   } catch (e) {
     if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
     throw e;
-  }
-  try {
-    return h.read(0, h.size());
-  } finally {
-    await h.close();
   }
 }

@@ -27,7 +27,7 @@
  *
  * @packageDocumentation
  */
-import { CorruptionError, IoError, IoErrorCode, type FileSystem } from '@hearth/io';
+import { CorruptionError, IoError, IoErrorCode, type FileHandle, type FileSystem } from '@hearth/io';
 import { compareBytes, compareRange, prefix32At } from './_bytes.js';
 import { bloomHash } from './_bloom.js';
 import { BlockCache } from './_cache.js';
@@ -304,6 +304,8 @@ class LsmImpl implements Lsm {
     if (this.dir !== '') await fs.mkdir(this.dir);
     const names = await fs.list(this.dir);
     const cur = await readCurrentManifest(fs, this.dir);
+    // The manifest's handle stays open until open decides to continue the manifest (then the writer owns it) or not.
+    let manifestHandle: FileHandle | null = cur?.handle ?? null;
     let state: ManifestState;
     if (cur === undefined) {
       const tables = names.filter((n) => n.endsWith(TABLE_SUFFIX));
@@ -383,8 +385,10 @@ class LsmImpl implements Lsm {
       // swapped to it (invariant 4 of _manifest.ts).
       const reused =
         cur !== undefined && cur.read.tornBytes === 0 && cur.read.validBytes < this.cfg.manifestBytes / 2
-          ? await ManifestWriter.reopen(fs, this.dir, cur.name, cur.read.validBytes, cur.read.edits)
+          ? await ManifestWriter.reopen(cur.name, cur.handle, cur.read.validBytes, cur.read.edits)
           : null;
+      if (reused === null) await cur?.handle.close();
+      manifestHandle = null; // owned by the writer now, or closed
       let manifest: ManifestWriter;
       if (reused !== null) {
         manifest = reused;
@@ -406,6 +410,7 @@ class LsmImpl implements Lsm {
     } catch (e) {
       for (const t of this.openTables) await t.reader.close().catch(() => {});
       this.openTables.clear();
+      if (manifestHandle !== null) await manifestHandle.close().catch(() => {});
       throw e;
     }
     // Remove what no manifest references: superseded manifests, tables of crashed flushes/compactions, temp files.
