@@ -160,11 +160,6 @@ function write(v: unknown, depth: number): void {
     return;
   }
   if (depth >= MAX_VALUE_DEPTH) throw unsupported(pathAt(depth), `nested deeper than ${MAX_VALUE_DEPTH} levels (or cyclic)`);
-  if (v instanceof Uint8Array) return writeBin(v);
-  if (v instanceof Float32Array) {
-    if (v.constructor !== Float32Array) throw unsupported(pathAt(depth), describe(v));
-    return writeFloat32Array(v);
-  }
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) throw unsupported(pathAt(depth), describe(v));
     const n = v.length;
@@ -176,6 +171,11 @@ function write(v: unknown, depth: number): void {
       write(e, depth + 1);
     }
     return;
+  }
+  if (v instanceof Uint8Array) return writeBin(v);
+  if (v instanceof Float32Array) {
+    if (v.constructor !== Float32Array) throw unsupported(pathAt(depth), describe(v));
+    return writeFloat32Array(v);
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) throw unsupported(pathAt(depth), describe(v));
