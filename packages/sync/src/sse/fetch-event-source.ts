@@ -116,20 +116,30 @@ export class FetchEventSource implements EventSourceLike {
       // Decoded chunks without a line break, waiting after `buf`: a long data line (a 256 KiB batch is ~350 KB of
       // base64) is joined once when its end arrives, instead of growing and flattening `buf` at every chunk.
       let parts: string[] = [];
+      let partsLength = 0;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         const text = decoder.decode(value, { stream: true });
-        if (text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+        // Each chunk is searched once for LF and once for CR; the joined buffer is not searched again.
+        const lf = text.indexOf('\n');
+        const cr = text.indexOf('\r');
+        if (lf < 0 && cr < 0) {
           parts.push(text);
+          partsLength += text.length;
           continue;
         }
+        const textAt = buf.length + partsLength; // where `text` starts in the joined buffer
+        // Before `text`, a CR can only be the last character of what was left over (a CR that may begin a CRLF):
+        // left-over text and waiting chunks hold no line break otherwise.
+        const crBefore = buf.length > 0 && buf.charCodeAt(buf.length - 1) === 13;
         buf = parts.length === 0 ? buf + text : buf + parts.join('') + text;
         parts = [];
+        partsLength = 0;
         let start = 0;
-        if (buf.indexOf('\r', scanned) < 0) {
-          // No CR (the usual stream): lines end at LF, found natively.
-          for (let i = buf.indexOf('\n', scanned); i >= 0; i = buf.indexOf('\n', start)) {
+        if (cr < 0 && !crBefore) {
+          // No CR (the usual stream): lines end at LF. The first is at `textAt + lf`: nothing before `text` had one.
+          for (let i = textAt + lf; i >= 0; i = buf.indexOf('\n', start)) {
             line(buf.slice(start, i));
             start = i + 1;
           }
