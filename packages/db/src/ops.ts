@@ -225,8 +225,21 @@ class OpsEncoder {
   private body(op: Op): void {
     const w = this.w;
     if (op.collection !== this.lastCollection) this.collectionIndex = this.strings.get((this.lastCollection = op.collection))!;
-    w.varint(this.collectionIndex);
-    w.string(op.id);
+    const id = op.id;
+    w.ensure(16 + id.length);
+    const out = w.buf;
+    let p = w.pos;
+    const ci = this.collectionIndex;
+    if (ci < 0x80) out[p++] = ci;
+    else p = writeVarint(out, p, ci);
+    if (id.length < 0x80 && copyAscii(id, out, p + 1)) {
+      // ASCII: one byte per unit and a one-byte length
+      out[p] = id.length;
+      w.pos = p + 1 + id.length;
+    } else {
+      w.pos = p;
+      w.string(id);
+    }
     if (op.kind === 'delete') return;
     w.varint(op.fields.size);
     const patch = op.kind === 'patch';
@@ -240,19 +253,37 @@ class OpsEncoder {
         for (let f = 0; f < names.length; f++) indices[f] = this.strings.get(names[f])!;
       }
       const indices = this.nameIndices;
-      for (let f = 0; f < names.length; f++) {
-        w.varint(indices[f]);
+      const n = names.length;
+      // Room for every field first (a name index and a length varint of at most 8 and 5 bytes, a patch byte, the
+      // value), then written with a local cursor.
+      let need = 0;
+      for (let f = 0; f < n; f++) {
+        const len = spans[2 * f + 1];
+        need += 16 + (len > 0 ? len : 0);
+      }
+      w.ensure(need);
+      const out = w.buf;
+      let p = w.pos;
+      for (let f = 0; f < n; f++) {
+        const ni = indices[f];
+        if (ni < 0x80) out[p++] = ni;
+        else p = writeVarint(out, p, ni);
         const len = spans[2 * f + 1];
         if (patch) {
           if (len < 0) {
-            w.byte(PATCH_FIELD_REMOVE);
+            out[p++] = PATCH_FIELD_REMOVE;
             continue;
           }
-          w.byte(PATCH_FIELD_VALUE);
+          out[p++] = PATCH_FIELD_VALUE;
         }
-        w.varint(len);
-        w.range(buf, spans[2 * f], len);
+        if (len < 0x80) out[p++] = len;
+        else p = writeVarint(out, p, len);
+        const from = spans[2 * f];
+        if (len <= 32) for (let c = 0; c < len; c++) out[p + c] = buf[from + c];
+        else out.set(new Uint8Array(buf.buffer, buf.byteOffset + from, len), p);
+        p += len;
       }
+      w.pos = p;
       return;
     }
     for (const name of fields.keys()) {
