@@ -1133,10 +1133,12 @@ export class Database {
 
   /**
    * One group commit: sign one entry for the queued units (up to the size cap), make it durable, apply it.
-   * The new document states are computed while the entry is synced (the fsync works off the main thread); they
-   * reach the memtable only after the entry is durable (invariant 1). A failure to compute them after the entry was
-   * written leaves a durable, unapplied entry: the database refuses writes until reopened (the replay applies it
-   * or reports why not), and the writes are rejected with the error (their outcome is the replay's).
+   * The new document states are computed while the entry is hashed and signed (`prepareStates`: WebCrypto works
+   * off this thread; a failure there rejects the writes and writes nothing), the LSM batch with its index changes
+   * while the entry is synced (`batchOf`); they reach the memtable only after the entry is durable (invariant 1).
+   * A failure to build the batch after the entry was written leaves a durable, unapplied entry: the database
+   * refuses writes until reopened (the replay applies it or reports why not), and the writes are rejected with
+   * the error (their outcome is the replay's).
    */
   private async commitNext(): Promise<void> {
     const units: Unit[] = [];
