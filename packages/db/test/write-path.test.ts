@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MemoryFileSystem } from '@hearth/io';
+import { HearthError, MemoryFileSystem } from '@hearth/io';
+import { openLsm } from '@hearth/lsm';
 import { decodeOpsV1, Database, type Document, type Op } from '@hearth/db';
 // Internal: the value encoder's packing API, reached by path on purpose (the Database's drafts use it).
 import { encodeValue, packEnd, packOffset, packStart, packValue } from '../src/_encode.js';
@@ -223,4 +224,35 @@ test('a batch into an empty collection skips per-document lookups; a collection 
   assert.deepEqual(a.get('c', 'keep'), { a: 1, b: 1 });
   assert.deepEqual(a.get('c', 'n42'), { i: 42 });
   await a.close();
+});
+
+test('a commit whose new states cannot be computed is refused before anything is written; later commits go on', async () => {
+  const fs = new MemoryFileSystem();
+  let db = await Database.open({ fs, name: 'db' });
+  await db.put('c', 'bad', { a: 1 });
+  await db.put('c', 'good', { a: 1 });
+  await db.close();
+  // Corrupt the stored state of c/bad behind the Database's back (same applied position: nothing is replayed).
+  const lsm = await openLsm({ fs, dir: 'db/lsm' });
+  const key = Uint8Array.of(0x01, ...new TextEncoder().encode('c'), 0x00, ...new TextEncoder().encode('bad'));
+  assert.ok(lsm.get(key) !== undefined);
+  await lsm.put(key, Uint8Array.of(0x7f, 0x7f));
+  await lsm.flush();
+  await lsm.close();
+  db = await Database.open({ fs, name: 'db' });
+  const head = db.stats().ownHead;
+  await assert.rejects(db.put('c', 'bad', { a: 2 }), (e: unknown) => e instanceof HearthError && e.code === 'HEARTH_CORRUPTION');
+  await assert.rejects(
+    db.transaction((tx) => {
+      for (let i = 0; i < 100; i++) tx.put('c', `n${i}`, { i });
+      tx.patch('c', 'bad', { b: 1 });
+    }),
+    (e: unknown) => e instanceof HearthError && e.code === 'HEARTH_CORRUPTION',
+  );
+  assert.equal(db.stats().ownHead, head, 'no entry was written');
+  assert.equal(db.get('c', 'n0'), undefined);
+  await db.put('c', 'good', { a: 3 }); // the database still takes writes
+  assert.deepEqual(db.get('c', 'good'), { a: 3 });
+  assert.equal(db.stats().ownHead, head + 1);
+  await db.close();
 });
