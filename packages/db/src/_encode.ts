@@ -65,9 +65,10 @@ function ensure(n: number): void {
   if (pos + n <= buf.length) return;
   const used = pos - start;
   let size = CHUNK_BYTES;
-  while (size < 2 * (used + n)) size *= 2;
+  while (size < used + n) size *= 2;
   const next = new Uint8Array(size);
-  for (let i = 0; i < used; i++) next[i] = buf[start + i];
+  if (used <= 64) for (let i = 0; i < used; i++) next[i] = buf[start + i];
+  else next.set(buf.subarray(start, pos));
   buf = next;
   view = new DataView(buf.buffer);
   pos = used;

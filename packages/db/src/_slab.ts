@@ -1,10 +1,11 @@
 /**
  * A bump allocator of small byte arrays for the write path. Internal.
  *
- * A write encodes several small arrays per document (each field value, the document key, the new document state).
- * Allocated one by one, each small `Uint8Array` costs a JS object plus its own backing store, and the backing
- * stores dominated the garbage of a bulk commit. Here they are views into shared 64 KiB slabs: one JS object per
- * array, one backing store per slab. A slab is freed by the GC when no view into it remains.
+ * A write makes small arrays per document (the document key, the new document state; field values are packed by
+ * the value encoder into buffers of its own, `_encode.ts`). Allocated one by one, each small `Uint8Array` costs a
+ * JS object plus its own backing store, and the backing stores dominated the garbage of a bulk commit. Here they
+ * are views into shared 64 KiB slabs: one JS object per array, one backing store per slab. A slab is freed by the
+ * GC when no view into it remains.
  *
  * Invariants:
  * 1. Every byte of a slab is handed out at most once, and slabs start zero-filled: a view from `alloc` is all zero
@@ -30,15 +31,5 @@ export function alloc(n: number): Uint8Array {
   // small array (~200 ns each in V8, measured).
   const out = new Uint8Array(slab.buffer, used, n);
   used += n;
-  return out;
-}
-
-/** A copy of `src[start, end)` (a view into a shared slab when small). */
-export function copyOf(src: Uint8Array, start: number, end: number): Uint8Array {
-  const n = end - start;
-  if (n > MAX_SLAB_ALLOC) return src.slice(start, end);
-  const out = alloc(n);
-  if (n <= 32) for (let i = 0; i < n; i++) out[i] = src[start + i];
-  else out.set(src.subarray(start, end));
   return out;
 }
