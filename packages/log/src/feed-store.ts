@@ -159,6 +159,8 @@ interface FeedFile {
 }
 
 const READ_CHUNK = 1 << 20;
+/** A run of one entry at least this large (bytes) is written as frame header then entry, without a copy. */
+const SEPARATE_WRITE_BYTES = 64 << 10;
 /** Preallocation step bounds (bytes); the step is 1/8 of the file's data between them. */
 const PREALLOC_MIN = 64 << 10;
 const PREALLOC_MAX = 1 << 20;
@@ -767,16 +769,26 @@ export class FeedStore {
   private appendRun(f: FeedFile, entries: readonly VerifiedEntry[], from: number, end: number): void {
     let size = 0;
     for (let i = from; i < end; i++) size += FRAME_HEADER_BYTES + entries[i].bytes.length;
-    const buf = new Uint8Array(size);
     const offsets: number[] = new Array(end - from);
-    let at = 0;
-    for (let i = from; i < end; i++) {
-      offsets[i - from] = f.end + at;
-      at = writeRecord(buf, at, entries[i].bytes);
-    }
     try {
       this.reserve(f, size);
-      f.fh.write(f.end, buf);
+      if (end - from === 1 && size >= SEPARATE_WRITE_BYTES) {
+        // One large entry (a big transaction): its frame header and its bytes as two writes, instead of copying
+        // megabytes into a record buffer first.
+        const e = entries[from].bytes;
+        offsets[0] = f.end;
+        f.fh.write(f.end, encodeFrameHeader(e));
+        f.fh.write(f.end + FRAME_HEADER_BYTES, e);
+      } else {
+        // Many entries (a sync batch): one buffer, one write.
+        const buf = new Uint8Array(size);
+        let at = 0;
+        for (let i = from; i < end; i++) {
+          offsets[i - from] = f.end + at;
+          at = writeRecord(buf, at, entries[i].bytes);
+        }
+        f.fh.write(f.end, buf);
+      }
     } catch (err) {
       this.cutBack(f);
       throw err;
