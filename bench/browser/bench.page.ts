@@ -109,7 +109,7 @@ main(async () => {
     let w = workers.get(system)!;
     const b = bulk.get(system)!;
     const l = lat.get(system)!;
-    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: REPS, note: 'median of 3 after a warm-up, one transaction each, in a worker; repetitions interleaved across systems' });
+    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: REPS, allMs: b.map((x) => +x.toFixed(1)), note: 'median of 3 after a warm-up, one transaction each, in a worker; repetitions interleaved across systems' });
     row('insert-single-p50', system, pct(l, 50), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
     row('insert-single-p99', system, pct(l, 99), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
     await w.call('fill', N_COLD);
@@ -118,7 +118,7 @@ main(async () => {
       const ops = await w.call<number>('reads', N_READ, N_COLD, 1000 + rep);
       if (rep > 0) reads.push(ops);
     }
-    row('point-read-worker', system, median(reads), 'ops/s', N_READ, { reps: REPS, docs: N_COLD, note: 'random ids, sequential, in the worker' });
+    row('point-read-worker', system, median(reads), 'ops/s', N_READ, { reps: REPS, all: reads.map((x) => Math.round(x)), docs: N_COLD, note: 'random ids, sequential, in the worker' });
     if (system === 'sqlite-wasm-sahpool') {
       const ops = await mainReads(N_READ, N_COLD, 7, (i) => w.call('get', i));
       row('point-read-main', system, ops, 'ops/s', N_READ, { docs: N_COLD, note: 'postMessage round trip to its worker per read' });
