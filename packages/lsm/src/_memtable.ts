@@ -47,6 +47,8 @@
 import { compareRange } from './_bytes.js';
 
 const MAX_HEIGHT = 12;
+/** Levels a finger search climbs before it gives up for a search from the top (invariant 10). */
+const FINGER_LEVELS = 3;
 const NIL = -1;
 
 /** Node record layout (int32 index within a record; the sequence is float64 index `n * FSTRIDE + 4`). */
@@ -230,7 +232,9 @@ export class Memtable {
     while (level + 1 < this.height) {
       const nx = links[r[f[level] * STRIDE + BASE] + level];
       if (nx === NIL || this.cmpNode(nx, t, tseq) >= 0) break;
-      level++;
+      // Far from the finger (more than ~4^FINGER_LEVELS nodes, as for random keys): a search from the top is as
+      // short, and bounding the climb keeps the finger's cost for such keys to a few comparisons.
+      if (++level === FINGER_LEVELS) return this.findGE(t, tseq, false, true);
     }
     for (let l = this.height - 1; l > level; l--) this.splice[l] = f[l];
     // Descend. A level starts from the node the level above reached when that one moved past its finger (then it is
