@@ -102,3 +102,41 @@ test('close() stops dispatch', async () => {
   assert.equal(errors, 0, 'close() is not an error');
   assert.equal(es.readyState, 2);
 });
+
+test('bytes: a UTF-8 byte order mark is dropped, multi-byte characters split anywhere decode whole, dataBytes holds the data as it arrived', async () => {
+  const enc = new TextEncoder();
+  const text = '\uFEFFid: 7\ndata: donn\u00e9es \u2713 \uD83C\uDF89\ndata: AQID\n\n: c\nevent: hello\ndata: {"v":1}\n\n';
+  const all = enc.encode(text);
+  assert.deepEqual([...all.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  for (let cut1 = 0; cut1 <= all.length; cut1 += 1) {
+    for (const cut2 of [cut1, Math.min(all.length, cut1 + 1), Math.min(all.length, cut1 + 5)]) {
+      const chunks = [all.subarray(0, cut1), all.subarray(cut1, cut2), all.subarray(cut2)].filter((c) => c.length > 0);
+      const fetchFn = (async () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(c) {
+              for (const ch of chunks) c.enqueue(ch.slice());
+              c.close();
+            },
+          }),
+          { status: 200, headers: { 'content-type': 'text/event-stream' } },
+        )) as typeof fetch;
+      const es = new FetchEventSource('http://x/events', { fetch: fetchFn });
+      const seen: { type: string; data: string; id: string; bytes: number[] }[] = [];
+      for (const t of ['message', 'hello']) {
+        es.addEventListener(t, (e) => seen.push({ type: t, data: e.data, id: e.lastEventId, bytes: [...(e as MessageEvent & { dataBytes: Uint8Array }).dataBytes] }));
+      }
+      for (let i = 0; i < 50 && es.readyState !== 2; i++) await new Promise((r) => setTimeout(r, 1));
+      const where = `cuts at ${cut1}, ${cut2}`;
+      assert.deepEqual(
+        seen.map(({ type, data, id }) => ({ type, data, id })),
+        [
+          { type: 'message', data: 'donn\u00e9es \u2713 \uD83C\uDF89\nAQID', id: '7' },
+          { type: 'hello', data: '{"v":1}', id: '7' },
+        ],
+        where,
+      );
+      assert.deepEqual(seen[0].bytes, [...enc.encode('donn\u00e9es \u2713 \uD83C\uDF89\nAQID')], where);
+    }
+  }
+});

@@ -9,8 +9,17 @@ for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
 interface NativeBase64 {
   encode(bytes: Uint8Array): string;
-  /** REQUIRES: `text` is canonical unpadded base64url (checked by the caller). */
-  decode(text: string): Uint8Array;
+  /**
+   * REQUIRES: `text` is unpadded, of a length other than 4n + 1, with zero tail bits (checked by the caller); when
+   * `checksAlphabet` is false, also that every character is in the alphabet. Null for text the decoder refuses.
+   */
+  decode(text: string): Uint8Array | null;
+  /**
+   * The decoder refuses every character outside the base64url alphabet itself except ASCII whitespace, which it
+   * skips (the TC39 `Uint8Array.fromBase64`): the caller then checks the output's length instead of scanning the
+   * text with a regular expression (a skipped character or a padding `=` makes it shorter).
+   */
+  checksAlphabet: boolean;
 }
 
 type NodeBuffer = {
@@ -36,6 +45,7 @@ const native: NativeBase64 | null = (() => {
         const b = NodeBuf.from(t, 'base64url');
         return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       },
+      checksAlphabet: false, // Node's decoder skips any character it does not know, and takes '+' and '/' too
     };
   }
   const U8 = Uint8Array as unknown as U8Base64;
@@ -44,7 +54,14 @@ const native: NativeBase64 | null = (() => {
     const toBase64 = U8.prototype.toBase64;
     return {
       encode: (b) => toBase64.call(b, { alphabet: 'base64url', omitPadding: true }),
-      decode: (t) => fromBase64(t, { alphabet: 'base64url', lastChunkHandling: 'loose' }),
+      decode: (t) => {
+        try {
+          return fromBase64(t, { alphabet: 'base64url', lastChunkHandling: 'loose' });
+        } catch {
+          return null; // SyntaxError: a character outside the alphabet
+        }
+      },
+      checksAlphabet: true,
     };
   }
   return null;
@@ -62,11 +79,18 @@ export function toBase64url(bytes: Uint8Array): string {
 export function fromBase64url(text: string): Uint8Array | null {
   if (native === null) return fromBase64urlPortable(text);
   const len = text.length;
-  if (len % 4 === 1 || !BASE64URL_CHARS.test(text)) return null;
+  if (len % 4 === 1 || (!native.checksAlphabet && !BASE64URL_CHARS.test(text))) return null;
   // Canonical: the unused low bits of the last character are zero (2 chars: 4 bits, 3 chars: 2 bits).
   const rest = len % 4;
-  if (rest !== 0 && (LOOKUP[text.charCodeAt(len - 1)] & (rest === 2 ? 15 : 3)) !== 0) return null;
-  return native.decode(text);
+  if (rest !== 0) {
+    const c = text.charCodeAt(len - 1);
+    const v = c < 128 ? LOOKUP[c] : -1;
+    if (v < 0 || (v & (rest === 2 ? 15 : 3)) !== 0) return null;
+  }
+  const out = native.decode(text);
+  // A decoder that checks the alphabet skips whitespace and stops at padding: then the output is short.
+  if (out === null || (native.checksAlphabet && out.length !== Math.floor((len * 3) / 4))) return null;
+  return out;
 }
 
 /** {@link toBase64url} in portable JavaScript (exported for tests: both paths must agree). */
@@ -120,6 +144,53 @@ export function fromBase64urlPortable(text: string): Uint8Array | null {
     out[o++] = (a << 2) | (b >>> 4);
   } else if (rest === 3) {
     const a = at(i), b = at(i + 1), c = at(i + 2);
+    if ((a | b | c) < 0 || (c & 3) !== 0) return null;
+    const n = (a << 18) | (b << 12) | (c << 6);
+    out[o++] = n >>> 16;
+    out[o++] = (n >>> 8) & 255;
+  }
+  return out;
+}
+
+const ASCII = new TextDecoder();
+
+/** {@link LOOKUP} over every byte value: the 6-bit value of a base64url character, -1 for any other byte. */
+const BYTE_LOOKUP = new Int16Array(256).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) BYTE_LOOKUP[ALPHABET.charCodeAt(i)] = i;
+
+/**
+ * {@link fromBase64url} of text given as its ASCII bytes `bytes[start, end)` (an SSE `data:` line as it arrived):
+ * the same result, null for the same inputs (a byte outside the alphabet, a length of 4n + 1, non-zero tail bits),
+ * without making a string of the text first. Measured in Node on a 350 KB event (the stream's 64 KiB chunks, one
+ * event): 0.8-1.2 ms against 1.3-1.5 ms for decoding the chunks to a string, joining it, checking it and decoding
+ * it natively, and no string garbage.
+ */
+export function fromBase64urlBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array | null {
+  // Where the native decoder checks the alphabet itself (browsers), text decoding plus the native decoder beat this
+  // loop (Chromium, same 350 KB event: 0.9-1.0 against 1.1-1.25 ms); in Node the loop wins (see above).
+  if (native !== null && native.checksAlphabet) return fromBase64url(ASCII.decode(bytes.subarray(start, end)));
+  const len = end - start;
+  if (len % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  const T = BYTE_LOOKUP;
+  let o = 0;
+  let i = start;
+  const end4 = start + (len - (len % 4));
+  for (; i < end4; i += 4) {
+    const a = T[bytes[i]], b = T[bytes[i + 1]], c = T[bytes[i + 2]], d = T[bytes[i + 3]];
+    if ((a | b | c | d) < 0) return null;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >>> 16;
+    out[o++] = (n >>> 8) & 255;
+    out[o++] = n & 255;
+  }
+  const rest = end - i;
+  if (rest === 2) {
+    const a = T[bytes[i]], b = T[bytes[i + 1]];
+    if ((a | b) < 0 || (b & 15) !== 0) return null;
+    out[o++] = (a << 2) | (b >>> 4);
+  } else if (rest === 3) {
+    const a = T[bytes[i]], b = T[bytes[i + 1]], c = T[bytes[i + 2]];
     if ((a | b | c) < 0 || (c & 3) !== 0) return null;
     const n = (a << 18) | (b << 12) | (c << 6);
     out[o++] = n >>> 16;
