@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { RelayError, RelayErrorCode } from './errors.js';
-import { toBase64url, fromBase64url, fromBase64urlBytes } from './base64url.js';
+import { toBase64url, fromBase64url } from './base64url.js';
 
 /** Version of the binding (the `v` of the hello event). */
 export const SSE_BINDING_VERSION = 1;
@@ -56,11 +56,6 @@ export function encodeSseMessageEventV1(id: number, message: Uint8Array): string
 /** The bytes of an event's data; null if it is not canonical base64url. */
 export function decodeSseMessageDataV1(data: string): Uint8Array | null {
   return fromBase64url(data);
-}
-
-/** {@link decodeSseMessageDataV1} of the data given as its bytes (as `FetchEventSource` hands them over). */
-export function decodeSseMessageDataBytesV1(data: Uint8Array): Uint8Array | null {
-  return fromBase64urlBytes(data);
 }
 
 /** A named event with a JSON body (`hello`, `close`, `signal`, `result`, `diff`). */

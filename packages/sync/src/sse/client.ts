@@ -18,7 +18,7 @@ import { signEd25519, type Keypair } from '@hearth/log';
 import { BaseTransport } from '../transport.js';
 import type { SyncNode } from '../node.js';
 import { RelayError, RelayErrorCode } from './errors.js';
-import { SEQ_HEADER, decodeSseMessageDataBytesV1, decodeSseMessageDataV1, encodeBatchV1, relayAuthMessageV1, type SseHello } from './binding.js';
+import { SEQ_HEADER, decodeSseMessageDataV1, encodeBatchV1, relayAuthMessageV1, type SseHello } from './binding.js';
 import { fromBase64url, toBase64url, toHex } from './base64url.js';
 import { FetchEventSource } from './fetch-event-source.js';
 
@@ -114,7 +114,7 @@ export class SseClientTransport extends BaseTransport {
     const es = new ES(withToken(options.url, options.token));
     return new Promise((resolve, reject) => {
       let transport: SseClientTransport | null = null;
-      const early: { data?: string; lastEventId?: string; dataBytes?: Uint8Array }[] = [];
+      const early: { data?: string; lastEventId?: string }[] = [];
       const timer = setTimeout(() => fail(new RelayError(RelayErrorCode.HTTP, `no hello from ${options.url} within ${options.connectTimeoutMs ?? 10_000} ms`)), options.connectTimeoutMs ?? 10_000);
       const fail = (e: RelayError): void => {
         clearTimeout(timer);
@@ -158,14 +158,13 @@ export class SseClientTransport extends BaseTransport {
     });
   }
 
-  private event(ev: { data?: string; lastEventId?: string; dataBytes?: Uint8Array }): void {
+  private event(ev: { data?: string; lastEventId?: string }): void {
     if (this.closed) return;
     const id = Number(ev.lastEventId);
     if (ev.lastEventId === undefined || ev.lastEventId === '' || id !== this.nextEvent) {
       return this.lost(`event id ${ev.lastEventId} where ${this.nextEvent} was expected`);
     }
-    // FetchEventSource hands the data over as bytes too: decoded without a string (the same bytes, the same refusals).
-    const bytes = ev.dataBytes instanceof Uint8Array ? decodeSseMessageDataBytesV1(ev.dataBytes) : decodeSseMessageDataV1(ev.data ?? '');
+    const bytes = decodeSseMessageDataV1(ev.data ?? '');
     if (bytes === null || bytes.length === 0 || bytes.length > this.maxMessageBytes) return this.lost(`undecodable event ${id}`);
     this.nextEvent++;
     this.receive(bytes);

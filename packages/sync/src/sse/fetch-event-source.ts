@@ -62,9 +62,9 @@ export class FetchEventSource implements EventSourceLike {
     this.abort.abort();
   }
 
-  private dispatch(type: string, data: Uint8Array, lastEventId: string): void {
+  private dispatch(type: string, init: { data?: string; lastEventId?: string } = {}): void {
     if (this.readyState === 2) return;
-    const event = sseMessageEvent(type, data, lastEventId);
+    const event = new MessageEvent(type, init);
     for (const l of [...(this.listeners.get(type) ?? [])]) l(event);
   }
 
@@ -89,85 +89,74 @@ export class FetchEventSource implements EventSourceLike {
       this.readyState = 1;
       this.onopen?.call(this, new Event('open'));
       const reader = res.body.getReader();
-      // The stream is parsed as bytes: a line is found with `indexOf` on the chunk, and a `data:` value reaches the
-      // listener as its bytes (`SseMessageEvent.dataBytes`; `data` decodes them on first read). A binary message is
-      // ~350 KB of base64 text: decoding it to a string, joining and slicing it and checking it again before the
-      // base64 decoder was most of the transport's cost and garbage.
-      let dataParts: Uint8Array[] = [];
+      const decoder = new TextDecoder();
+      let buf = '';
+      let data: string[] = [];
       let name = '';
       let lastId = '';
-      const line = (l: Uint8Array): void => {
-        if (l.length === 0) {
-          if (dataParts.length > 0) this.dispatch(name || 'message', joinLines(dataParts), lastId);
-          dataParts = [];
+      const line = (l: string): void => {
+        if (l === '') {
+          if (data.length > 0) this.dispatch(name || 'message', { data: data.join('\n'), lastEventId: lastId });
+          data = [];
           name = '';
           return;
         }
-        if (l[0] === COLON) return;
-        const i = l.indexOf(COLON);
-        const field = i < 0 ? l : l.subarray(0, i);
-        let value = i < 0 ? EMPTY : l.subarray(i + 1);
-        if (value.length > 0 && value[0] === SPACE) value = value.subarray(1);
-        if (isField(field, DATA)) dataParts.push(value);
-        else if (isField(field, EVENT)) name = utf8.decode(value);
-        else if (isField(field, ID) && value.indexOf(0) < 0) lastId = utf8.decode(value);
+        if (l.startsWith(':')) return;
+        const i = l.indexOf(':');
+        const field = i < 0 ? l : l.slice(0, i);
+        let value = i < 0 ? '' : l.slice(i + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') data.push(value);
+        else if (field === 'event') name = value;
+        else if (field === 'id' && !value.includes('\0')) lastId = value;
         // `retry` only tunes reconnection, which this implementation never does
       };
-      // Bytes of the line in progress: chunks that held no line break (a long data line spans many), joined once
-      // when its end arrives.
-      let parts: Uint8Array[] = [];
+      // `buf[0, scanned)` is known to hold no line break: a long data line arriving in many chunks is scanned once.
+      let scanned = 0;
+      // Decoded chunks without a line break, waiting after `buf`: a long data line (a 256 KiB batch is ~350 KB of
+      // base64) is joined once when its end arrives, instead of growing and flattening `buf` at every chunk.
+      let parts: string[] = [];
       let partsLength = 0;
-      // The last chunk ended with CR: a LF starting the next one belongs to that line break.
-      let afterCR = false;
-      let bom = true; // a UTF-8 byte order mark at the start of the stream is dropped (HTML, "Server-sent events")
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        let chunk: Uint8Array = value;
-        if (bom) {
-          const head = parts.length > 0 ? concat([...parts, chunk], partsLength + chunk.length) : chunk;
-          parts = [];
-          partsLength = 0;
-          if (head.length < 3 && head.every((b, k) => b === BOM[k])) {
-            // the start of a byte order mark, or of a stream too short to tell yet: wait for more
-            parts.push(head);
-            partsLength = head.length;
-            continue;
-          }
-          bom = false;
-          chunk = head.length >= 3 && head[0] === BOM[0] && head[1] === BOM[1] && head[2] === BOM[2] ? head.subarray(3) : head;
+        const text = decoder.decode(value, { stream: true });
+        // Each chunk is searched once for LF and once for CR; the joined buffer is not searched again.
+        const lf = text.indexOf('\n');
+        const cr = text.indexOf('\r');
+        if (lf < 0 && cr < 0) {
+          parts.push(text);
+          partsLength += text.length;
+          continue;
         }
+        const textAt = buf.length + partsLength; // where `text` starts in the joined buffer
+        // Before `text`, a CR can only be the last character of what was left over (a CR that may begin a CRLF):
+        // left-over text and waiting chunks hold no line break otherwise.
+        const crBefore = buf.length > 0 && buf.charCodeAt(buf.length - 1) === 13;
+        buf = parts.length === 0 ? buf + text : buf + parts.join('') + text;
+        parts = [];
+        partsLength = 0;
         let start = 0;
-        if (afterCR && chunk.length > 0) {
-          afterCR = false;
-          if (chunk[0] === LF) start = 1;
-        }
-        let lf = chunk.indexOf(LF, start);
-        let cr = chunk.indexOf(CR, start);
-        while (lf >= 0 || cr >= 0) {
-          const end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
-          let l = chunk.subarray(start, end);
-          if (parts.length > 0) {
-            l = concat([...parts, l], partsLength + l.length);
-            parts = [];
-            partsLength = 0;
+        if (cr < 0 && !crBefore) {
+          // No CR (the usual stream): lines end at LF. The first is at `textAt + lf`: nothing before `text` had one.
+          for (let i = textAt + lf; i >= 0; i = buf.indexOf('\n', start)) {
+            line(buf.slice(start, i));
+            start = i + 1;
           }
-          line(l);
-          if (this.readyState === 2) return;
-          start = end + 1;
-          if (end === cr) {
-            if (start === chunk.length) afterCR = true;
-            else if (chunk[start] === LF) start++;
-            if (cr < start) cr = chunk.indexOf(CR, start);
-            if (lf < start) lf = chunk.indexOf(LF, start);
-          } else {
-            lf = chunk.indexOf(LF, start);
-            if (cr >= 0 && cr < start) cr = chunk.indexOf(CR, start);
+          buf = buf.slice(start);
+          scanned = buf.length;
+        } else {
+          let i = scanned;
+          for (; i < buf.length; i++) {
+            const c = buf.charCodeAt(i);
+            if (c !== 10 && c !== 13) continue;
+            if (c === 13 && i + 1 === buf.length) break; // a CR at the end: it may be the first half of CRLF
+            line(buf.slice(start, i));
+            if (c === 13 && buf.charCodeAt(i + 1) === 10) i++;
+            start = i + 1;
           }
-        }
-        if (start < chunk.length) {
-          parts.push(start === 0 ? chunk : chunk.subarray(start));
-          partsLength += chunk.length - start;
+          buf = buf.slice(start);
+          scanned = Math.max(0, i - start);
         }
         if (this.readyState === 2) return;
       }
@@ -176,62 +165,4 @@ export class FetchEventSource implements EventSourceLike {
       this.fail();
     }
   }
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-const COLON = 0x3a;
-const SPACE = 0x20;
-const EMPTY = new Uint8Array(0);
-const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
-const DATA = Uint8Array.of(0x64, 0x61, 0x74, 0x61); // "data"
-const EVENT = Uint8Array.of(0x65, 0x76, 0x65, 0x6e, 0x74); // "event"
-const ID = Uint8Array.of(0x69, 0x64); // "id"
-const utf8 = new TextDecoder();
-
-function isField(field: Uint8Array, name: Uint8Array): boolean {
-  if (field.length !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (field[i] !== name[i]) return false;
-  return true;
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** The data lines of one event joined with LF (the HTML standard's rule), as bytes. */
-function joinLines(lines: readonly Uint8Array[]): Uint8Array {
-  if (lines.length === 1) return lines[0];
-  let n = lines.length - 1;
-  for (const l of lines) n += l.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0) out[o++] = LF;
-    out.set(lines[i], o);
-    o += lines[i].length;
-  }
-  return out;
-}
-
-/** A `MessageEvent` of {@link FetchEventSource}: `dataBytes` holds the event's data as the bytes that arrived. */
-export type SseMessageEvent = MessageEvent<string> & { readonly dataBytes: Uint8Array };
-
-/**
- * The `MessageEvent` {@link FetchEventSource} dispatches: `data` is the event's data as a string (UTF-8 decoded on
- * first read), `dataBytes` the same data as bytes, so that a consumer of binary payloads (the SSE transport's
- * base64url messages) decodes them without making a string.
- */
-function sseMessageEvent(type: string, dataBytes: Uint8Array, lastEventId: string): SseMessageEvent {
-  const event = new MessageEvent<string>(type, { lastEventId });
-  let text: string | undefined;
-  Object.defineProperty(event, 'data', { get: () => (text ??= utf8.decode(dataBytes)), enumerable: true, configurable: true });
-  Object.defineProperty(event, 'dataBytes', { value: dataBytes, enumerable: true });
-  return event as SseMessageEvent;
 }
