@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CorruptionError, MemoryFileSystem, type FileSystem } from '@hearth/io';
+import { CorruptionError, MemoryFileSystem } from '@hearth/io';
 import { FeedStore, feedIdToHex, generateKeypair, keypairFromSecretKey, signEntry, type Keypair, type VerifiedEntry } from '@hearth/log';
 import { decodeFeedIndexV1, encodeFeedIndexV1 } from '../src/_feed-index.js';
+import { fileBytes, writeFile } from './_files.js';
 
 const RFC_TEST1 = keypairFromSecretKey(new Uint8Array(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -16,21 +17,6 @@ async function makeChain(kp: Keypair, n: number, from: VerifiedEntry[] = []): Pr
   return out;
 }
 
-async function fileBytes(fs: FileSystem, path: string): Promise<Uint8Array> {
-  const fh = await fs.open(path);
-  try {
-    return fh.read(0, fh.size());
-  } finally {
-    await fh.close();
-  }
-}
-
-async function writeFile(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await fs.open(path, { create: true, truncate: true });
-  fh.write(0, bytes);
-  await fh.sync();
-  await fh.close();
-}
 
 const feedPath = (kp: Keypair) => `feeds/${feedIdToHex(kp.publicKey)}.feed`;
 const indexPath = (kp: Keypair) => `feeds/${feedIdToHex(kp.publicKey)}.idx`;

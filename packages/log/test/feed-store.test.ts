@@ -21,6 +21,7 @@ import {
   type Keypair,
   type VerifiedEntry,
 } from '@hearth/log';
+import { fileBytes, writeFile } from './_files.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -35,19 +36,6 @@ async function makeChain(kp: Keypair, n: number, from: VerifiedEntry[] = [], tag
   return out;
 }
 
-async function fileBytes(fs: FileSystem, path: string): Promise<Uint8Array> {
-  const fh = await fs.open(path);
-  const b = fh.read(0, fh.size());
-  await fh.close();
-  return b;
-}
-
-async function writeFile(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await fs.open(path, { create: true, truncate: true });
-  fh.write(0, bytes);
-  await fh.sync();
-  await fh.close();
-}
 
 const feedPath = (kp: Keypair) => `feeds/${feedIdToHex(kp.publicKey)}.feed`;
 
