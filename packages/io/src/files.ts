@@ -36,17 +36,25 @@ export async function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8
  * @throws IoError from the file system.
  */
 export async function readFileIfExists(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
-  // One open, no `exists` first: on OPFS each is a round trip to the browser process.
-  let fh: FileHandle;
-  try {
-    fh = await fs.open(path);
-  } catch (e) {
-    if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
-    throw e;
-  }
+  const fh = await openIfExists(fs, path);
+  if (fh === undefined) return undefined;
   try {
     return fh.read(0, fh.size());
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The file at `path` opened (without creating it), or undefined if there is no such file: one `open`, no `exists`
+ * first (on OPFS each is a round trip to the browser process). The caller closes the handle.
+ * @throws IoError from the file system other than `HEARTH_NOT_FOUND` (e.g. the path is a directory).
+ */
+export async function openIfExists(fs: FileSystem, path: string): Promise<FileHandle | undefined> {
+  try {
+    return await fs.open(path);
+  } catch (e) {
+    if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
+    throw e;
   }
 }

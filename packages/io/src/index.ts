@@ -8,7 +8,7 @@
 export type { FileSystem, FileHandle, OpenOptions, FileSystemSupports } from './types.js';
 export { HearthError, IoError, CorruptionError, InjectedCrashError, IoErrorCode } from './errors.js';
 export type { IoErrorCodeValue } from './errors.js';
-export { writeFileAtomic, readFileIfExists } from './files.js';
+export { writeFileAtomic, readFileIfExists, openIfExists } from './files.js';
 export { MemoryFileSystem } from './memory.js';
 export { FaultFileSystem, FAULT_OP_KINDS } from './fault.js';
 export type { FaultOp, FaultOpKind, FaultOptions, CrashPlan, UnsyncedMode } from './fault.js';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaultFileSystem, MemoryFileSystem, readFileIfExists, writeFileAtomic, type FileSystem } from '../src/index.js';
+import { FaultFileSystem, MemoryFileSystem, openIfExists, readFileIfExists, writeFileAtomic, type FileSystem } from '../src/index.js';
 
 const OLD = new TextEncoder().encode('the old content');
 const NEW = new TextEncoder().encode('the new, longer content of the file');
@@ -18,6 +18,19 @@ test('readFileIfExists: undefined without a file, the whole content with one; wr
   await writeFileAtomic(fs, 'd/f', OLD);
   assert.deepEqual(await readFileIfExists(fs, 'd/f'), OLD, 'a shorter content leaves no tail of the longer one');
   assert.deepEqual(await fs.list('d'), ['f'], 'no temporary file left after a write');
+});
+
+test('openIfExists: undefined without a file (nothing created), an open handle with one; other errors propagate', async () => {
+  const fs = new MemoryFileSystem();
+  await fs.mkdir('d');
+  assert.equal(await openIfExists(fs, 'd/f'), undefined);
+  assert.equal(await fs.exists('d/f'), false, 'not created');
+  await writeFileAtomic(fs, 'd/f', NEW);
+  const h = await openIfExists(fs, 'd/f');
+  assert.ok(h !== undefined);
+  assert.deepEqual(h.read(0, h.size()), NEW);
+  await h.close();
+  await assert.rejects(openIfExists(fs, 'd'), (e: unknown) => (e as { code?: string }).code !== 'HEARTH_NOT_FOUND', 'a directory is not "absent"');
 });
 
 test('writeFileAtomic: a crash at any operation leaves the old or the new content (seeded)', async () => {

@@ -25,7 +25,7 @@
  *
  * Internal module: not exported from the package.
  */
-import { CorruptionError, IoError, IoErrorCode, type FileHandle, type FileSystem } from '@hearth/io';
+import { CorruptionError, openIfExists, readFileIfExists, type FileHandle, type FileSystem } from '@hearth/io';
 import { ByteSink, Reader, readU32, writeU32 } from './_bytes.js';
 import { crc32cRaw } from './crc32c.js';
 import {
@@ -391,14 +391,8 @@ export async function readCurrentManifest(
   dir: string,
 ): Promise<{ name: string; read: ManifestRead; handle: FileHandle } | undefined> {
   const cpath = join(dir, CURRENT);
-  const ch = await openIfExists(fs, cpath);
-  if (ch === undefined) return undefined;
-  let current: Uint8Array;
-  try {
-    current = ch.read(0, ch.size());
-  } finally {
-    await ch.close();
-  }
+  const current = await readFileIfExists(fs, cpath);
+  if (current === undefined) return undefined;
   const name = decodeCurrentV1(current, cpath);
   const mpath = join(dir, name);
   const handle = await openIfExists(fs, mpath);
@@ -411,12 +405,3 @@ export async function readCurrentManifest(
   }
 }
 
-/** The file opened, or undefined if it does not exist (one open, no `exists` first: on OPFS each is a round trip). */
-async function openIfExists(fs: FileSystem, path: string): Promise<FileHandle | undefined> {
-  try {
-    return await fs.open(path);
-  } catch (e) {
-    if (e instanceof IoError && e.code === IoErrorCode.NOT_FOUND) return undefined;
-    throw e;
-  }
-}
