@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFileSystem } from '@hearth/io';
+import { MemoryFileSystem, countHandles } from '@hearth/io';
 import { feedIdToHex, keypairFromSecretKey } from '@hearth/log';
 import { Database } from '@hearth/db';
 import { allEntries, docsOf, modelOf } from './db-helpers.js';
@@ -150,20 +150,9 @@ test('a damaged LSM refuses to open with a hint; { rebuild: true } rebuilds it f
   await cur.sync();
   await cur.close();
   // The feed store opens beside the LSM: the failed open closes it again (OPFS handles are exclusive).
-  let open = 0;
-  const counting = Object.create(fs) as MemoryFileSystem;
-  counting.open = async (path, options) => {
-    const h = await fs.open(path, options);
-    open++;
-    const close = h.close.bind(h);
-    h.close = async () => {
-      open--;
-      await close();
-    };
-    return h;
-  };
-  await assert.rejects(Database.open({ fs: counting, name: 'db', keypair: KP }), (e: unknown) => code('HEARTH_CORRUPTION')(e) && /rebuild/.test((e as Error).message));
-  assert.equal(open, 0, 'a failed open left handles open');
+  const counting = countHandles(fs);
+  await assert.rejects(Database.open({ fs: counting.fs, name: 'db', keypair: KP }), (e: unknown) => code('HEARTH_CORRUPTION')(e) && /rebuild/.test((e as Error).message));
+  assert.equal(counting.open, 0, 'a failed open left handles open');
   const again = await Database.open({ fs, name: 'db', keypair: KP, rebuild: true });
   assert.deepEqual(again.stateHash(), hash);
   assert.equal(again.recovery.replayed, 10);

@@ -9,6 +9,7 @@ export type { FileSystem, FileHandle, OpenOptions, FileSystemSupports } from './
 export { HearthError, IoError, CorruptionError, InjectedCrashError, IoErrorCode } from './errors.js';
 export type { IoErrorCodeValue } from './errors.js';
 export { writeFileAtomic, readFileIfExists, openIfExists } from './files.js';
+export { countHandles, type HandleCount } from './counting.js';
 export { MemoryFileSystem } from './memory.js';
 export { FaultFileSystem, FAULT_OP_KINDS } from './fault.js';
 export type { FaultOp, FaultOpKind, FaultOptions, CrashPlan, UnsyncedMode } from './fault.js';

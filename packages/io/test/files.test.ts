@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FaultFileSystem, MemoryFileSystem, openIfExists, readFileIfExists, writeFileAtomic, type FileSystem } from '../src/index.js';
+import { FaultFileSystem, MemoryFileSystem, countHandles, openIfExists, readFileIfExists, writeFileAtomic, type FileSystem } from '../src/index.js';
 
 const OLD = new TextEncoder().encode('the old content');
 const NEW = new TextEncoder().encode('the new, longer content of the file');
@@ -70,4 +70,23 @@ test('writeFileAtomic: a crash at any operation leaves the old or the new conten
   // A crash point is an operation that does not happen: the last one is the second rename, so every crash during
   // the second write must leave the old content (the crash plan has no point after the last operation).
   assert.ok(sawOld, 'crash points during the second write leave the old content');
+});
+
+test('countHandles: counts handles opened through the view and not closed yet (a second close counts once)', async () => {
+  const base = new MemoryFileSystem();
+  await base.mkdir('d');
+  const c = countHandles(base);
+  assert.ok(c.fs instanceof MemoryFileSystem, 'still an instance of its class');
+  const a = await c.fs.open('d/a', { create: true });
+  const b = await c.fs.open('d/b', { create: true });
+  assert.deepEqual([c.open, c.opened], [2, 2]);
+  await a.close();
+  await a.close();
+  assert.deepEqual([c.open, c.opened], [1, 2]);
+  await (await base.open('d/a')).close(); // not through the view: not counted
+  assert.deepEqual([c.open, c.opened], [1, 2]);
+  await b.close();
+  assert.equal(c.open, 0);
+  await assert.rejects(c.fs.open('d/missing'));
+  assert.deepEqual([c.open, c.opened], [0, 2], 'a failed open counts nothing');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { CorruptionError, FaultFileSystem, MemoryFileSystem, type FileSystem } from '@hearth/io';
+import { CorruptionError, FaultFileSystem, MemoryFileSystem, countHandles, type FileSystem } from '@hearth/io';
 import { NodeFileSystem } from '@hearth/io/node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -510,26 +510,10 @@ test('a failed open releases every handle it opened', async () => {
   const bytes = await fileBytes(base, `feeds/${second}`);
   bytes[HEADER + 20] ^= 1;
   await writeFile(base, `feeds/${second}`, bytes);
-  let open = 0;
-  const counting: FileSystem = Object.create(base, {
-    open: {
-      value: async (path: string, o?: object) => {
-        const fh = await base.open(path, o);
-        open++;
-        const close = fh.close.bind(fh);
-        let closed = false;
-        fh.close = async () => {
-          if (!closed) open--;
-          closed = true;
-          await close();
-        };
-        return fh;
-      },
-    },
-  });
+  const counting = countHandles(base);
   // fullScan: a clean close wrote an index, and open trusts the records it covers until they are read
-  await assert.rejects(FeedStore.open({ fs: counting, dir: 'feeds', fullScan: true }), CorruptionError);
-  assert.equal(open, 0);
+  await assert.rejects(FeedStore.open({ fs: counting.fs, dir: 'feeds', fullScan: true }), CorruptionError);
+  assert.equal(counting.open, 0);
 });
 
 test('on NodeFileSystem: append, sync, reopen, torn tail from a real truncated file', async () => {

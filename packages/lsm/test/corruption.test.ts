@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptionError, MemoryFileSystem } from '@hearth/io';
+import { CorruptionError, MemoryFileSystem, countHandles } from '@hearth/io';
 import { openLsm, type Lsm } from '@hearth/lsm';
 import { hex, rng } from './_util.js';
 
@@ -127,24 +127,11 @@ test('corruption: when one live SSTable is missing, the tables opened beside it 
   const fs = await withFlip(files, '', 0, 0);
   await fs.remove(`db/${tables[tables.length - 1]}`); // the last in file order: every other one opens first
   // Count handles: OPFS sync access handles are exclusive, so one left open would block the next open.
-  let open = 0;
-  let opened = 0;
-  const counting = Object.create(fs) as MemoryFileSystem;
-  counting.open = async (path, options) => {
-    const h = await fs.open(path, options);
-    open++;
-    opened++;
-    const close = h.close.bind(h);
-    h.close = async () => {
-      open--;
-      await close();
-    };
-    return h;
-  };
-  const err = await openLsm({ fs: counting, ...OPTIONS }).catch((e: unknown) => e);
+  const counting = countHandles(fs);
+  const err = await openLsm({ fs: counting.fs, ...OPTIONS }).catch((e: unknown) => e);
   assert.ok(err instanceof CorruptionError && err.message.includes(tables[tables.length - 1]), String(err));
-  assert.ok(opened >= tables.length - 1, `expected the other ${tables.length - 1} tables to be opened, ${opened} handles were`);
-  assert.equal(open, 0, 'handles left open after the failed open');
+  assert.ok(counting.opened >= tables.length - 1, `expected the other ${tables.length - 1} tables to be opened, ${counting.opened} handles were`);
+  assert.equal(counting.open, 0, 'handles left open after the failed open');
 });
 
 test('corruption: a missing live SSTable, or CURRENT missing next to tables, is refused', async () => {
