@@ -27,6 +27,43 @@ function read(m: Memtable, n: number): E {
   };
 }
 
+/** Level 0 forward and backward equals `expected` (invariants 2 and 3). */
+function assertOrder(m: Memtable, expected: readonly E[]): void {
+  const fwd: E[] = [];
+  for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
+  assert.deepEqual(fwd, expected);
+  const back: E[] = [];
+  for (let n = m.last(); n !== NIL; n = m.before(n)) back.push(read(m, n));
+  assert.deepEqual(back, [...expected].reverse());
+}
+
+/** The memtable's internals the level checks read (`_memtable.ts`: STRIDE 10, BASE 5). */
+type Internals = { links: Int32Array; rec: Int32Array; lastAt: Int32Array; height: number; finger: Int32Array; fingerNode: number };
+const linkBase = (mm: Internals, n: number): number => mm.rec[n * 10 + 5];
+
+/**
+ * Asserts that every level is a sorted sublist of level 0 ending at NIL (invariant 2); returns each node's level-0
+ * position and the last node of each level (0 when the level is empty).
+ */
+function assertLevels(m: Memtable): { pos: Map<number, number>; lastOf: number[] } {
+  const mm = m as unknown as Internals;
+  const pos = new Map<number, number>();
+  let i = 0;
+  for (let n = m.first(); n !== NIL; n = m.next(n)) pos.set(n, i++);
+  const lastOf: number[] = [];
+  for (let l = 0; l < 12; l++) {
+    let prev = -1;
+    let last = 0;
+    for (let n = mm.links[linkBase(mm, 0) + l]; n !== NIL; n = mm.links[linkBase(mm, n) + l]) {
+      assert.ok(pos.has(n) && pos.get(n)! > prev, `level ${l} out of order`);
+      prev = pos.get(n)!;
+      last = n;
+    }
+    lastOf.push(last);
+  }
+  return { pos, lastOf };
+}
+
 test('skiplist: level-0 order forward and backward equals the sorted model (invariants 2, 3, 4)', async () => {
   for (const seed of [1, 2, 3, 4, 5]) {
     await withSeed(seed, () => {
@@ -43,12 +80,7 @@ test('skiplist: level-0 order forward and backward equals the sorted model (inva
       }
       const expected = [...model.values()].sort(internalOrder);
       assert.equal(m.count, expected.length);
-      const fwd: E[] = [];
-      for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
-      assert.deepEqual(fwd, expected);
-      const back: E[] = [];
-      for (let n = m.last(); n !== NIL; n = m.before(n)) back.push(read(m, n));
-      assert.deepEqual(back, expected.reverse());
+      assertOrder(m, expected);
     });
   }
 });
@@ -76,21 +108,9 @@ test('skiplist: runs of ascending keys (the append path, invariant 9) mixed with
       for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
       assert.deepEqual(fwd, expected);
       // every level is a sorted sublist of level 0 that ends at NIL, and its last node is what invariant 9 records
-      const mm = m as unknown as { links: Int32Array; rec: Int32Array; lastAt: Int32Array; height: number };
-      const pos = new Map<number, number>();
-      let i = 0;
-      for (let n = m.first(); n !== NIL; n = m.next(n)) pos.set(n, i++);
-      const base = (n: number): number => mm.rec[n * 10 + 5]; // STRIDE 10, BASE 5 (`_memtable.ts`)
-      for (let l = 0; l < 12; l++) {
-        let prev = -1;
-        let lastNode = 0;
-        for (let n = mm.links[base(0) + l]; n !== NIL; n = mm.links[base(n) + l]) {
-          assert.ok(pos.get(n)! > prev, `level ${l} out of order`);
-          prev = pos.get(n)!;
-          lastNode = n;
-        }
-        assert.equal(mm.lastAt[l], lastNode, `lastAt[${l}]`);
-      }
+      const { lastOf } = assertLevels(m);
+      const mm = m as unknown as Internals;
+      for (let l = 0; l < 12; l++) assert.equal(mm.lastAt[l], lastOf[l], `lastAt[${l}]`);
     });
   }
 });
@@ -106,25 +126,15 @@ test('skiplist: nearly ascending keys and interleaved ascending streams (the fin
       // digit-count changes but does not follow the tail), random keys, and rewrites of a key at the same sequence
       const streams = Array.from({ length: 1 + Math.floor(r() * 3) }, (_, k) => ({ prefix: `s${k}/n`, next: Math.floor(r() * 50) }));
       const written: E[] = [];
-      const mm = m as unknown as { links: Int32Array; rec: Int32Array; height: number; finger: Int32Array; fingerNode: number };
-      const base = (n: number): number => mm.rec[n * 10 + 5]; // STRIDE 10, BASE 5 (`_memtable.ts`)
+      const mm = m as unknown as Internals;
       const checkLevels = (): void => {
-        const pos = new Map<number, number>();
-        let i = 0;
-        for (let n = m.first(); n !== NIL; n = m.next(n)) pos.set(n, i++);
-        for (let l = 0; l < 12; l++) {
-          let prev = -1;
-          for (let n = mm.links[base(0) + l]; n !== NIL; n = mm.links[base(n) + l]) {
-            assert.ok(pos.has(n) && pos.get(n)! > prev, `level ${l} out of order`);
-            prev = pos.get(n)!;
-          }
-        }
+        const { pos } = assertLevels(m);
         // invariant 10: finger[l] is the last node of level l at or before the finger node (0: the head)
         if (mm.fingerNode === 0) return;
         const limit = pos.get(mm.fingerNode)!;
         for (let l = 0; l < mm.height; l++) {
           let last = 0;
-          for (let n = mm.links[base(0) + l]; n !== NIL && pos.get(n)! <= limit; n = mm.links[base(n) + l]) last = n;
+          for (let n = mm.links[linkBase(mm, 0) + l]; n !== NIL && pos.get(n)! <= limit; n = mm.links[linkBase(mm, n) + l]) last = n;
           assert.equal(mm.finger[l], last, `finger[${l}]`);
         }
       };
@@ -147,12 +157,7 @@ test('skiplist: nearly ascending keys and interleaved ascending streams (the fin
       }
       checkLevels();
       const expected = [...model.values()].sort(internalOrder);
-      const fwd: E[] = [];
-      for (let n = m.first(); n !== NIL; n = m.next(n)) fwd.push(read(m, n));
-      assert.deepEqual(fwd, expected);
-      const back: E[] = [];
-      for (let n = m.last(); n !== NIL; n = m.before(n)) back.push(read(m, n));
-      assert.deepEqual(back, expected.reverse());
+      assertOrder(m, expected);
       for (const e of expected) assert.equal(m.get(e.key, e.seq) !== NIL, true);
     });
   }
