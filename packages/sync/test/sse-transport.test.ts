@@ -44,13 +44,14 @@ test('base64url round-trips any bytes and matches Buffer (native and portable pa
 });
 
 test('base64url refuses non-canonical text (native and portable paths alike)', () => {
-  for (const bad of ['A', 'AB=', 'A+', 'A/', 'AB*C', 'AF', 'AAB', 'é', 'AAAA=', 'AA AA', 'AAAA\n', 'AAAAAF']) {
+  // 'Ł' (U+0141) and 'ŕ' (U+0155): Node's decoder would read them as their low bytes, 'A' and 'U'
+  for (const bad of ['A', 'AB=', 'A+', 'A/', 'AB*C', 'AF', 'AAB', 'é', 'AAAA=', 'AA AA', 'AAAA\n', 'AAAAAF', 'QŁJD', 'QUJŕ', 'QU\u0080D', 'QU\uD800D', 'AAAA\0AAA']) {
     assert.equal(fromBase64url(bad), null, bad);
     assert.equal(fromBase64urlPortable(bad), null, bad);
   }
   assert.deepEqual(fromBase64url(''), new Uint8Array(0));
   // any text: both decoders accept the same strings and give the same bytes
-  const chars = 'AQgw_-Zz09+/= é'.split('');
+  const chars = 'AQgw_-Zz09+/= é\nŁŕ\u0080\uD800\0'.split('');
   fc.assert(
     fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 12 }), (cs) => {
       const t = cs.join('');

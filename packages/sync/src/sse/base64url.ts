@@ -10,21 +10,20 @@ for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 interface NativeBase64 {
   encode(bytes: Uint8Array): string;
   /**
-   * REQUIRES: `text` is unpadded, of a length other than 4n + 1, with zero tail bits (checked by the caller); when
-   * `checksAlphabet` is false, also that every character is in the alphabet. Null for text the decoder refuses.
+   * REQUIRES: `text` is unpadded, of a length other than 4n + 1, with zero tail bits (checked by the caller).
+   * Null for text the decoder refuses. Every character outside the base64url alphabet makes it return null, or is
+   * skipped or ends the decoding, which makes the output shorter than `floor(3 * length / 4)`: the caller checks
+   * that length instead of scanning the text with a regular expression first. (The TC39 `Uint8Array.fromBase64`
+   * refuses all but ASCII whitespace, which it skips, and padding, where it stops; Node's `Buffer` needs the checks
+   * in its `decode`.)
    */
   decode(text: string): Uint8Array | null;
-  /**
-   * The decoder refuses every character outside the base64url alphabet itself except ASCII whitespace, which it
-   * skips (the TC39 `Uint8Array.fromBase64`): the caller then checks the output's length instead of scanning the
-   * text with a regular expression (a skipped character or a padding `=` makes it shorter).
-   */
-  checksAlphabet: boolean;
 }
 
 type NodeBuffer = {
   from(a: ArrayBufferLike, offset: number, length: number): { toString(enc: 'base64url'): string };
   from(text: string, enc: 'base64url'): Uint8Array;
+  byteLength(text: string, enc: 'utf8'): number;
 };
 type U8Base64 = {
   fromBase64?: (text: string, options: { alphabet: 'base64url'; lastChunkHandling?: 'loose' }) => Uint8Array;
@@ -38,14 +37,19 @@ type U8Base64 = {
  */
 const native: NativeBase64 | null = (() => {
   const NodeBuf = (globalThis as { Buffer?: NodeBuffer }).Buffer;
-  if (NodeBuf !== undefined && typeof NodeBuf.from === 'function') {
+  if (NodeBuf !== undefined && typeof NodeBuf.from === 'function' && typeof NodeBuf.byteLength === 'function') {
+    const byteLength = NodeBuf.byteLength;
     return {
       encode: (b) => NodeBuf.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url'),
       decode: (t) => {
+        // Node's decoder takes '+' and '/' for '-' and '_', skips any other ASCII character outside the alphabet
+        // and stops at '=' (both make the output short: the caller's check), and reads a character above U+00FF as
+        // its low byte ('Ł', U+0141, as 'A'). So the text must be ASCII (its UTF-8 length is its length) without
+        // '+' or '/': three native scans, ~40x cheaper than a regular expression over a 350 KB event.
+        if (byteLength(t, 'utf8') !== t.length || t.indexOf('+') >= 0 || t.indexOf('/') >= 0) return null;
         const b = NodeBuf.from(t, 'base64url');
         return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       },
-      checksAlphabet: false, // Node's decoder skips any character it does not know, and takes '+' and '/' too
     };
   }
   const U8 = Uint8Array as unknown as U8Base64;
@@ -61,13 +65,10 @@ const native: NativeBase64 | null = (() => {
           return null; // SyntaxError: a character outside the alphabet
         }
       },
-      checksAlphabet: true,
     };
   }
   return null;
 })();
-
-const BASE64URL_CHARS = /^[A-Za-z0-9_-]*$/;
 
 /** Encodes bytes as base64url, no padding. */
 export function toBase64url(bytes: Uint8Array): string {
@@ -79,7 +80,7 @@ export function toBase64url(bytes: Uint8Array): string {
 export function fromBase64url(text: string): Uint8Array | null {
   if (native === null) return fromBase64urlPortable(text);
   const len = text.length;
-  if (len % 4 === 1 || (!native.checksAlphabet && !BASE64URL_CHARS.test(text))) return null;
+  if (len % 4 === 1) return null;
   // Canonical: the unused low bits of the last character are zero (2 chars: 4 bits, 3 chars: 2 bits).
   const rest = len % 4;
   if (rest !== 0) {
@@ -88,8 +89,8 @@ export function fromBase64url(text: string): Uint8Array | null {
     if (v < 0 || (v & (rest === 2 ? 15 : 3)) !== 0) return null;
   }
   const out = native.decode(text);
-  // A decoder that checks the alphabet skips whitespace and stops at padding: then the output is short.
-  if (out === null || (native.checksAlphabet && out.length !== Math.floor((len * 3) / 4))) return null;
+  // A character outside the alphabet made the decoder refuse, or skip it or stop there: then the output is short.
+  if (out === null || out.length !== Math.floor((len * 3) / 4)) return null;
   return out;
 }
 

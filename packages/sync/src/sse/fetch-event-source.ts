@@ -129,23 +129,36 @@ export class FetchEventSource implements EventSourceLike {
           partsLength += text.length;
           continue;
         }
-        const textAt = buf.length + partsLength; // where `text` starts in the joined buffer
         // Before `text`, a CR can only be the last character of what was left over (a CR that may begin a CRLF):
         // left-over text and waiting chunks hold no line break otherwise.
         const crBefore = buf.length > 0 && buf.charCodeAt(buf.length - 1) === 13;
-        buf = parts.length === 0 ? buf + text : buf + parts.join('') + text;
-        parts = [];
-        partsLength = 0;
-        let start = 0;
         if (cr < 0 && !crBefore) {
-          // No CR (the usual stream): lines end at LF. The first is at `textAt + lf`: nothing before `text` had one.
-          for (let i = textAt + lf; i >= 0; i = buf.indexOf('\n', start)) {
-            line(buf.slice(start, i));
+          // No CR (the usual stream): lines end at LF, and the first one at `lf` in `text` (nothing before `text`
+          // had one). It is what waited plus the head of `text`, joined once into a flat string; a long data line
+          // is copied once here, not joined, then concatenated with `text` and flattened again when sliced.
+          const head = text.slice(0, lf);
+          let first: string;
+          if (parts.length === 0) first = buf.length === 0 ? head : buf + head;
+          else {
+            parts.unshift(buf);
+            parts.push(head);
+            first = parts.join('');
+          }
+          parts = [];
+          partsLength = 0;
+          line(first);
+          let start = lf + 1;
+          for (let i = text.indexOf('\n', start); i >= 0; i = text.indexOf('\n', start)) {
+            line(text.slice(start, i));
             start = i + 1;
           }
-          buf = buf.slice(start);
+          buf = text.slice(start);
           scanned = buf.length;
         } else {
+          buf = parts.length === 0 ? buf + text : buf + parts.join('') + text;
+          parts = [];
+          partsLength = 0;
+          let start = 0;
           let i = scanned;
           for (; i < buf.length; i++) {
             const c = buf.charCodeAt(i);
