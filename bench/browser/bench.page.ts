@@ -9,7 +9,9 @@
  * and the 1,000 single inserts run in chunks of 100 taking turns. The machine the suite runs on is shared, and
  * load that comes and goes for tens of seconds otherwise falls on one system's whole run and not another's; taking
  * turns spreads it over all three alike, so the ratios the targets are stated in hold. (Same work per system as
- * one after another: same documents, sizes, repetitions and durability.) The other workloads run per system.
+ * one after another: same documents, sizes, repetitions and durability.) Each turn starts after a pause
+ * (`SETTLE_MS`), so that background work a system leaves behind (IndexedDB compaction, OPFS writeback, an LSM flush)
+ * is not timed as the next system's. The other workloads run per system.
  */
 import { openDatabase } from '@hearth/sdk';
 import { Dexie } from 'dexie';
@@ -32,6 +34,15 @@ const REPS = 3;
  * with three the median moved by tens of percent from run to run. Every repetition is kept in the row (`allMs`).
  */
 const BULK_REPS = 5;
+/**
+ * Pause before each system's turn at the write workloads (ms): the previous turn's background work (IndexedDB's
+ * LevelDB compaction in the browser process after a Dexie `bulkPut`, OPFS writeback, an LSM flush) settles instead
+ * of landing in the next system's timing. Without it Hearth, whose turn follows Dexie's, saw its bulk repetitions
+ * spread over 41-91 ms and SQLite its over 106-163 ms in one run.
+ */
+const SETTLE_MS = 400;
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -103,21 +114,25 @@ main(async () => {
   for (const system of SYSTEMS) await workers.get(system)!.call('open', true);
   for (let rep = 0; rep <= BULK_REPS; rep++) {
     for (const system of SYSTEMS) {
+      await settle();
       const ms = await workers.get(system)!.call<number>('bulk', rep, N_BULK);
       if (rep > 0) bulk.get(system)!.push(ms); // rep 0 warms up
     }
   }
   const chunk = N_SINGLE / SINGLE_CHUNKS;
   for (let c = 0; c < SINGLE_CHUNKS; c++) {
-    for (const system of SYSTEMS) lat.get(system)!.push(...(await workers.get(system)!.call<number[]>('singles', chunk, c * chunk)));
+    for (const system of SYSTEMS) {
+      await settle();
+      lat.get(system)!.push(...(await workers.get(system)!.call<number[]>('singles', chunk, c * chunk)));
+    }
   }
   for (const system of SYSTEMS) {
     let w = workers.get(system)!;
     const b = bulk.get(system)!;
     const l = lat.get(system)!;
-    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: BULK_REPS, allMs: b.map((x) => +x.toFixed(1)), note: `median of ${BULK_REPS} after a warm-up, one transaction each, in a worker; repetitions interleaved across systems` });
-    row('insert-single-p50', system, pct(l, 50), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
-    row('insert-single-p99', system, pct(l, 99), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
+    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: BULK_REPS, allMs: b.map((x) => +x.toFixed(1)), note: `median of ${BULK_REPS} after a warm-up, one transaction each, in a worker; repetitions interleaved across systems, each after a ${SETTLE_MS} ms pause` });
+    row('insert-single-p50', system, pct(l, 50), 'ms', N_SINGLE, { note: `awaited one by one, in a worker; chunks of 100 interleaved across systems, each after a ${SETTLE_MS} ms pause` });
+    row('insert-single-p99', system, pct(l, 99), 'ms', N_SINGLE, { note: `awaited one by one, in a worker; chunks of 100 interleaved across systems, each after a ${SETTLE_MS} ms pause` });
     await w.call('fill', N_COLD);
     const reads: number[] = [];
     for (let rep = 0; rep <= REPS; rep++) {
