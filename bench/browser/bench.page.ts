@@ -9,7 +9,7 @@
  * and the 1,000 single inserts run in chunks of 100 taking turns. The machine the suite runs on is shared, and
  * load that comes and goes for tens of seconds otherwise falls on one system's whole run and not another's; taking
  * turns spreads it over all three alike, so the ratios the targets are stated in hold. (Same work per system as
- * one after another: same documents, sizes, repetitions and durability.) Each turn starts after a pause
+ * one after another: same documents, sizes, repetitions and durability.) Each bulk turn starts after a pause
  * (`SETTLE_MS`), so that background work a system leaves behind (IndexedDB compaction, OPFS writeback, an LSM flush)
  * is not timed as the next system's. The other workloads run per system.
  */
@@ -29,13 +29,17 @@ const N_READ = 10_000;
 const N_COLD = QUICK ? 20_000 : 100_000;
 const REPS = 3;
 /**
- * Measured bulk repetitions (after one warm-up). Five, not three: a fresh worker's first transactions still run
- * partly in V8's lower tiers (the first measured one ~1.3-1.6x slower than the later ones, see docs/status.md), and
- * with three the median moved by tens of percent from run to run. Every repetition is kept in the row (`allMs`).
+ * Bulk repetitions: `BULK_WARMUP` warm-ups, then the median of `BULK_REPS`. A fresh worker's first transactions run
+ * partly in V8's lower tiers: in Hearth's worker the first two 10,000-document transactions took ~1.3-2x as long
+ * as the later ones (deoptimisations on paths the first one never took, e.g. the first entry with a `prev` hash and a
+ * second collection; docs/status.md), while SQLite's and Dexie's repetitions are flat after the first. So the
+ * warm-up is two transactions, and five are measured (with three the median moved by tens of percent between
+ * runs). Every measured repetition is kept in the row (`allMs`) and so are the warm-ups (`warmupMs`).
  */
+const BULK_WARMUP = 2;
 const BULK_REPS = 5;
 /**
- * Pause before each system's turn at the write workloads (ms): the previous turn's background work (IndexedDB's
+ * Pause before each system's turn at bulk insert (ms): the previous turn's background work (IndexedDB's
  * LevelDB compaction in the browser process after a Dexie `bulkPut`, OPFS writeback, an LSM flush) settles instead
  * of landing in the next system's timing. Without it Hearth, whose turn follows Dexie's, saw its bulk repetitions
  * spread over 41-91 ms and SQLite its over 106-163 ms in one run.
@@ -112,27 +116,27 @@ main(async () => {
   const bulk = new Map<SystemName, number[]>(SYSTEMS.map((s) => [s, []]));
   const lat = new Map<SystemName, number[]>(SYSTEMS.map((s) => [s, []]));
   for (const system of SYSTEMS) await workers.get(system)!.call('open', true);
-  for (let rep = 0; rep <= BULK_REPS; rep++) {
+  const bulkWarmup = new Map<SystemName, number[]>(SYSTEMS.map((s) => [s, []]));
+  for (let rep = 0; rep < BULK_WARMUP + BULK_REPS; rep++) {
     for (const system of SYSTEMS) {
       await settle();
       const ms = await workers.get(system)!.call<number>('bulk', rep, N_BULK);
-      if (rep > 0) bulk.get(system)!.push(ms); // rep 0 warms up
+      (rep < BULK_WARMUP ? bulkWarmup : bulk).get(system)!.push(ms);
     }
   }
   const chunk = N_SINGLE / SINGLE_CHUNKS;
   for (let c = 0; c < SINGLE_CHUNKS; c++) {
-    for (const system of SYSTEMS) {
-      await settle();
-      lat.get(system)!.push(...(await workers.get(system)!.call<number[]>('singles', chunk, c * chunk)));
-    }
+    // No pause here: after an idle pause the first inserts of a chunk ran slower for every system (p50 0.41 -> 0.54
+    // ms for Hearth, 1.6 -> 2.0 for SQLite in the runs that tried it), which measures waking up, not inserting.
+    for (const system of SYSTEMS) lat.get(system)!.push(...(await workers.get(system)!.call<number[]>('singles', chunk, c * chunk)));
   }
   for (const system of SYSTEMS) {
     let w = workers.get(system)!;
     const b = bulk.get(system)!;
     const l = lat.get(system)!;
-    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: BULK_REPS, allMs: b.map((x) => +x.toFixed(1)), note: `median of ${BULK_REPS} after a warm-up, one transaction each, in a worker; repetitions interleaved across systems, each after a ${SETTLE_MS} ms pause` });
-    row('insert-single-p50', system, pct(l, 50), 'ms', N_SINGLE, { note: `awaited one by one, in a worker; chunks of 100 interleaved across systems, each after a ${SETTLE_MS} ms pause` });
-    row('insert-single-p99', system, pct(l, 99), 'ms', N_SINGLE, { note: `awaited one by one, in a worker; chunks of 100 interleaved across systems, each after a ${SETTLE_MS} ms pause` });
+    row('bulk-insert-10000', system, N_BULK / (median(b) / 1000), 'docs/s', N_BULK, { reps: BULK_REPS, allMs: b.map((x) => +x.toFixed(1)), warmupMs: bulkWarmup.get(system)!.map((x) => +x.toFixed(1)), note: `median of ${BULK_REPS} after ${BULK_WARMUP} warm-ups, one transaction each, in a worker; repetitions interleaved across systems, each after a ${SETTLE_MS} ms pause` });
+    row('insert-single-p50', system, pct(l, 50), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
+    row('insert-single-p99', system, pct(l, 99), 'ms', N_SINGLE, { note: 'awaited one by one, in a worker; chunks of 100 interleaved across systems' });
     await w.call('fill', N_COLD);
     const reads: number[] = [];
     for (let rep = 0; rep <= REPS; rep++) {
@@ -159,7 +163,7 @@ main(async () => {
     if (system === 'dexie') {
       const db = new Dexie('bench-dexie', { chromeTransactionDurability: 'strict' });
       const stores: Record<string, string> = { docs: 'id', singles: 'id' };
-      for (let k = 0; k <= BULK_REPS; k++) stores[`bulk${k}`] = 'id';
+      for (let k = 0; k < BULK_WARMUP + BULK_REPS; k++) stores[`bulk${k}`] = 'id';
       db.version(1).stores(stores);
       await db.open();
       const ops = await mainReads(N_READ, N_COLD, 7, (i) => db.table('docs').get(idOf(i)) as Promise<{ n?: unknown } | undefined>);

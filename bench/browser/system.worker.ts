@@ -46,8 +46,8 @@ interface System {
   close(): Promise<void>;
 }
 
-/** One table per bulk repetition (the warm-up and `BULK_REPS` in bench.page.ts), each written once. */
-const BULK_TABLES = ['bulk0', 'bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk5'];
+/** One table per bulk repetition (`BULK_WARMUP` + `BULK_REPS` in bench.page.ts), each written once. */
+const BULK_TABLES = ['bulk0', 'bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk5', 'bulk6'];
 
 /** Documents `[0, n)` and their ids, generated once before a timed workload (see the file header). */
 const PRE: { ids: string[]; docs: Document[] } = { ids: [], docs: [] };
