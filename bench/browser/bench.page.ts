@@ -16,7 +16,7 @@
 import { openDatabase } from '@hearth/sdk';
 import { Dexie } from 'dexie';
 import { emit, main } from '../../test/browser/worker-kit.js';
-import { doc, idOf } from './docs.js';
+import { BULK_REPS, BULK_TABLES, BULK_WARMUP, doc, idOf } from './docs.js';
 
 declare const QUICK: boolean;
 
@@ -28,16 +28,6 @@ const N_SINGLE = 1_000;
 const N_READ = 10_000;
 const N_COLD = QUICK ? 20_000 : 100_000;
 const REPS = 3;
-/**
- * Bulk repetitions: `BULK_WARMUP` warm-ups, then the median of `BULK_REPS`. A fresh worker's first transactions run
- * partly in V8's lower tiers: in Hearth's worker the first two 10,000-document transactions took ~1.3-2x as long
- * as the later ones (deoptimisations on paths the first one never took, e.g. the first entry with a `prev` hash and a
- * second collection; docs/status.md), while SQLite's and Dexie's repetitions are flat after the first. So the
- * warm-up is two transactions, and five are measured (with three the median moved by tens of percent between
- * runs). Every measured repetition is kept in the row (`allMs`) and so are the warm-ups (`warmupMs`).
- */
-const BULK_WARMUP = 2;
-const BULK_REPS = 5;
 /**
  * Pause before each system's turn at bulk insert (ms): the previous turn's background work (IndexedDB's
  * LevelDB compaction in the browser process after a Dexie `bulkPut`, OPFS writeback, an LSM flush) settles instead
@@ -163,7 +153,7 @@ main(async () => {
     if (system === 'dexie') {
       const db = new Dexie('bench-dexie', { chromeTransactionDurability: 'strict' });
       const stores: Record<string, string> = { docs: 'id', singles: 'id' };
-      for (let k = 0; k < BULK_WARMUP + BULK_REPS; k++) stores[`bulk${k}`] = 'id';
+      for (const t of BULK_TABLES) stores[t] = 'id';
       db.version(1).stores(stores);
       await db.open();
       const ops = await mainReads(N_READ, N_COLD, 7, (i) => db.table('docs').get(idOf(i)) as Promise<{ n?: unknown } | undefined>);

@@ -18,7 +18,7 @@ import { OpfsFileSystem } from '@hearth/io';
 import { Database, type Document } from '@hearth/db';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import { Dexie } from 'dexie';
-import { doc, idOf } from './docs.js';
+import { BULK_TABLES, doc, idOf } from './docs.js';
 
 declare const SYSTEM: 'hearth' | 'sqlite-wasm-sahpool' | 'dexie';
 
@@ -46,8 +46,6 @@ interface System {
   close(): Promise<void>;
 }
 
-/** One table per bulk repetition (`BULK_WARMUP` + `BULK_REPS` in bench.page.ts), each written once. */
-const BULK_TABLES = ['bulk0', 'bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk5', 'bulk6'];
 
 /** Documents `[0, n)` and their ids, generated once before a timed workload (see the file header). */
 const PRE: { ids: string[]; docs: Document[] } = { ids: [], docs: [] };
