@@ -101,14 +101,25 @@ function readString(at: number, len: number): string {
 
 /**
  * The string of trusted UTF-8 bytes `bytes[from, to)` (an id, name or value this database checked when it stored
- * it). Short ASCII is built in JavaScript, 8 characters per `String.fromCharCode` call; longer or non-ASCII text
- * goes to `TextDecoder`. Why: a `TextDecoder.decode` call has a fixed cost (measured in Chromium's worker: ~240 ns
- * whatever the length up to 250 bytes; in Node ~130 ns), while the JavaScript path costs ~45 ns for 5 bytes, ~120
- * for 14 and ~250 for 64; a character-at-a-time loop would cost ~1.3 us for 120.
+ * it): {@link asciiString} when it is short ASCII, else `TextDecoder`.
  */
 export function trustedUtf8(bytes: Uint8Array, from: number, to: number): string {
-  const len = to - from;
-  if (len > 48) return utf8.decode(bytes.subarray(from, to));
+  return asciiString(bytes, from, to) ?? utf8.decode(bytes.subarray(from, to));
+}
+
+/** Longest text {@link asciiString} builds in JavaScript (bytes); longer text costs less through `TextDecoder`. */
+export const SHORT_TEXT_BYTES = 48;
+
+/**
+ * The string of `bytes[from, to)` if it is at most {@link SHORT_TEXT_BYTES} bytes, all ASCII (so valid UTF-8 whatever
+ * its source); null otherwise (the caller decodes it with its own `TextDecoder`, fatal or not). Built 8 characters
+ * per `String.fromCharCode` call and the last 0-7 in one call: one string per call instead of one per character.
+ * Why not `TextDecoder`: a `decode` call has a fixed cost (measured in Chromium's worker: ~240 ns whatever the length
+ * up to 250 bytes; in Node ~130 ns), while this costs ~45 ns for 5 bytes, ~120 for 14 and ~250 for 64; a
+ * character-at-a-time loop costs ~1.6-2x this one on names and ids of 1-10 characters (Node and Chromium).
+ */
+export function asciiString(bytes: Uint8Array, from: number, to: number): string | null {
+  if (to - from > SHORT_TEXT_BYTES) return null;
   let s = '';
   let i = from;
   for (; i + 8 <= to; i += 8) {
@@ -120,13 +131,12 @@ export function trustedUtf8(bytes: Uint8Array, from: number, to: number): string
     const b5 = bytes[i + 5];
     const b6 = bytes[i + 6];
     const b7 = bytes[i + 7];
-    if ((b0 | b1 | b2 | b3 | b4 | b5 | b6 | b7) >= 0x80) return utf8.decode(bytes.subarray(from, to));
+    if ((b0 | b1 | b2 | b3 | b4 | b5 | b6 | b7) >= 0x80) return null;
     s += String.fromCharCode(b0, b1, b2, b3, b4, b5, b6, b7);
   }
-  // The last 0-7 characters in one call (one string, not one per character).
   let tail = 0;
   for (let k = i; k < to; k++) tail |= bytes[k];
-  if (tail >= 0x80) return utf8.decode(bytes.subarray(from, to));
+  if (tail >= 0x80) return null;
   switch (to - i) {
     case 0:
       return s;

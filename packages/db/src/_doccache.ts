@@ -30,6 +30,7 @@
 import type { BatchOp } from '@hearth/lsm';
 import { KEY_SEPARATOR, PREFIX_DOC } from './constants.js';
 import type { DocValue, Document } from './values.js';
+import { trustedUtf8 } from './_decode.js';
 
 /** Default budget of a Database's document cache: 16 MiB (estimated) and at most 100,000 documents. */
 export const DEFAULT_DOC_CACHE_BYTES = 16 * 1024 * 1024;
@@ -72,7 +73,6 @@ interface CollectionEntries {
 }
 
 const ENTRY_OVERHEAD = 128;
-const utf8 = new TextDecoder('utf-8');
 
 /** A deep copy of a model value (strings and scalars shared). */
 function copyValue(v: DocValue): DocValue {
@@ -298,14 +298,5 @@ export class DocCache {
 
 /** The id of a document key whose id starts at `at` (valid UTF-8: the key was built from a checked id). */
 function idOf(key: Uint8Array, at: number): string {
-  if (key.length - at <= 64) {
-    let s = '';
-    for (let i = at; i < key.length; i++) {
-      const b = key[i];
-      if (b >= 0x80) return utf8.decode(key.subarray(at));
-      s += String.fromCharCode(b);
-    }
-    return s;
-  }
-  return utf8.decode(key.subarray(at));
+  return trustedUtf8(key, at, key.length);
 }

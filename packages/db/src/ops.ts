@@ -21,6 +21,7 @@ import { fieldNameProblem } from './_keys.js';
 import { canonicalRangeProblem } from './_validate.js';
 import { PackedFields } from './_packed.js';
 import { copyAscii } from './_encode.js';
+import { asciiString } from './_decode.js';
 import { readVarint, writeVarint } from '@hearth/crdt';
 
 /** One document operation with its HLC stamp. Field values are encoded field values (`values.ts`). */
@@ -358,18 +359,10 @@ function text(what: string, maxBytes: number): string {
   lastTextBytes = n;
   if (n > maxBytes) throw malformed(`${what} of ${n} bytes exceeds ${maxBytes}`);
   if (n > d.length - at) throw malformed(`truncated ${what}`);
-  if (n <= 32) {
-    let s = '';
-    let i = 0;
-    for (; i < n; i++) {
-      const c = d[at + i];
-      if (c >= 0x80) break;
-      s += String.fromCharCode(c);
-    }
-    if (i === n) {
-      at += n;
-      return s;
-    }
+  const ascii = asciiString(d, at, at + n);
+  if (ascii !== null) {
+    at += n;
+    return ascii;
   }
   try {
     return utf8Strict.decode(take(n, what));

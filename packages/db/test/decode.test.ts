@@ -6,7 +6,7 @@ import { applyOp, decodeDocStateV1, emptyDocState, encodeDocStateV1, type DocOp 
 import { encodeFieldValueV1, type DocValue } from '@hearth/db';
 // The read path's decoder is internal; the test reaches it by path on purpose (it pins equality with the strict
 // reference decoder, invariant 1 of `_decode.ts`).
-import { decodeVisibleDoc, trustedUtf8 } from '../src/_decode.js';
+import { SHORT_TEXT_BYTES, asciiString, decodeVisibleDoc, trustedUtf8 } from '../src/_decode.js';
 import { visibleDocument } from '../src/_read.js';
 
 const SEED = Number(process.env.HEARTH_SEED ?? 20261121);
@@ -144,6 +144,9 @@ test('trustedUtf8 equals TextDecoder for ASCII and non-ASCII text of every lengt
       const framed = new Uint8Array(bytes.length + 5);
       framed.set(bytes, 3);
       assert.equal(trustedUtf8(framed, 3, 3 + bytes.length), dec.decode(bytes), JSON.stringify(text));
+      // asciiString: the same string for short ASCII, null for anything else (the caller's decoder takes it).
+      const short = text === ascii && bytes.length <= SHORT_TEXT_BYTES;
+      assert.equal(asciiString(framed, 3, 3 + bytes.length), short ? text : null, JSON.stringify(text));
     }
   }
 });
