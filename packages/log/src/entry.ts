@@ -20,7 +20,7 @@
  *
  * @packageDocumentation
  */
-import { isDecoded, markDecoded, markVerified } from './_brand.js';
+import { DecodedEntry, HashedEntry, isDecoded } from './_brand.js';
 import { sha256, sha256Sync, signBytes, type CryptoBackend } from './_crypto.js';
 import {
   ENTRY_HEADER_BYTES,
@@ -161,19 +161,20 @@ function view(b: Uint8Array, at: number, n: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset + at, n);
 }
 
-/** A decoded entry: its fields are views of `bytes` (invariant 2), stamped as decoded (`_brand.ts`), frozen. */
-function makeEntry(bytes: Uint8Array, seq: number, hlc: bigint): UnverifiedEntry {
+/** A decoded entry: its fields are views of `bytes` (invariant 2), branded as decoded (`_brand.ts`), frozen. */
+function makeEntry(bytes: Uint8Array, seq: number, hlc: bigint): DecodedEntry {
   const opsEnd = bytes.length - SIGNATURE_BYTES;
-  const e = {
-    feed: view(bytes, ENTRY_OFFSET.FEED, FEED_ID_BYTES),
+  const e = new DecodedEntry(
+    view(bytes, ENTRY_OFFSET.FEED, FEED_ID_BYTES),
     seq,
-    prev: view(bytes, ENTRY_OFFSET.PREV, HASH_BYTES),
+    view(bytes, ENTRY_OFFSET.PREV, HASH_BYTES),
     hlc,
-    ops: view(bytes, ENTRY_OFFSET.OPS, opsEnd - ENTRY_OFFSET.OPS),
-    signature: view(bytes, opsEnd, SIGNATURE_BYTES),
+    view(bytes, ENTRY_OFFSET.OPS, opsEnd - ENTRY_OFFSET.OPS),
+    view(bytes, opsEnd, SIGNATURE_BYTES),
     bytes,
-  };
-  return Object.freeze(markDecoded(e));
+  );
+  Object.freeze(e);
+  return e;
 }
 
 /**
@@ -182,19 +183,10 @@ function makeEntry(bytes: Uint8Array, seq: number, hlc: bigint): UnverifiedEntry
  * object's fields are re-derived from its `bytes`.
  */
 export function _withHashes(entry: UnverifiedEntry, signingHash: Uint8Array, hash: Uint8Array): VerifiedEntry {
-  const d = isDecoded(entry) ? entry : makeEntry(entry.bytes, entry.seq, entry.hlc);
-  const e = {
-    feed: d.feed,
-    seq: d.seq,
-    prev: d.prev,
-    hlc: d.hlc,
-    ops: d.ops,
-    signature: d.signature,
-    bytes: d.bytes,
-    signingHash,
-    hash,
-  };
-  return Object.freeze(markVerified(e)) as unknown as VerifiedEntry;
+  const d = DecodedEntry.is(entry) ? entry : makeEntry(entry.bytes, entry.seq, entry.hlc);
+  const v = new HashedEntry(d, signingHash, hash);
+  Object.freeze(v);
+  return v as unknown as VerifiedEntry;
 }
 
 /**
