@@ -68,9 +68,12 @@ export class SpaceHost {
     const db = await Database.open({ fs: options.fs, name, ...(options.rebuild ? { rebuild: true } : {}) });
     const node = new SyncNode({ ...options.node, replica: new DatabaseReplica(db), keypair: db.keypair, space: options.space });
     const host = new SpaceHost(options.space.slice(), db, node);
-    db.onCommit((e) => {
-      if (!e.local) host.counters.ingested++;
-    });
+    db.onCommit(
+      (e) => {
+        if (!e.local) host.counters.ingested++;
+      },
+      { remoteChanges: false },
+    );
     node.on((e) => {
       if (e.type === 'rejected' || e.type === 'fork') host.counters.rejects++;
       else if (e.type === 'session-error') host.counters.sessionErrors++;

@@ -11,6 +11,7 @@ export type {
   RecoveryInfo,
   Change,
   CommitEvent,
+  OnCommitOptions,
   IngestFeedResult,
   IngestResult,
   DatabaseStats,

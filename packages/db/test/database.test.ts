@@ -131,6 +131,56 @@ test('group commit: 10,000 concurrent unawaited puts form far fewer entries; the
   await small.close();
 });
 
+test('onCommit remoteChanges: false skips the changes of ingested entries while no listener wants them; the list of listeners is per event', async () => {
+  const a = await open();
+  for (let i = 0; i < 4; i++) await a.put('c', `d${i}`, { i });
+  const entries = (await a.entriesSince(a.feed, 0)).map((e) => e.bytes);
+  const b = await open();
+  const lean: CommitEvent[] = [];
+  const offLean = b.onCommit((e) => lean.push(e), { remoteChanges: false });
+  await b.ingest(entries.slice(0, 2));
+  assert.deepEqual(lean.map((e) => [e.seq, e.local, e.changes.length]), [[1, false, 0], [2, false, 0]], 'ingested: events without changes');
+  await b.put('c', 'mine', { v: 1 });
+  assert.deepEqual(lean[2].changes.map((c) => [c.id, c.after]), [['mine', { v: 1 }]], 'a local commit carries its changes');
+  // Another listener wanting changes: both get them; unsubscribing it makes ingest skip them again.
+  const full: CommitEvent[] = [];
+  const offFull = b.onCommit((e) => full.push(e));
+  await b.ingest(entries.slice(2, 3));
+  assert.deepEqual(lean[3].changes.map((c) => [c.id, c.after]), [['d2', { i: 2 }]]);
+  assert.equal(full[0], lean[3], 'one event object per entry, delivered to every listener');
+  offFull();
+  offFull(); // idempotent
+  await b.ingest(entries.slice(3));
+  assert.equal(lean[4].changes.length, 0);
+  assert.equal(full.length, 1);
+  // The same function subscribed twice is called once per event; its options merge (changes if either asked).
+  const twice: CommitEvent[] = [];
+  const fn = (e: CommitEvent) => twice.push(e);
+  b.onCommit(fn, { remoteChanges: false });
+  const offTwice = b.onCommit(fn);
+  const c = await open();
+  const seen: string[] = [];
+  // Subscribing and unsubscribing from inside a listener, within one ingest of several entries: each event goes to
+  // the listeners subscribed when it is delivered, and one unsubscribed before its turn is not called (as DOM events).
+  let late: (() => void) | null = null;
+  const offFirst = c.onCommit((e) => {
+    seen.push(`first ${e.seq}`);
+    if (e.seq === 1) late = c.onCommit((e2) => seen.push(`late ${e2.seq}`), { remoteChanges: false });
+    if (e.seq === 3) late!();
+  });
+  await c.ingest(entries);
+  assert.deepEqual(seen, ['first 1', 'first 2', 'late 2', 'first 3', 'first 4']);
+  offFirst();
+  await b.put('c', 'again', { v: 2 });
+  assert.equal(twice.length, 1);
+  assert.deepEqual(twice[0].changes.map((x) => x.id), ['again']);
+  offTwice();
+  offLean();
+  await b.put('c', 'after', {});
+  assert.equal(twice.length, 1, 'one unsubscribe removes a twice-subscribed function');
+  for (const d of [a, b, c]) await d.close();
+});
+
 test('read-your-writes: every awaited write is visible to the next read; writes resolve in order', async () => {
   const db = await open();
   const order: number[] = [];

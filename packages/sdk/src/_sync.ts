@@ -125,7 +125,7 @@ export class WorkerSync {
     private readonly db: Database,
     private readonly keypair: Keypair,
   ) {
-    this.offCommit = db.onCommit(() => this.changed());
+    this.offCommit = db.onCommit(() => this.changed(), { remoteChanges: false });
   }
 
   /**

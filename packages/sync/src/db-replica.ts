@@ -141,7 +141,8 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   onCommit(listener: (commit: CommitNotice) => void): () => void {
-    return this.db.onCommit((e) => listener(new DbCommitNotice(e)));
+    // Sync reads the changes of local commits only (membership records it wrote): ingest need not compute them.
+    return this.db.onCommit((e) => listener(new DbCommitNotice(e)), { remoteChanges: false });
   }
 
   setExcludedRanges(ranges: readonly { feed: Uint8Array; after: bigint | null; upTo: bigint | null }[]): Promise<boolean> {
