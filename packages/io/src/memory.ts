@@ -5,23 +5,66 @@
  * Invariants:
  * 1. `dirs` holds every directory path, `""` (the root) included; a path is never in both `dirs` and `files`.
  * 2. The parent of every entry in `files` and `dirs` (other than `""`) is in `dirs`.
- * 3. For a `MemFile`, `bytes.subarray(0, length)` is the content; bytes past `length` are garbage and are zeroed
- *    before the file grows over them.
+ * 3. A `MemFile`'s content is `length` bytes held in pages of {@link PAGE_BYTES}: byte `i` is
+ *    `pages[i / PAGE_BYTES][i % PAGE_BYTES]`, or 0 where that page was never written (a file grown by `truncate`
+ *    or by a write past its end is sparse). Every byte of a page at or past `length` is 0, so growing a file never
+ *    needs to clear anything.
+ *
+ * Why pages rather than one buffer grown by doubling (the first version): growing a 30 MB file that way allocated
+ * and zeroed ~64 MB and copied ~32 MB, and the fresh pages' first touch is a page fault each; in a Chromium worker
+ * that was ~3% of a 100,000-entry sync catch-up into a memory replica (profile, 2026-11-21).
  */
 import type { FileHandle, FileSystem, OpenOptions } from './types.js';
 import { IoError, IoErrorCode } from './errors.js';
 import { baseName, checkBytes, checkOffset, checkPath, closedError, isDirError, notFound, parentOf } from './_path.js';
 
-/** A growable byte buffer: `bytes.subarray(0, length)` is the file's content. */
+/** Bytes per page of a {@link MemFile}: 64 KiB. */
+const PAGE_BYTES = 64 * 1024;
+const PAGE_SHIFT = 16;
+
+/** A file's content in pages (invariant 3). */
 class MemFile {
-  bytes = new Uint8Array(0);
+  private pages: (Uint8Array | undefined)[] = [];
   length = 0;
 
-  ensure(capacity: number): void {
-    if (capacity <= this.bytes.length) return;
-    const next = new Uint8Array(Math.max(capacity, this.bytes.length * 2, 64));
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
+  /** Copies content `[offset, offset + target.length)` (REQUIRES: within `length`) into `target`. */
+  copyOut(offset: number, target: Uint8Array): void {
+    let at = 0;
+    while (at < target.length) {
+      const pos = offset + at;
+      const page = this.pages[pos >>> PAGE_SHIFT];
+      const from = pos & (PAGE_BYTES - 1);
+      const n = Math.min(PAGE_BYTES - from, target.length - at);
+      if (page !== undefined) target.set(n === PAGE_BYTES ? page : page.subarray(from, from + n), at);
+      else target.fill(0, at, at + n);
+      at += n;
+    }
+  }
+
+  /** Writes `data` at `offset`, growing the file if it ends past `length`. */
+  write(offset: number, data: Uint8Array): void {
+    let at = 0;
+    while (at < data.length) {
+      const pos = offset + at;
+      const index = pos >>> PAGE_SHIFT;
+      const page = this.pages[index] ?? (this.pages[index] = new Uint8Array(PAGE_BYTES));
+      const from = pos & (PAGE_BYTES - 1);
+      const n = Math.min(PAGE_BYTES - from, data.length - at);
+      page.set(at === 0 && n === data.length ? data : data.subarray(at, at + n), from);
+      at += n;
+    }
+    if (offset + data.length > this.length) this.length = offset + data.length;
+  }
+
+  /** Sets the length: growing adds zero bytes (no pages); shrinking drops the pages past it and zeroes the rest. */
+  truncate(size: number): void {
+    if (size < this.length) {
+      const keep = Math.ceil(size / PAGE_BYTES);
+      this.pages.length = Math.min(this.pages.length, keep);
+      const tail = size & (PAGE_BYTES - 1);
+      if (tail !== 0) this.pages[keep - 1]?.fill(0, tail);
+    }
+    this.length = size;
   }
 }
 
@@ -42,7 +85,9 @@ class MemoryFileHandle implements FileHandle {
     this.check();
     const end = Math.min(this.file.length, offset + length);
     if (offset >= end) return new Uint8Array(0);
-    return this.file.bytes.slice(offset, end);
+    const out = new Uint8Array(end - offset);
+    this.file.copyOut(offset, out);
+    return out;
   }
 
   readInto(offset: number, target: Uint8Array): number {
@@ -51,7 +96,7 @@ class MemoryFileHandle implements FileHandle {
     this.check();
     const end = Math.min(this.file.length, offset + target.length);
     if (offset >= end) return 0;
-    target.set(this.file.bytes.subarray(offset, end));
+    this.file.copyOut(offset, end - offset === target.length ? target : target.subarray(0, end - offset));
     return end - offset;
   }
 
@@ -60,11 +105,7 @@ class MemoryFileHandle implements FileHandle {
     checkBytes(data);
     this.check();
     if (data.length === 0) return;
-    const end = offset + data.length;
-    this.file.ensure(end);
-    if (offset > this.file.length) this.file.bytes.fill(0, this.file.length, offset);
-    this.file.bytes.set(data, offset);
-    if (end > this.file.length) this.file.length = end;
+    this.file.write(offset, data);
   }
 
   append(data: Uint8Array): number {
@@ -83,11 +124,7 @@ class MemoryFileHandle implements FileHandle {
   truncate(size: number): void {
     checkOffset(size, 'size');
     this.check();
-    if (size > this.file.length) {
-      this.file.ensure(size);
-      this.file.bytes.fill(0, this.file.length, size);
-    }
-    this.file.length = size;
+    this.file.truncate(size);
   }
 
   async sync(): Promise<void> {
@@ -133,7 +170,7 @@ export class MemoryFileSystem implements FileSystem {
       file = new MemFile();
       this.files.set(path, file);
     } else if (options.truncate) {
-      file.length = 0;
+      file.truncate(0);
     }
     return new MemoryFileHandle(path, file);
   }
