@@ -30,6 +30,7 @@ import {
   SEQ_HEADER,
   SseHub,
   encodeSseJsonEvent,
+  syncConstants,
   type SseServerTransport,
   type SyncEvent,
   type SyncNodeOptions,
@@ -75,7 +76,10 @@ export interface RelayOptions {
   tokenTtlMs?: number;
   /** Heartbeat on idle streams. Default 15 s. */
   heartbeatMs?: number;
-  /** Sync node tuning for every space (window, batch, entry and pending limits). */
+  /**
+   * Sync node tuning for every space (window, batch, entry and pending limits). The receive window defaults to
+   * `syncConstants.RELAY_WINDOW_BYTES` (1 MiB: uploads of many connections), not the devices' 4 MiB.
+   */
   node?: Partial<Omit<SyncNodeOptions, 'replica' | 'keypair' | 'space'>>;
   /** Rebuild every space's views from its feeds while opening. */
   rebuild?: boolean;
@@ -173,7 +177,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         fs,
         space: parseKeyHex(spaceHex)!,
         ...(options.rebuild ? { rebuild: true } : {}),
-        ...(options.node ? { node: options.node } : {}),
+        node: { windowBytes: syncConstants.RELAY_WINDOW_BYTES, ...options.node },
         onEvent: (e) => options.onSyncEvent?.(e, spaceHex),
       }).then(
         (h) => {

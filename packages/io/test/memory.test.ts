@@ -64,7 +64,7 @@ test('memory fs: writes, reads and truncates across its 64 KiB pages agree with 
           const expected = model.subarray(Math.min(o.at, model.length), Math.min(o.at + o.len, model.length));
           assert.deepEqual(h.read(o.at, o.len), expected);
           const target = new Uint8Array(o.len).fill(7);
-          const n = h.readInto(o.at, target);
+          const n = h.readInto!(o.at, target);
           assert.equal(n, expected.length);
           assert.deepEqual(target.subarray(0, n), expected);
         }

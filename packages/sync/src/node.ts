@@ -47,7 +47,7 @@ export interface SyncNodeOptions {
   keypair: Keypair;
   /** The space id: its root admin's public key (32 bytes). */
   space: Uint8Array;
-  /** Receive window announced to peers. Default 1 MiB, at least 1 KiB. */
+  /** Receive window announced to peers, bytes. Default `DEFAULT_WINDOW_BYTES` (4 MiB), at least 1 KiB. */
   windowBytes?: number;
   /** Target size of one ENTRIES message. Default 256 KiB. */
   batchBytes?: number;

@@ -18,8 +18,9 @@ interface Setup {
   settle: () => Promise<void>;
 }
 
-async function setup(options: { maxEntryBytes?: number } = {}): Promise<Setup> {
-  const victim = await openPeer('victim', null, { node: options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {} });
+async function setup(options: { maxEntryBytes?: number; windowBytes?: number } = {}): Promise<Setup> {
+  const node = { ...(options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {}), ...(options.windowBytes ? { windowBytes: options.windowBytes } : {}) };
+  const victim = await openPeer('victim', null, { node });
   const alice = generateKeypair(); // a member whose entries the scripted peer relays
   const bob = generateKeypair(); // another member, used for the "good entry afterwards"
   const courier = generateKeypair(); // the scripted peer's own key
@@ -225,7 +226,7 @@ test('membership record by a non-admin, or malformed: HEARTH_NOT_ADMIN', async (
 
 test('protocol violations close the session without touching the store: bad checksum, unknown message, window overrun', async () => {
   for (const kind of ['crc', 'type', 'window'] as const) {
-    const s = await setup();
+    const s = await setup(kind === 'window' ? { windowBytes: 1024 * 1024 } : {});
     const before = snapshot(s.victim);
     if (kind === 'crc') {
       const f = new Uint8Array([0x48, 0x53, 1, 1, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0x05]);
