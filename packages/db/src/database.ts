@@ -1756,11 +1756,11 @@ export class Database {
    */
   onCommit(listener: (event: CommitEvent) => void, options: OnCommitOptions = {}): () => void {
     if (typeof listener !== 'function') throw new TypeError('"listener" expected a function');
-    const remote = options.remoteChanges !== false || this.listeners.get(listener) === true;
-    this.unsubscribe(listener);
-    this.listeners.set(listener, remote);
-    if (remote) this.remoteChangeListeners++;
-    this.listenersVersion++;
+    const had = this.listeners.get(listener);
+    const remote = options.remoteChanges !== false || had === true;
+    if (had === undefined) this.listenersVersion++;
+    if (remote && had !== true) this.remoteChangeListeners++; // options merge: never from true back to false
+    this.listeners.set(listener, remote); // an existing listener keeps its place in the delivery order
     return () => this.unsubscribe(listener);
   }
 

@@ -181,6 +181,20 @@ test('onCommit remoteChanges: false skips the changes of ingested entries while 
   for (const d of [a, b, c]) await d.close();
 });
 
+test('onCommit: subscribing a listener again keeps its place in the delivery order', async () => {
+  const db = await open();
+  const order: string[] = [];
+  const a = () => order.push('a');
+  const offA = db.onCommit(a);
+  const offB = db.onCommit(() => order.push('b'));
+  db.onCommit(a, { remoteChanges: false });
+  await db.put('c', 'x', {});
+  assert.deepEqual(order, ['a', 'b']);
+  offA();
+  offB();
+  await db.close();
+});
+
 test('read-your-writes: every awaited write is visible to the next read; writes resolve in order', async () => {
   const db = await open();
   const order: number[] = [];

@@ -28,6 +28,7 @@
 import { HearthError } from '@hearth/io';
 import { decodeEntryV1, feedIdToHex, logConstants, signEd25519, verifyEd25519, type Keypair, type StateVectorEntry } from '@hearth/log';
 import { AUTH_CONTEXT, ENTRIES_HEADER_BYTES, PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION } from './constants.js';
+import { yieldNow } from '@hearth/lsm';
 import { SyncError, SyncErrorCode } from './errors.js';
 import { Deframer, Framer } from './frame.js';
 import type { Membership } from './membership.js';
@@ -133,30 +134,6 @@ function authMessage(space: Uint8Array, signer: Uint8Array, verifierNonce: Uint8
 /** Reads the seq of an encoded entry without decoding it (0 if too short). */
 /** Offset of the HLC in an encoded entry (`docs/formats/log-entry.md`). */
 const ENTRY_HLC_OFFSET = logConstants.ENTRY_OFFSET.HLC;
-
-/**
- * Resolves in a later macrotask (not a microtask, which runs before the event loop gets a turn): `setImmediate`
- * where it exists (Node), else a `MessageChannel` message (browsers, workers; `setTimeout(0)` is clamped to 4 ms
- * once nested).
- */
-const nextTurn: () => Promise<void> = (() => {
-  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  if (typeof g.setImmediate === 'function') {
-    const immediate = g.setImmediate;
-    return () => new Promise<void>((resolve) => void immediate(resolve));
-  }
-  let channel: MessageChannel | null = null;
-  const waiting: (() => void)[] = [];
-  return () =>
-    new Promise<void>((resolve) => {
-      if (channel === null) {
-        channel = new MessageChannel();
-        channel.port1.onmessage = () => waiting.shift()?.();
-      }
-      waiting.push(resolve);
-      channel.port2.postMessage(0);
-    });
-})();
 
 function rawSeq(bytes: Uint8Array): number {
   if (bytes.length < 41) return 0;
@@ -399,7 +376,7 @@ export class SyncSession {
         // HTTP response flushes a corked socket only then) and the host can take other work (ACKs, other peers).
         // Reads are synchronous on most file systems, so without it a whole window went out in one turn: measured,
         // a relay's first ENTRIES reached the client 40-110 ms after it was sent, for windows of 1-4 MiB.
-        await nextTurn();
+        await yieldNow();
         if (this.closed) return;
       }
       if (this.evidence.length > 0) progress = true;
